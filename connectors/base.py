@@ -1,0 +1,307 @@
+"""`HTTPConnector`: the machinery every connector shares.
+
+Subclasses set `provider`, `capabilities`, `writable_fields`, say how to
+authenticate (`auth`, `auth_headers`) and how to read an error message from a
+response (`error_message`), and implement the protocol methods they support.
+Everything else (timeouts, retries with backoff and jitter, `Retry-After`, the
+time budget, the concurrency bound, client-side pacing, classification of
+responses into the error tree) lives here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NoReturn
+
+import httpx
+
+from connectors import metrics
+from connectors.errors import (
+    AuthError,
+    BadInput,
+    ConnectorError,
+    NotFound,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    RetriableError,
+    Unsupported,
+)
+from connectors.settings import ConnectorSettings, RateLimit
+from connectors.types import (
+    Activity,
+    Capability,
+    Contact,
+    ContactInput,
+    Health,
+    Page,
+    Provider,
+    SearchField,
+    Tag,
+    WriteResult,
+    WriteStatus,
+)
+
+JSON = Any
+Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+
+
+class Pacer:
+    """Spaces request starts evenly so a client-side rate limit is never exceeded."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self._interval = limit.interval
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class HTTPConnector:
+    """Base class for connectors that speak a JSON REST API over httpx.
+
+    Args:
+        client: the shared `httpx.AsyncClient` (injected, never built here).
+        settings: base URL, credentials, timeouts and limits.
+    """
+
+    provider: ClassVar[Provider]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    writable_fields: ClassVar[frozenset[str]] = frozenset()
+    required_credentials: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
+        missing = [name for name in self.required_credentials if getattr(settings, name) is None]
+        if missing:
+            raise ValueError(f"{self.provider.value}: missing credentials: {', '.join(missing)}")
+        self.client = client
+        self.settings = settings
+        self.base_url = settings.base_url.rstrip("/")
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._pacer = Pacer(settings.rate_limit) if settings.rate_limit else None
+
+    # -- overridable pieces -------------------------------------------------
+
+    def auth(self) -> httpx.Auth | None:
+        return None
+
+    def auth_headers(self) -> Mapping[str, str]:
+        return {}
+
+    def error_message(self, response: httpx.Response) -> str:
+        """The provider's own words for a failed response, without secrets."""
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:200] or response.reason_phrase
+        if isinstance(body, dict):
+            for key in ("message", "error"):
+                if isinstance(body.get(key), str):
+                    return str(body[key])
+        return response.reason_phrase
+
+    def validate_response(self, response: httpx.Response) -> None:
+        """Raise the error that matches a failed response; return on success."""
+        status = response.status_code
+        if status < 400:
+            return
+        message = self.error_message(response)
+        kwargs: dict[str, Any] = {"provider": self.provider, "status": status}
+        if status == 429:
+            raise RateLimited(
+                message,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                **kwargs,
+            )
+        if status >= 500:
+            raise ProviderUnavailable(message, **kwargs)
+        if status in (401, 403):
+            raise AuthError(message, **kwargs)
+        if status == 404:
+            raise NotFound(message, **kwargs)
+        if status in (400, 409, 422):
+            raise BadInput(message, **kwargs)
+        raise ProviderError(message, **kwargs)
+
+    # -- HTTP -----------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: JSON = None,
+        retry: bool | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying reads (and refused writes) inside the budget.
+
+        Reads (`retry` defaults to True for GET) are retried on timeouts,
+        connection errors, 429 and 5xx. Writes are retried only where the
+        provider cannot have acted: a connection never made, or a 429.
+        """
+        if retry is None:
+            retry = method == "GET"
+        policy = self.settings.retry
+        deadline = time.monotonic() + policy.budget
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(method, path, params=params, json=json)
+            except RetriableError as exc:
+                safe = retry or isinstance(exc, RateLimited) or getattr(exc, "not_sent", False)
+                if not safe or attempt >= policy.attempts:
+                    raise
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    pause = exc.retry_after
+                else:
+                    pause = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1))
+                    pause *= random.uniform(0.5, 1.0)
+                if time.monotonic() + pause >= deadline:
+                    raise
+                await asyncio.sleep(pause)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params,
+        json: JSON,
+    ) -> httpx.Response:
+        url = self.base_url + path
+        async with self._semaphore:
+            if self._pacer is not None:
+                await self._pacer.wait()
+            metrics.count_call(self.provider)
+            try:
+                response = await self.client.request(
+                    method,
+                    url,
+                    params=httpx.QueryParams(params) if params is not None else None,
+                    json=json,
+                    headers=self.auth_headers(),
+                    auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
+                    timeout=self.settings.timeout,
+                )
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeout(
+                    f"no answer within {self.settings.timeout:g}s", provider=self.provider
+                ) from exc
+            except httpx.ConnectError as exc:
+                error = ProviderUnavailable("cannot connect", provider=self.provider)
+                error.not_sent = True  # type: ignore[attr-defined]
+                raise error from exc
+            except httpx.TransportError as exc:
+                raise ProviderUnavailable(
+                    f"connection failed ({type(exc).__name__})", provider=self.provider
+                ) from exc
+        self.validate_response(response)
+        return response
+
+    async def get_json(self, path: str, *, params: Params = None) -> JSON:
+        response = await self.request("GET", path, params=params)
+        return self.decode(response)
+
+    def decode(self, response: httpx.Response) -> JSON:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ProviderError(
+                "answered with a body that is not JSON",
+                provider=self.provider,
+                status=response.status_code,
+            ) from exc
+
+    # -- results --------------------------------------------------------------
+
+    def skipped(self, reason: str, *, dropped: Sequence[str] = ()) -> WriteResult:
+        return WriteResult(
+            self.provider, WriteStatus.SKIPPED, message=reason, dropped_fields=tuple(dropped)
+        )
+
+    def failed(self, error: ConnectorError | str, *, dropped: Sequence[str] = ()) -> WriteResult:
+        message = error.message if isinstance(error, ConnectorError) else error
+        return WriteResult(
+            self.provider, WriteStatus.FAILED, message=message, dropped_fields=tuple(dropped)
+        )
+
+    def unsupported(self, what: str) -> NoReturn:
+        raise Unsupported(f"the provider's API cannot {what}", provider=self.provider)
+
+    # -- protocol defaults: a provider without the API says so ----------------
+
+    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+        self.unsupported("read contacts by id")
+
+    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
+        self.unsupported("read contacts by email")
+
+    async def search(self, by: SearchField, value: str) -> list[Contact]:
+        self.unsupported(f"search contacts by {by.value}")
+
+    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
+        self.unsupported("list contacts")
+
+    async def upsert(self, contact: ContactInput) -> WriteResult:
+        self.unsupported("write contacts")
+
+    async def upsert_many(self, contacts: Sequence[ContactInput]) -> list[WriteResult]:
+        """Default: one upsert per contact, concurrently within the connector's bound."""
+        return list(await asyncio.gather(*(self.upsert(c) for c in contacts)))
+
+    async def delete(self, remote_id: str) -> WriteResult:
+        self.unsupported("delete contacts")
+
+    async def list_tags(self) -> list[Tag]:
+        self.unsupported("list tags")
+
+    async def tag(
+        self, remote_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> WriteResult:
+        self.unsupported("tag contacts")
+
+    async def fetch_activity(
+        self, remote_ids: Sequence[str], *, limit: int
+    ) -> Mapping[str, list[Activity]]:
+        self.unsupported("read activity")
+
+    async def set_do_not_contact(
+        self, remote_id: str, *, channel: str, enabled: bool, comments: str | None = None
+    ) -> WriteResult:
+        self.unsupported("set do-not-contact")
+
+    async def add_points(self, remote_id: str, delta: int) -> WriteResult:
+        self.unsupported("change points")
+
+    async def check_health(self) -> Health:
+        self.unsupported("check health")
+
+    async def timed_health(self, path: str, **kwargs: Any) -> Health:
+        """Health from one request: ok when the provider answers and accepts our credentials."""
+        started = time.monotonic()
+        try:
+            await self._send_once("GET", path, params=kwargs.get("params"), json=None)
+        except ConnectorError as exc:
+            return Health(self.provider, ok=False, message=exc.message)
+        return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)

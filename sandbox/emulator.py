@@ -1,0 +1,276 @@
+"""`Emulator`: what every provider emulator shares.
+
+One Starlette app per provider, mounted under `/<key>`. Every endpoint is
+registered through `Emulator.route`, which counts the request in the stats
+(by method and path template), applies the test controls (latency, outage,
+error rate, rate limit), checks the credentials, and turns `ProviderError`
+and malformed bodies into the provider's documented error shape. Handlers are
+synchronous over the in-memory store, so a request's writes are never
+interleaved with another's.
+
+Test and benchmark controls, per provider (no auth, sandbox only):
+    GET  /<key>/_sandbox/records   what the emulator stores
+    GET  /<key>/_sandbox/stats     {"total": N, "requests": {"GET /api/contacts": N}}
+    POST /<key>/_sandbox/reset     zero the stats
+    GET|POST /<key>/_sandbox/controls
+         {"latency_ms", "error_rate", "outage", "rate_limit": {"requests", "per_seconds"} | null}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass
+class RateLimit:
+    requests: int
+    per_seconds: float
+
+
+@dataclass
+class Controls:
+    """Faults and limits injected into one emulator; all off by default."""
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    outage: bool = False
+    rate_limit: RateLimit | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ProviderError(Exception):
+    """Raised by a handler to answer with the provider's error shape."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.details = details
+
+
+class SlidingWindow:
+    """Counts requests in the last `per_seconds`; says how long to wait when full."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self._stamps: deque[float] = deque()
+
+    def retry_after(self) -> int | None:
+        now = time.monotonic()
+        while self._stamps and now - self._stamps[0] >= self.limit.per_seconds:
+            self._stamps.popleft()
+        if len(self._stamps) >= self.limit.requests:
+            return max(1, math.ceil(self._stamps[0] + self.limit.per_seconds - now))
+        self._stamps.append(now)
+        return None
+
+
+@dataclass
+class _Route:
+    method: str
+    template: str
+    handler: Callable[..., Any]
+    auth: bool = True
+
+
+@dataclass
+class Stats:
+    requests: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": sum(self.requests.values()), "requests": dict(self.requests)}
+
+
+class Emulator:
+    """Base class for one provider's emulator.
+
+    Subclasses set `key`, `root` (the provider's own path root, e.g. `/api`),
+    `rate_limit_default` (the provider's documented limit), and implement
+    `authenticate`, `error_body`, `unauthorized_body`, `routes`, `records` and
+    `load_seed`.
+    """
+
+    key: ClassVar[str]
+    root: ClassVar[str]
+    rate_limit_default: ClassVar[RateLimit | None] = None
+
+    def __init__(self, *, rng_seed: int = 0) -> None:
+        self.controls = Controls()
+        self.stats = Stats()
+        self._random = random.Random(rng_seed)
+        self._window: SlidingWindow | None = None
+
+    # -- subclass hooks -------------------------------------------------------
+
+    def authenticate(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    def error_body(self, error: ProviderError) -> Any:
+        raise NotImplementedError
+
+    def unauthorized_body(self) -> Any:
+        raise NotImplementedError
+
+    def routes(self) -> list[_Route]:
+        raise NotImplementedError
+
+    def records(self) -> Any:
+        raise NotImplementedError
+
+    def load_seed(self, data: Any) -> None:
+        raise NotImplementedError
+
+    # -- helpers for handlers -------------------------------------------------
+
+    @staticmethod
+    def route(
+        method: str, template: str, handler: Callable[..., Any], *, auth: bool = True
+    ) -> _Route:
+        return _Route(method, template, handler, auth)
+
+    async def json_body(self, request: Request, *, expect: type = dict) -> Any:
+        """The request's JSON body, or a 400 in the provider's shape."""
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProviderError(400, "Request body is not valid JSON.", code="bad_request") from exc
+        if not isinstance(body, expect):
+            expected = "an object" if expect is dict else "an array"
+            raise ProviderError(400, f"Request body must be {expected}.", code="bad_request")
+        return body
+
+    def json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def error(self, error: ProviderError, headers: dict[str, str] | None = None) -> Response:
+        return self.json(self.error_body(error), error.status, headers)
+
+    # -- controls -------------------------------------------------------------
+
+    def set_controls(self, controls: Controls) -> None:
+        self.controls = controls
+        self._window = SlidingWindow(controls.rate_limit) if controls.rate_limit else None
+
+    def reset_stats(self) -> None:
+        self.stats = Stats()
+
+    async def _apply_controls(self, request: Request, authed: bool) -> Response | None:
+        c = self.controls
+        if c.latency_ms:
+            await asyncio.sleep(c.latency_ms / 1000)
+        if c.outage:
+            return self.error(ProviderError(503, "Service unavailable.", code="unavailable"))
+        if not authed:
+            return self.json(self.unauthorized_body(), 401)
+        if self._window is not None:
+            wait = self._window.retry_after()
+            if wait is not None:
+                return self.error(
+                    ProviderError(429, self.rate_limit_message(), code="rate_limited"),
+                    {"Retry-After": str(wait)},
+                )
+        if c.error_rate and self._random.random() < c.error_rate:
+            return self.error(ProviderError(500, "Internal server error.", code="internal_error"))
+        return None
+
+    def rate_limit_message(self) -> str:
+        return "Too many requests."
+
+    # -- app ------------------------------------------------------------------
+
+    def _wrap(self, spec: _Route) -> Handler:
+        label = f"{spec.method} {self.root}{spec.template}"
+
+        async def endpoint(request: Request) -> Response:
+            self.stats.requests[label] += 1
+            authed = (not spec.auth) or self.authenticate(request)
+            refused = await self._apply_controls(request, authed)
+            if refused is not None:
+                return refused
+            try:
+                result = await spec.handler(request)
+            except ProviderError as exc:
+                return self.error(exc)
+            if isinstance(result, Response):
+                return result
+            return self.json(result)
+
+        return endpoint
+
+    def app(self) -> Starlette:
+        routes: list[BaseRoute] = []
+        for spec in self.routes():
+            routes.append(Route(self.root + spec.template, self._wrap(spec), methods=[spec.method]))
+        routes += [
+            Route("/_sandbox/records", self._records_endpoint, methods=["GET"]),
+            Route("/_sandbox/stats", self._stats_endpoint, methods=["GET"]),
+            Route("/_sandbox/reset", self._reset_endpoint, methods=["POST"]),
+            Route("/_sandbox/controls", self._controls_endpoint, methods=["GET", "POST"]),
+        ]
+        return Starlette(
+            routes=routes,
+            exception_handlers={404: self._not_found, 405: self._not_allowed},
+        )
+
+    async def _not_found(self, request: Request, exc: Exception) -> Response:
+        return self.error(ProviderError(404, "Not found.", code="not_found"))
+
+    async def _not_allowed(self, request: Request, exc: Exception) -> Response:
+        return self.error(ProviderError(405, "Method not allowed.", code="method_not_allowed"))
+
+    async def _records_endpoint(self, request: Request) -> Response:
+        return JSONResponse({"records": self.records()})
+
+    async def _stats_endpoint(self, request: Request) -> Response:
+        return JSONResponse(self.stats.as_dict())
+
+    async def _reset_endpoint(self, request: Request) -> Response:
+        self.reset_stats()
+        return JSONResponse(self.stats.as_dict())
+
+    async def _controls_endpoint(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.set_controls(parse_controls(await request.json()))
+            except (ValueError, TypeError, KeyError) as exc:
+                return JSONResponse({"error": f"bad controls: {exc}"}, status_code=400)
+        return JSONResponse(self.controls.as_dict())
+
+
+def parse_controls(body: Any) -> Controls:
+    if not isinstance(body, dict):
+        raise ValueError("expected an object")
+    limit = body.get("rate_limit")
+    rate_limit = None
+    if limit is not None:
+        rate_limit = RateLimit(int(limit["requests"]), float(limit.get("per_seconds", 1.0)))
+        if rate_limit.requests < 1 or rate_limit.per_seconds <= 0:
+            raise ValueError("rate_limit needs requests >= 1 and per_seconds > 0")
+    controls = Controls(
+        latency_ms=float(body.get("latency_ms", 0.0)),
+        error_rate=float(body.get("error_rate", 0.0)),
+        outage=bool(body.get("outage", False)),
+        rate_limit=rate_limit,
+    )
+    if controls.latency_ms < 0 or not 0.0 <= controls.error_rate <= 1.0:
+        raise ValueError("latency_ms must be >= 0 and error_rate within 0..1")
+    return controls
