@@ -32,11 +32,14 @@ LAST_NAMES = (
 COMPANIES = (
     ("Acme Corp", "acme.test"), ("Globex", "globex.test"), ("Initech", "initech.test"),
     ("Umbrella Health", "umbrella.test"), ("Stark Industries", "stark.test"),
-    ("Wayne Enterprises", "wayne.test"), ("Hooli", "hooli.test"), ("Vandelay Imports", "vandelay.test"),
-    ("Soylent Foods", "soylent.test"), ("Tyrell Systems", "tyrell.test"), ("Cyberdyne", "cyberdyne.test"),
+    ("Wayne Enterprises", "wayne.test"), ("Hooli", "hooli.test"),
+    ("Vandelay Imports", "vandelay.test"),
+    ("Soylent Foods", "soylent.test"), ("Tyrell Systems", "tyrell.test"),
+    ("Cyberdyne", "cyberdyne.test"),
     ("Wonka Labs", "wonka.test"), ("Oceanic Air", "oceanic.test"), ("Pied Piper", "piedpiper.test"),
     ("Gringotts Bank", "gringotts.test"), ("Monarch Solutions", "monarch.test"),
-    ("Nakatomi Trading", "nakatomi.test"), ("Blue Sun", "bluesun.test"), ("Dunder Paper", "dunder.test"),
+    ("Nakatomi Trading", "nakatomi.test"), ("Blue Sun", "bluesun.test"),
+    ("Dunder Paper", "dunder.test"),
     ("Massive Dynamic", "massive.test"), ("Aperture Science", "aperture.test"),
     ("Black Mesa", "blackmesa.test"), ("Oscorp", "oscorp.test"), ("Virtucon", "virtucon.test"),
 )  # fmt: skip
@@ -52,6 +55,7 @@ EVENT_TYPES = (
     ("point.gained", "Point gained"),
 )
 NOTE_TYPES = ("general", "email", "call", "meeting")
+NOTE_TOPICS = ("follow up", "demo", "renewal", "pricing")
 BASE_TIME = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 # How many people are in which readable providers (320 in all, 48 in several).
@@ -209,7 +213,7 @@ def _person(
     tags = tuple(sorted(rng.sample(TAGS, rng.randrange(0, 3))))
     notes = tuple(
         SeedNote(
-            f"{NOTE_TYPES[k % 4].title()} with {first}: {rng.choice(('follow up', 'demo', 'renewal', 'pricing'))}",
+            f"{NOTE_TYPES[k % 4].title()} with {first}: {rng.choice(NOTE_TOPICS)}",
             NOTE_TYPES[(index + k) % 4],
             created + timedelta(days=5 * k + 1, hours=k),
         )
