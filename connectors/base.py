@@ -270,14 +270,14 @@ class HTTPConnector:
         """Default: one upsert per contact, concurrently within the connector's bound."""
         return list(await asyncio.gather(*(self.upsert(c) for c in contacts)))
 
-    async def delete(self, remote_id: str) -> WriteResult:
+    async def delete(self, contact: Contact) -> WriteResult:
         self.unsupported("delete contacts")
 
     async def list_tags(self) -> list[Tag]:
         self.unsupported("list tags")
 
     async def tag(
-        self, remote_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> WriteResult:
         self.unsupported("tag contacts")
 

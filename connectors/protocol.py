@@ -71,8 +71,8 @@ class Connector(Protocol):
         """Create or update many contacts, one result per input, in input order."""
         ...
 
-    async def delete(self, remote_id: str) -> WriteResult:
-        """Delete one contact by the provider's id."""
+    async def delete(self, contact: Contact) -> WriteResult:
+        """Delete one contact (the provider's record, as read or written before)."""
         ...
 
     async def list_tags(self) -> list[Tag]:
@@ -80,7 +80,7 @@ class Connector(Protocol):
         ...
 
     async def tag(
-        self, remote_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> WriteResult:
         """Add and remove tags (by name) on one contact."""
         ...

@@ -119,6 +119,8 @@ class Contact:
     do_not_contact: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Activity the record itself carries (e.g. a notes field), free to read.
+    inline_activity: list[Activity] = field(default_factory=list)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
