@@ -150,8 +150,8 @@ class Emulator:
         """The request's JSON body, or a 400 in the provider's shape."""
         raw = await request.body()
         try:
-            body = json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = json.loads(raw, parse_constant=_reject_constant) if raw else None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ProviderError(400, "Request body is not valid JSON.", code="bad_request") from exc
         if not isinstance(body, expect):
             expected = "an object" if expect is dict else "an array"
@@ -254,6 +254,11 @@ class Emulator:
             except (ValueError, TypeError, KeyError) as exc:
                 return JSONResponse({"error": f"bad controls: {exc}"}, status_code=400)
         return JSONResponse(self.controls.as_dict())
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; echoing them back would fail mid-response.
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_controls(body: Any) -> Controls:
