@@ -157,7 +157,8 @@ class HTTPConnector:
 
         Reads (`retry` defaults to True for GET) are retried on timeouts,
         connection errors, 429 and 5xx. Writes are retried only where the
-        provider cannot have acted: a connection never made, or a 429.
+        provider cannot have acted: a connection never made, or a 429. No try
+        runs past the retry budget: the last one's timeout is cut to what is left.
         """
         if retry is None:
             retry = method == "GET"
@@ -166,8 +167,15 @@ class HTTPConnector:
         attempt = 0
         while True:
             attempt += 1
+            remaining = deadline - time.monotonic()
             try:
-                return await self._send_once(method, path, params=params, json=json)
+                return await self._send_once(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    timeout=min(self.settings.timeout, remaining),
+                )
             except RetriableError as exc:
                 safe = retry or isinstance(exc, RateLimited) or getattr(exc, "not_sent", False)
                 if not safe or attempt >= policy.attempts:
@@ -188,7 +196,9 @@ class HTTPConnector:
         *,
         params: Params,
         json: JSON,
+        timeout: float | None = None,
     ) -> httpx.Response:
+        timeout = self.settings.timeout if timeout is None else max(timeout, 0.001)
         url = self.base_url + path
         async with self._semaphore:
             if self._pacer is not None:
@@ -202,11 +212,11 @@ class HTTPConnector:
                     json=json,
                     headers=self.auth_headers(),
                     auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
-                    timeout=self.settings.timeout,
+                    timeout=timeout,
                 )
             except httpx.TimeoutException as exc:
                 raise ProviderTimeout(
-                    f"no answer within {self.settings.timeout:g}s", provider=self.provider
+                    f"no answer within {timeout:g}s", provider=self.provider
                 ) from exc
             except httpx.ConnectError as exc:
                 error = ProviderUnavailable("cannot connect", provider=self.provider)

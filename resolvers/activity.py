@@ -1,0 +1,48 @@
+"""`Activity`: Adaptix events and notes, and notes other providers keep on a record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from connectors.types import Activity as ProviderActivity
+from resolvers.federation import encode_id
+from resolvers.node import PageInfo
+from resolvers.scalars import JSON, ProviderEnum
+
+
+@strawberry.type(description="One event or note in a contact's history.")
+class Activity:
+    id: strawberry.ID
+    provider: ProviderEnum  # type: ignore[valid-type]
+    kind: str = strawberry.field(description='"event" or "note".')
+    type: str = strawberry.field(description="The provider's event type, e.g. page.hit.")
+    label: str | None
+    timestamp: datetime
+    details: JSON
+
+    @classmethod
+    def from_provider(cls, item: ProviderActivity) -> Activity:
+        key = f"{item.provider.value}:{item.contact_remote_id}:{item.kind}:{item.id}"
+        return cls(
+            id=strawberry.ID(encode_id("Activity", key)),
+            provider=item.provider,
+            kind=item.kind,
+            type=item.type,
+            label=item.label,
+            timestamp=item.timestamp,
+            details=dict(item.details),
+        )
+
+
+@strawberry.type
+class ActivityEdge:
+    cursor: str
+    node: Activity
+
+
+@strawberry.type(description="A page of activity, newest first.")
+class ActivityConnection:
+    edges: list[ActivityEdge]
+    page_info: PageInfo

@@ -1,0 +1,176 @@
+"""`Contact`: one person across providers, and its connection types."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from connectors.errors import ConnectorError
+from connectors.types import Activity as ProviderActivity
+from connectors.types import Contact as ProviderRecord
+from resolvers.activity import Activity, ActivityConnection, ActivityEdge
+from resolvers.context import Info
+from resolvers.cursors import decode_offset, encode_offset
+from resolvers.errors import BadUserInput
+from resolvers.federation import Person, encode_id
+from resolvers.node import Node, PageInfo
+from resolvers.scalars import JSON, ProviderEnum
+from resolvers.tag import Tag
+
+if TYPE_CHECKING:
+    from resolvers.account import Account
+
+MAX_ACTIVITY_PAGE = 100
+
+
+@strawberry.type(description="One provider's record of a contact, as the provider gave it.")
+class Source:
+    provider: ProviderEnum  # type: ignore[valid-type]
+    remote_id: strawberry.ID
+    raw: JSON
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_record(cls, record: ProviderRecord) -> Source:
+        return cls(
+            provider=record.provider,
+            remote_id=strawberry.ID(record.remote_id),
+            raw=dict(record.raw),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+@strawberry.type(
+    description=(
+        "A person, federated: records from every provider that share a normalized email "
+        "(or the customer's external id) are one contact. Each field takes the value of the "
+        "first provider, in the configured precedence, that has one; `sources` shows every "
+        "record."
+    )
+)
+class Contact(Node):
+    email: str | None
+    emails: list[str]
+    first_name: str | None
+    last_name: str | None
+    name: str | None
+    phones: list[str]
+    urls: list[str]
+    company: str | None
+    job_title: str | None
+    external_id: str | None = strawberry.field(
+        description="The customer's own user id (Akita internal_id, Trustmary eid)."
+    )
+    type: str | None
+    status: str | None
+    points: int | None
+    do_not_contact: list[str] = strawberry.field(
+        description="Channels on which the contact must not be contacted (Adaptix)."
+    )
+    providers: list[ProviderEnum]  # type: ignore[valid-type]
+    created_at: datetime | None
+    updated_at: datetime | None
+    person: strawberry.Private[Person]
+
+    @classmethod
+    def from_person(cls, person: Person) -> Contact:
+        first, last = person.pick("first_name"), person.pick("last_name")
+        name = person.pick("name") or (" ".join(p for p in (first, last) if p) or None)
+        dnc = sorted({c for r in person.sources for c in r.do_not_contact})
+        return cls(
+            id=strawberry.ID(person.id),
+            email=person.pick("email"),
+            emails=person.emails,
+            first_name=first,
+            last_name=last,
+            name=name,
+            phones=list(person.pick("phones") or []),
+            urls=list(person.pick("urls") or []),
+            company=person.pick("company"),
+            job_title=person.pick("job_title"),
+            external_id=person.pick("external_id"),
+            type=person.pick("type"),
+            status=person.pick("status"),
+            points=person.pick("points"),
+            do_not_contact=dnc,
+            providers=sorted({r.provider for r in person.sources}, key=list(ProviderEnum).index),
+            created_at=person.created_at,
+            updated_at=person.updated_at,
+            person=person,
+        )
+
+    @strawberry.field(description="Every provider record this contact was federated from.")
+    def sources(self) -> list[Source]:
+        return [Source.from_record(r) for r in self.person.ordered_sources()]
+
+    @strawberry.field(description="Tags, lists and segments from every provider.")
+    def tags(self) -> list[Tag]:
+        return [Tag.from_ref(provider, ref) for provider, ref in self.person.tags]
+
+    @strawberry.field(
+        description="The account (company) the contact belongs to: grouped by external "
+        "account id, else by normalized company name."
+    )
+    def account(self) -> Annotated[Account, strawberry.lazy("resolvers.account")] | None:
+        from resolvers.account import Account
+
+        return Account.for_person(self.person)
+
+    @strawberry.field(
+        description="Events and notes from every provider that keeps them, newest first."
+    )
+    async def activity(
+        self, info: Info, first: int | None = 10, after: str | None = None
+    ) -> ActivityConnection:
+        first = 10 if first is None else first
+        if not 0 < first <= MAX_ACTIVITY_PAGE:
+            raise BadUserInput(f"first must be between 1 and {MAX_ACTIVITY_PAGE}", field="first")
+        offset = decode_offset(after, field="after")
+        need = offset + first + 1
+        items: list[ProviderActivity] = [a for r in self.person.sources for a in r.inline_activity]
+        loaders = info.context.loaders.activity
+
+        async def load(record: ProviderRecord) -> list[ProviderActivity]:
+            try:
+                return await loaders[record.provider].load((record.remote_id, need))
+            except ConnectorError as exc:
+                info.context.report(info, exc)
+                return []
+
+        wanted = [r for r in self.person.sources if r.provider in loaders]
+        for found in await asyncio.gather(*(load(r) for r in wanted)):
+            items.extend(found)
+        items.sort(key=lambda a: (a.timestamp, a.id), reverse=True)
+        page = items[offset : offset + first]
+        edges = [
+            ActivityEdge(cursor=encode_offset(offset + i + 1), node=Activity.from_provider(a))
+            for i, a in enumerate(page)
+        ]
+        return ActivityConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(items) > offset + first,
+                end_cursor=edges[-1].cursor if edges else after,
+            ),
+        )
+
+
+def contact_id(person: Person) -> str:
+    return encode_id("Contact", person.key)
+
+
+@strawberry.type
+class ContactEdge:
+    cursor: str
+    node: Contact
+
+
+@strawberry.type(description="A page of contacts.")
+class ContactConnection:
+    edges: list[ContactEdge]
+    page_info: PageInfo

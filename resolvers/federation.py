@@ -1,0 +1,219 @@
+"""Federation: turning provider records into one person, one account.
+
+Pure functions over `connectors.types.Contact`; no I/O. Records join on the
+normalized email and on the customer's external id (Akita `internal_id`,
+Trustmary `eid`). Each field takes its value from the first provider, in the
+configured precedence, whose record has a value for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connectors.errors import ConnectorError
+from connectors.types import Contact, Provider, TagRef, normalize_company, normalize_email
+
+DEFAULT_PRECEDENCE: tuple[Provider, ...] = (
+    Provider.ADAPTIX,
+    Provider.TRUSTMARY,
+    Provider.LUNARSEND,
+    Provider.AKITA,
+    Provider.INTERAKT,
+)
+
+# Unified fields whose value is taken by precedence.
+PRECEDENCE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "name",
+    "phones",
+    "urls",
+    "company",
+    "job_title",
+    "type",
+    "status",
+    "external_id",
+    "account_external_id",
+    "points",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Precedence:
+    """Which provider's value wins, per field.
+
+    Args:
+        default: the order for every field without its own.
+        fields: per-field orders, keyed by unified field name (e.g. "phones").
+    """
+
+    default: tuple[Provider, ...] = DEFAULT_PRECEDENCE
+    fields: Mapping[str, tuple[Provider, ...]] = field(default_factory=dict)
+
+    def order(self, name: str) -> tuple[Provider, ...]:
+        chosen = self.fields.get(name, self.default)
+        # Providers missing from a partial order come last, in default order.
+        return tuple(chosen) + tuple(p for p in DEFAULT_PRECEDENCE if p not in chosen)
+
+    def rank(self, name: str) -> dict[Provider, int]:
+        return {p: i for i, p in enumerate(self.order(name))}
+
+
+def _has_value(value: Any) -> bool:
+    return value not in (None, "", [], {})
+
+
+@dataclass(slots=True)
+class Person:
+    """One person as the gateway shows it: every provider record it came from."""
+
+    key: str
+    sources: list[Contact]
+    precedence: Precedence
+    failures: list[ConnectorError] = field(default_factory=list)
+
+    def pick(self, name: str) -> Any:
+        rank = self.precedence.rank(name)
+        for record in sorted(self.sources, key=lambda r: rank.get(r.provider, 99)):
+            value = getattr(record, name)
+            if _has_value(value):
+                return value
+        return None
+
+    @property
+    def id(self) -> str:
+        return encode_id("Contact", self.key)
+
+    @property
+    def emails(self) -> list[str]:
+        seen: dict[str, str] = {}
+        primary = self.pick("email")
+        for email in [primary, *(e for r in self.ordered_sources() for e in [r.email, *r.emails])]:
+            norm = normalize_email(email)
+            if norm and email and norm not in seen:
+                seen[norm] = email.strip()
+        return list(seen.values())
+
+    @property
+    def tags(self) -> list[tuple[Provider, TagRef]]:
+        seen: set[tuple[Provider, str, str]] = set()
+        out: list[tuple[Provider, TagRef]] = []
+        for record in self.ordered_sources():
+            for tag in record.tags:
+                marker = (record.provider, tag.kind, tag.name)
+                if marker not in seen:
+                    seen.add(marker)
+                    out.append((record.provider, tag))
+        return out
+
+    @property
+    def created_at(self) -> datetime | None:
+        stamps = [r.created_at for r in self.sources if r.created_at]
+        return min(stamps) if stamps else None
+
+    @property
+    def updated_at(self) -> datetime | None:
+        stamps = [
+            r.updated_at or r.created_at for r in self.sources if r.updated_at or r.created_at
+        ]
+        return max(s for s in stamps if s) if stamps else None
+
+    def ordered_sources(self) -> list[Contact]:
+        rank = self.precedence.rank("email")
+        return sorted(self.sources, key=lambda r: (rank.get(r.provider, 99), r.remote_id))
+
+    def source(self, provider: Provider) -> Contact | None:
+        return next((r for r in self.sources if r.provider is provider), None)
+
+    @property
+    def account_key(self) -> str | None:
+        return account_key(self.pick("account_external_id"), self.pick("company"))
+
+
+def person_key(record: Contact) -> str:
+    """The identity of the person a record belongs to, as used in its global id."""
+    email = normalize_email(record.email)
+    if email:
+        return f"email:{email}"
+    if record.external_id:
+        return f"eid:{record.external_id}"
+    return f"{record.provider.value}:{record.remote_id}"
+
+
+def merge(records: Iterable[Contact], precedence: Precedence) -> list[Person]:
+    """Group records into people: same normalized email or same external id.
+
+    The result keeps the order in which each person's first record came.
+    """
+    records = list(records)
+    parent = list(range(len(records)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[str, int] = {}
+    for i, record in enumerate(records):
+        keys = []
+        if email := normalize_email(record.email):
+            keys.append(f"email:{email}")
+        keys.extend(f"email:{e}" for e in map(normalize_email, record.emails) if e)
+        if record.external_id:
+            keys.append(f"eid:{record.external_id}")
+        for key in keys:
+            if key in first_with:
+                parent[find(i)] = find(first_with[key])
+            else:
+                first_with[key] = i
+
+    groups: dict[int, list[Contact]] = {}
+    for i, record in enumerate(records):
+        groups.setdefault(find(i), []).append(record)
+    people = []
+    for members in groups.values():
+        unique = {(r.provider, r.remote_id): r for r in members}
+        person = Person(key="", sources=list(unique.values()), precedence=precedence)
+        primary = person.ordered_sources()[0]
+        chosen_email = normalize_email(person.pick("email"))
+        person.key = f"email:{chosen_email}" if chosen_email else person_key(primary)
+        people.append(person)
+    return people
+
+
+def account_key(external_id: str | None, company: str | None) -> str | None:
+    if external_id:
+        return f"ext:{external_id}"
+    norm = normalize_company(company)
+    return f"company:{norm}" if norm else None
+
+
+# -- global ids ---------------------------------------------------------------
+
+
+def encode_id(type_name: str, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_id(global_id: str) -> tuple[str, str] | None:
+    """(type name, key) for a global id, or None when it is not one of ours."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, key = text.partition(":")
+    if not sep or not key:
+        return None
+    return type_name, key
+
+
+def sort_people(people: Sequence[Person]) -> list[Person]:
+    return sorted(people, key=lambda p: p.key)

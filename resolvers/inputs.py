@@ -1,0 +1,162 @@
+"""Input types and their validation: bad input is refused before anything is written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+
+from connectors.types import ContactInput as UnifiedInput
+from connectors.types import Provider
+from resolvers.errors import BadUserInput
+from resolvers.scalars import JSON, ProviderEnum
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+@strawberry.input(
+    description=(
+        "A contact to write. Every field is optional here; what each provider needs differs "
+        "(Akita: externalId and accountExternalId; Interakt, Trustmary, Adaptix, Lunar Send: "
+        "email) and each provider's result says what it lacked or could not store."
+    )
+)
+class ContactInput:
+    email: str | None = None
+    external_id: str | None = strawberry.field(
+        default=None, description="Your own user id (Akita internal_id, Trustmary eid)."
+    )
+    account_external_id: str | None = strawberry.field(
+        default=None, description="Your own account id (Akita internal_account_id)."
+    )
+    first_name: str | None = None
+    last_name: str | None = None
+    phones: list[str] | None = None
+    company: str | None = None
+    job_title: str | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None,
+        description="Tag names: Adaptix tags, Trustmary list names, Akita tags from the "
+        "configured name-to-id map.",
+    )
+    custom_fields: JSON | None = strawberry.field(
+        default=None, description="A JSON object of provider custom fields by alias."
+    )
+
+    def to_unified(self, where: str = "input") -> UnifiedInput:
+        """Validate and convert; raises BadUserInput naming the field."""
+        strings: dict[str, str | None] = {}
+        for name in (
+            "email",
+            "external_id",
+            "account_external_id",
+            "first_name",
+            "last_name",
+            "company",
+            "job_title",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                value = value.strip()
+                if not value:
+                    raise BadUserInput(
+                        f"{where}.{_camel(name)} must not be blank; leave it out to keep "
+                        "what the providers have",
+                        field=f"{where}.{_camel(name)}",
+                    )
+            strings[name] = value
+        email = strings["email"]
+        if email is not None and not EMAIL.match(email):
+            raise BadUserInput(
+                f"{where}.email is not a valid email address", field=f"{where}.email"
+            )
+        phones = _clean_list(self.phones, f"{where}.phones")
+        tags = _clean_list(self.tags, f"{where}.tags")
+        for i, tag in enumerate(tags or ()):
+            if tag.startswith("-"):
+                raise BadUserInput(
+                    f"{where}.tags[{i}] must not start with '-'; use untagContact to remove a tag",
+                    field=f"{where}.tags",
+                )
+        custom = self.custom_fields
+        if custom is not None and (
+            not isinstance(custom, Mapping) or not all(isinstance(k, str) and k for k in custom)
+        ):
+            raise BadUserInput(
+                f"{where}.customFields must be a JSON object", field=f"{where}.customFields"
+            )
+        unified = UnifiedInput(
+            email=email,
+            external_id=strings["external_id"],
+            account_external_id=strings["account_external_id"],
+            first_name=strings["first_name"],
+            last_name=strings["last_name"],
+            phones=phones,
+            company=strings["company"],
+            job_title=strings["job_title"],
+            tags=tags,
+            custom_fields=dict(custom) if custom is not None else None,
+        )
+        if not unified.given():
+            raise BadUserInput(f"{where} is empty: give at least one field", field=where)
+        return unified
+
+
+def _clean_list(values: list[str] | None, where: str) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    cleaned = tuple(v.strip() for v in values)
+    if any(not v for v in cleaned):
+        raise BadUserInput(f"{where} must not contain blank values", field=where)
+    return cleaned
+
+
+@strawberry.input(
+    description=(
+        "Filters for `contacts`; all given filters must match. `email`, `company` and `search` "
+        "ask every provider that can answer them (Adaptix by search, Trustmary by reading its "
+        "pages, Lunar Send by equality on email and company); `tag` asks Adaptix; `provider` "
+        "alone lists a provider that can enumerate (Adaptix, Trustmary)."
+    )
+)
+class ContactFilter:
+    email: str | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Text in a name, email or company (case-insensitive)."
+    )
+    provider: ProviderEnum | None = None  # type: ignore[valid-type]
+    tag: str | None = None
+    company: str | None = strawberry.field(
+        default=None, description="Company name, compared case-insensitively."
+    )
+
+
+def target_providers(providers: list[Provider] | None, field: str = "providers") -> list[Provider]:
+    """The providers a write goes to: all of them when none are named."""
+    if providers is None:
+        return list(Provider)
+    if not providers:
+        raise BadUserInput(
+            f"{field} is empty: leave it out to write to every provider", field=field
+        )
+    return list(dict.fromkeys(providers))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def camel_field(name: str) -> str:
+    """A unified field name as the schema spells it: phones[2], customFields.plan."""
+    for sep in ("[", "."):
+        head, found, tail = name.partition(sep)
+        if found:
+            return _camel(head) + sep + tail
+    return _camel(name)
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}

@@ -1,0 +1,271 @@
+"""How `contacts` finds people: enumeration and lookup.
+
+Enumeration walks the providers that can list every contact (Adaptix, then
+Trustmary), page by page. A person already listed from an earlier provider
+is skipped in a later one (checked by email, in batches), so across all pages
+everyone is listed exactly once. The cursor records the provider, its own page
+cursor and how many records of that page were consumed; pages are stable
+because both providers list in creation order.
+
+Lookup answers filters (email, company, search, tag) by asking every provider
+that can answer them: by search where the API has one, by scanning pages where
+it can only list (Trustmary), by equality where that is all it offers (Lunar
+Send). The people found are then completed from every readable provider and
+paged by offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.errors import ConnectorError, Unsupported
+from connectors.types import (
+    Capability,
+    Contact,
+    Page,
+    Provider,
+    SearchField,
+    normalize_company,
+    normalize_email,
+)
+from resolvers.context import Context, Info
+from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.errors import BadUserInput
+from resolvers.federation import Person, person_key
+
+ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
+DUPLICATE_CHECK_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class ContactsFilter:
+    email: str | None = None
+    search: str | None = None
+    provider: Provider | None = None
+    tag: str | None = None
+    company: str | None = None
+
+    @property
+    def needs_lookup(self) -> bool:
+        return any(v for v in (self.email, self.search, self.tag, self.company))
+
+
+@dataclass(frozen=True)
+class Found:
+    people: list[Person]
+    cursors: list[str]
+    has_next: bool
+
+
+# -- enumeration --------------------------------------------------------------
+
+
+def enumerable(ctx: Context, provider: Provider | None) -> list[Provider]:
+    phases = [p for p in ENUMERATION_ORDER if ctx.gateway.can(p, Capability.LIST)]
+    if provider is not None:
+        if provider not in phases:
+            reason = (
+                "is not enabled"
+                if not ctx.gateway.enabled(provider)
+                else "cannot list its contacts; filter by email or company instead"
+            )
+            raise BadUserInput(f"{provider.name} {reason}", field="filter.provider")
+        phases = [provider]
+    return phases
+
+
+async def read_page(ctx: Context, provider: Provider, cursor: str | None, limit: int) -> Page:
+    key = (provider, cursor, limit)
+    page = ctx.loaders.pages.get(key)
+    if page is None:
+        page = await ctx.gateway.connectors[provider].list_contacts(cursor=cursor, limit=limit)
+        ctx.loaders.pages[key] = page
+    assert isinstance(page, Page)
+    return page
+
+
+async def _listed_earlier(
+    ctx: Context, info: Info, earlier: Sequence[Provider], records: Sequence[Contact]
+) -> list[bool]:
+    """For each record, whether a provider enumerated before has the same email."""
+    emails = [normalize_email(r.email) for r in records]
+    seen = [False] * len(records)
+    for provider in earlier:
+        loader = ctx.loaders.by_email.get(provider)
+        if loader is None:
+            continue
+        wanted = [(i, e) for i, e in enumerate(emails) if e and not seen[i]]
+        answers = await asyncio.gather(*(loader.load(e) for _, e in wanted), return_exceptions=True)
+        for (i, _), answer in zip(wanted, answers, strict=True):
+            if isinstance(answer, ConnectorError):
+                # Without the earlier provider's answer a duplicate cannot be ruled out;
+                # the earlier provider's own failure is reported where it was listed.
+                info.context.report(info, answer)
+            elif isinstance(answer, BaseException):
+                raise answer
+            elif answer is not None:
+                seen[i] = True
+    return seen
+
+
+async def enumerate_people(
+    ctx: Context, info: Info, *, first: int, after: str | None, provider: Provider | None
+) -> Found:
+    phases = enumerable(ctx, provider)
+    if not phases:
+        return Found([], [], False)
+    if after is None:
+        state: dict[str, Any] | None = {"p": phases[0].value, "c": None, "s": 0}
+    else:
+        state = decode_cursor(after)
+        if state.get("p") not in {p.value for p in phases} or not isinstance(state.get("s"), int):
+            raise BadUserInput("not a cursor of this listing", field="after")
+
+    collected: list[Contact] = []
+    cursors: list[str] = []
+    while state is not None and len(collected) < first:
+        phase = Provider(state["p"])
+        index = phases.index(phase)
+        cursor, skip = state["c"], state["s"]
+        need = first - len(collected)
+        try:
+            page = await read_page(ctx, phase, cursor, need + skip)
+        except ConnectorError as exc:
+            ctx.report(info, exc)
+            state = _next_phase(phases, index)
+            continue
+        records = page.contacts[skip:]
+        consumed = 0
+        while consumed < len(records) and len(collected) < first:
+            chunk = records[consumed : consumed + DUPLICATE_CHECK_CHUNK]
+            duplicate = await _listed_earlier(ctx, info, phases[:index], chunk)
+            for record, dup in zip(chunk, duplicate, strict=True):
+                if len(collected) == first:
+                    break
+                consumed += 1
+                if not dup:
+                    collected.append(record)
+                    cursors.append(
+                        encode_cursor({"p": phase.value, "c": cursor, "s": skip + consumed})
+                    )
+        if consumed < len(records):
+            state = {"p": phase.value, "c": cursor, "s": skip + consumed}
+        elif page.next_cursor is not None:
+            state = {"p": phase.value, "c": page.next_cursor, "s": 0}
+        else:
+            state = _next_phase(phases, index)
+
+    if state is not None and cursors:
+        cursors[-1] = encode_cursor(state)
+    for record in collected:
+        ctx.loaders.prime(record)
+    people = await _complete(ctx, info, [person_key(r) for r in collected])
+    return Found(people, cursors[: len(people)], state is not None)
+
+
+def _next_phase(phases: Sequence[Provider], index: int) -> dict[str, Any] | None:
+    if index + 1 < len(phases):
+        return {"p": phases[index + 1].value, "c": None, "s": 0}
+    return None
+
+
+async def _complete(ctx: Context, info: Info, keys: Sequence[str]) -> list[Person]:
+    """The people behind `keys`, with every readable provider's record."""
+    lookups = await ctx.loaders.people.load_many(list(keys))
+    people = []
+    for lookup in lookups:
+        ctx.report(info, *lookup.failures)
+        if lookup.person is not None:
+            people.append(lookup.person)
+    return people
+
+
+# -- lookup -------------------------------------------------------------------
+
+
+async def _scan_all(ctx: Context, provider: Provider) -> list[Contact]:
+    records: list[Contact] = []
+    cursor: str | None = None
+    while True:
+        page = await read_page(ctx, provider, cursor, 1000)
+        records.extend(page.contacts)
+        if page.next_cursor is None:
+            return records
+        cursor = page.next_cursor
+
+
+async def _candidates(ctx: Context, info: Info, flt: ContactsFilter) -> list[Contact]:
+    """Records that may match, from every provider that can answer the filter."""
+    if flt.tag:
+        by, value = SearchField.TAG, flt.tag
+    elif flt.company:
+        by, value = SearchField.COMPANY, flt.company
+    else:
+        assert flt.search
+        by, value = SearchField.TEXT, flt.search
+    local = _predicate(ContactsFilter(tag=flt.tag, company=flt.company, search=flt.search))
+
+    async def ask(provider: Provider) -> list[Contact]:
+        gateway = ctx.gateway
+        try:
+            if gateway.can(provider, Capability.SEARCH):
+                try:
+                    return await gateway.connectors[provider].search(by, value)
+                except Unsupported:
+                    pass
+            if gateway.can(provider, Capability.LIST) and by is not SearchField.TAG:
+                return [r for r in await _scan_all(ctx, provider) if local([r])]
+        except ConnectorError as exc:
+            ctx.report(info, exc)
+        return []
+
+    providers = [p for p in Provider if ctx.gateway.enabled(p)]
+    found = await asyncio.gather(*(ask(p) for p in providers))
+    return [r for records in found for r in records]
+
+
+def _predicate(flt: ContactsFilter) -> Callable[[Sequence[Contact]], bool]:
+    email = normalize_email(flt.email)
+    company = normalize_company(flt.company)
+    tag = flt.tag.strip().lower() if flt.tag else None
+    text = flt.search.strip().lower() if flt.search else None
+
+    def matches(records: Sequence[Contact]) -> bool:
+        if flt.provider is not None and all(r.provider is not flt.provider for r in records):
+            return False
+        if email and all(normalize_email(r.email) != email for r in records):
+            return False
+        if company and all(normalize_company(r.company) != company for r in records):
+            return False
+        if tag and all(t.name.lower() != tag for r in records for t in r.tags):
+            return False
+        if text:
+            haystack = " ".join(
+                v.lower()
+                for r in records
+                for v in (r.first_name, r.last_name, r.name, r.email, r.company)
+                if v
+            )
+            if text not in haystack:
+                return False
+        return True
+
+    return matches
+
+
+async def lookup_people(ctx: Context, info: Info, flt: ContactsFilter) -> list[Person]:
+    if flt.email:
+        email = normalize_email(flt.email)
+        keys = [f"email:{email}"]
+    else:
+        candidates = await _candidates(ctx, info, flt)
+        for record in candidates:
+            ctx.loaders.prime(record)
+        keys = list(dict.fromkeys(person_key(r) for r in candidates))
+    people = await _complete(ctx, info, keys)
+    matches = _predicate(flt)
+    unique = {p.key: p for p in people if matches(p.sources)}
+    return sorted(unique.values(), key=lambda p: p.key)
