@@ -174,7 +174,7 @@ class HTTPConnector:
                     path,
                     params=params,
                     json=json,
-                    timeout=min(self.settings.timeout, remaining),
+                    attempt_timeout=min(self.settings.timeout, remaining),
                 )
             except RetriableError as exc:
                 safe = retry or isinstance(exc, RateLimited) or getattr(exc, "not_sent", False)
@@ -196,9 +196,9 @@ class HTTPConnector:
         *,
         params: Params,
         json: JSON,
-        timeout: float | None = None,
+        attempt_timeout: float | None = None,
     ) -> httpx.Response:
-        timeout = self.settings.timeout if timeout is None else max(timeout, 0.001)
+        timeout = self.settings.timeout if attempt_timeout is None else max(attempt_timeout, 0.001)
         url = self.base_url + path
         async with self._semaphore:
             if self._pacer is not None:

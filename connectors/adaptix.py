@@ -1,0 +1,722 @@
+"""Adaptix (a Mautic fork): contacts, tags, do-not-contact, points, events and notes.
+
+Adaptix answers lists as `{"total": "N", "contacts": {"<id>": {...}}}` (a string
+total, an object keyed by id, `{}` or `[]` when empty) and reads many contacts in
+one call with `search=ids:1,2` or `where[0][expr]=in`, always with an explicit
+`limit` because the default page is 30. Writes go to `/contacts/new` (which
+updates a contact with the same email) and `/contacts/batch/new` (at most 200).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from connectors.base import HTTPConnector
+from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
+from connectors.settings import ConnectorSettings
+from connectors.types import (
+    Activity,
+    Capability,
+    Contact,
+    ContactInput,
+    Health,
+    Page,
+    Provider,
+    SearchField,
+    Tag,
+    TagRef,
+    WriteResult,
+    WriteStatus,
+    normalize_email,
+)
+
+Record = Mapping[str, Any]
+
+# Aliases the connector maps to `Contact` attributes or Adaptix keeps for itself;
+# every other value in `fields.all` is a custom field.
+CORE_ALIASES = frozenset(
+    {
+        "id",
+        "title",
+        "firstname",
+        "lastname",
+        "company",
+        "position",
+        "email",
+        "mobile",
+        "phone",
+        "points",
+        "address1",
+        "address2",
+        "city",
+        "state",
+        "zipcode",
+        "country",
+        "website",
+    }
+)
+# ContactInput field -> Adaptix alias, for the single-valued fields.
+FIELD_ALIASES: tuple[tuple[str, str], ...] = (
+    ("email", "email"),
+    ("first_name", "firstname"),
+    ("last_name", "lastname"),
+    ("company", "company"),
+    ("job_title", "position"),
+)
+PHONE_ALIASES = ("mobile", "phone")
+NOT_STORABLE = ("external_id", "account_external_id")
+STATUS_BY_CODE = {201: WriteStatus.CREATED, 200: WriteStatus.UPDATED}
+CHANNEL = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An Adaptix date (ISO 8601, with or without an offset) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def entries(value: Any) -> list[Record]:
+    """The records of an Adaptix collection, which is a list or an object keyed by id."""
+    items: Iterable[Any]
+    if isinstance(value, Mapping):
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return []
+    return [item for item in items if isinstance(item, Mapping)]
+
+
+def as_int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def is_remote_id(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def quote(value: str) -> str:
+    """A search-command value, double-quoted when it holds whitespace."""
+    if any(ch.isspace() for ch in value):
+        return '"' + value.replace('"', "") + '"'
+    return value
+
+
+def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class AdaptixConnector(HTTPConnector):
+    """Connector for Adaptix's REST API (HTTP Basic with a user's name and password).
+
+    Args:
+        client: the shared `httpx.AsyncClient`.
+        settings: base URL (`https://INSTANCE.adaptix.ai/api`), `username`,
+            `password`; `options["tag_scan_limit"]` bounds how many contacts
+            `list_tags` reads (default 5000).
+    """
+
+    provider = Provider.ADAPTIX
+    capabilities = frozenset(
+        {
+            Capability.READ_BY_ID,
+            Capability.READ_BY_EMAIL,
+            Capability.READ_MANY,
+            Capability.SEARCH,
+            Capability.LIST,
+            Capability.WRITE,
+            Capability.WRITE_MANY,
+            Capability.DELETE,
+            Capability.TAGS,
+            Capability.ACTIVITY,
+            Capability.NOTES,
+            Capability.DO_NOT_CONTACT,
+            Capability.POINTS,
+        }
+    )
+    writable_fields = frozenset(
+        {
+            "email",
+            "first_name",
+            "last_name",
+            "phones",
+            "company",
+            "job_title",
+            "tags",
+            "custom_fields",
+        }
+    )
+    required_credentials = ("username", "password")
+    BATCH_LIMIT: ClassVar[int] = 200
+
+    def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
+        super().__init__(client, settings)
+        password = self.settings.password
+        self._auth = httpx.BasicAuth(
+            self.settings.username or "", password.get() if password is not None else ""
+        )
+        self._field_aliases: frozenset[str] | None = None
+        self._fields_lock = asyncio.Lock()
+
+    # -- HTTP pieces ------------------------------------------------------------
+
+    def auth(self) -> httpx.Auth:
+        return self._auth
+
+    def error_message(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return super().error_message(response)
+        if isinstance(body, Mapping):
+            errors = body.get("errors")
+            if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+                message = errors[0].get("message")
+                if isinstance(message, str) and message:
+                    return with_details(message, errors[0].get("details"))
+        return super().error_message(response)
+
+    # -- mapping ----------------------------------------------------------------
+
+    def to_contact(self, record: Record) -> Contact:
+        """Map one Adaptix contact record to the unified model."""
+        fields = record.get("fields")
+        values: Mapping[str, Any] = {}
+        if isinstance(fields, Mapping) and isinstance(fields.get("all"), Mapping):
+            values = fields["all"]
+
+        def text(alias: str) -> str | None:
+            value = values.get(alias)
+            if value is None:
+                return None
+            value = str(value).strip()
+            return value or None
+
+        email = text("email")
+        first, last = text("firstname"), text("lastname")
+        phones = [p for p in (text("mobile"), text("phone")) if p]
+        website = text("website")
+        tags = [
+            TagRef(str(tag["tag"]), "tag", str(tag["id"]) if tag.get("id") is not None else None)
+            for tag in entries(record.get("tags"))
+            if tag.get("tag")
+        ]
+        custom = {
+            alias: value
+            for alias, value in values.items()
+            if alias not in CORE_ALIASES and value is not None and value != ""
+        }
+        channels = [
+            str(entry["channel"])
+            for entry in entries(record.get("doNotContact"))
+            if entry.get("channel")
+        ]
+        points = record.get("points", values.get("points"))
+        return Contact(
+            provider=self.provider,
+            remote_id=str(record["id"]) if record.get("id") is not None else "",
+            email=email,
+            emails=[email] if email else [],
+            first_name=first,
+            last_name=last,
+            name=" ".join(p for p in (first, last) if p) or None,
+            phones=list(dict.fromkeys(phones)),
+            urls=[website] if website else [],
+            company=text("company"),
+            job_title=text("position"),
+            tags=tags,
+            custom_fields=custom,
+            points=as_int(points) if points is not None else None,
+            do_not_contact=list(dict.fromkeys(channels)),
+            created_at=parse_time(record.get("dateAdded")),
+            updated_at=parse_time(record.get("dateModified")),
+            raw=record,
+        )
+
+    async def field_aliases(self) -> frozenset[str]:
+        """The contact field aliases this Adaptix instance knows, read once."""
+        async with self._fields_lock:
+            if self._field_aliases is None:
+                body = await self.get_json("/contacts/list/fields")
+                if isinstance(body, Mapping) and "fields" in body:
+                    body = body["fields"]
+                self._field_aliases = frozenset(
+                    str(item["alias"]) for item in entries(body) if item.get("alias")
+                )
+            return self._field_aliases
+
+    async def to_payload(self, contact: ContactInput) -> tuple[dict[str, Any], list[str]]:
+        """The `/contacts/new` body for `contact`, and the given fields it cannot carry.
+
+        Raises:
+            ConnectorError: the field list was needed and could not be read.
+        """
+        payload: dict[str, Any] = {}
+        dropped = [name for name in NOT_STORABLE if getattr(contact, name) is not None]
+        for name, alias in FIELD_ALIASES:
+            value = getattr(contact, name)
+            if value is None:
+                continue
+            # Adaptix skips blank values unless asked to overwrite: not stored.
+            if value.strip():
+                payload[alias] = value
+            else:
+                dropped.append(name)
+        for index, phone in enumerate(contact.phones or ()):
+            if index < len(PHONE_ALIASES) and phone.strip():
+                payload[PHONE_ALIASES[index]] = phone
+            else:
+                dropped.append(f"phones[{index}]")
+        if contact.tags is not None:
+            tags: list[str] = []
+            for index, tag in enumerate(contact.tags):
+                # A leading "-" would remove the tag instead of adding it.
+                if tag.strip() and not tag.strip().startswith("-"):
+                    tags.append(tag)
+                else:
+                    dropped.append(f"tags[{index}]")
+            payload["tags"] = tags
+        if contact.custom_fields:
+            known = await self.field_aliases()
+            for alias, value in contact.custom_fields.items():
+                # Adaptix silently ignores an alias it does not know.
+                storable = isinstance(value, str | int | float | bool)
+                if alias in known and alias not in CORE_ALIASES and storable:
+                    payload[alias] = value
+                else:
+                    dropped.append(f"custom_fields.{alias}")
+        return payload, dropped
+
+    @staticmethod
+    def unstored(payload: Mapping[str, Any], record: Record) -> list[str]:
+        """Text values sent but not found in the answered record (ignored or truncated)."""
+        fields = record.get("fields")
+        stored = fields.get("all") if isinstance(fields, Mapping) else None
+        if not isinstance(stored, Mapping):
+            return []
+        names = {alias: name for name, alias in FIELD_ALIASES}
+        names.update({alias: f"phones[{i}]" for i, alias in enumerate(PHONE_ALIASES)})
+        missing = []
+        for alias, sent in payload.items():
+            if alias == "tags" or not isinstance(sent, str):
+                continue
+            got = stored.get(alias)
+            got_text = "" if got is None else str(got)
+            same = (
+                normalize_email(got_text) == normalize_email(sent)
+                if alias == "email"
+                else got_text == sent.strip()  # Adaptix trims posted text
+            )
+            if not same:
+                missing.append(names.get(alias, f"custom_fields.{alias}"))
+        return missing
+
+    def written(
+        self, status: int, record: Any, payload: Mapping[str, Any], dropped: Sequence[str]
+    ) -> WriteResult:
+        if status not in STATUS_BY_CODE or not isinstance(record, Mapping):
+            return self.failed(f"unexpected answer (HTTP {status})", dropped=dropped)
+        contact = self.to_contact(record)
+        return WriteResult(
+            self.provider,
+            STATUS_BY_CODE[status],
+            remote_id=contact.remote_id,
+            dropped_fields=(*dropped, *self.unstored(payload, record)),
+            contact=contact,
+        )
+
+    # -- reads ------------------------------------------------------------------
+
+    async def collect(self, params: list[tuple[str, Any]], page_size: int) -> list[Record]:
+        """Every contact `GET /contacts` answers for `params`, page by page."""
+        records: list[Record] = []
+        start = 0
+        while True:
+            page = [*params, ("start", start), ("limit", page_size)]
+            body = await self.get_json("/contacts", params=page)
+            found = entries(body.get("contacts")) if isinstance(body, Mapping) else []
+            total = as_int(body.get("total")) if isinstance(body, Mapping) else 0
+            records.extend(found)
+            start += len(found)
+            if not found or start >= total:
+                return records
+
+    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+        wanted: dict[str, list[str]] = {}
+        for remote_id in ids:
+            if is_remote_id(remote_id):
+                wanted.setdefault(str(int(remote_id)), []).append(remote_id)
+        keys = list(wanted)
+        pages = await asyncio.gather(
+            *(
+                self.collect([("search", "ids:" + ",".join(chunk))], len(chunk))
+                for chunk in chunks(keys, self.BATCH_LIMIT)
+            )
+        )
+        found: dict[str, Contact] = {}
+        for record in (r for page in pages for r in page):
+            contact = self.to_contact(record)
+            for asked in wanted.get(contact.remote_id, ()):
+                found[asked] = contact
+        return found
+
+    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
+        keys = list(
+            dict.fromkeys(
+                key for key in map(normalize_email, emails) if key is not None and "," not in key
+            )
+        )
+        pages = await asyncio.gather(
+            *(
+                self.collect(where_params("email", "in", ",".join(chunk)), len(chunk))
+                for chunk in chunks(keys, self.BATCH_LIMIT)
+            )
+        )
+        found: dict[str, Contact] = {}
+        asked = set(keys)
+        for record in sorted(
+            (r for page in pages for r in page), key=lambda r: as_int(r.get("id"))
+        ):
+            contact = self.to_contact(record)
+            key = contact.email_key
+            if key in asked and key not in found:
+                found[key] = contact
+        return found
+
+    async def search(self, by: SearchField, value: str) -> list[Contact]:
+        value = value.strip()
+        if not value:
+            return []
+        params: list[tuple[str, Any]]
+        if by is SearchField.EMAIL:
+            params = where_params("email", "eq", value)
+        elif by is SearchField.COMPANY:
+            params = where_params("company", "eq", value)
+        elif by is SearchField.TAG:
+            params = [("search", "tag:" + quote(value))]
+        else:
+            params = [("search", value)]
+        params += [("orderBy", "id"), ("orderByDir", "asc")]
+        return [self.to_contact(r) for r in await self.collect(params, self.BATCH_LIMIT)]
+
+    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
+        if cursor is not None and not is_remote_id(cursor):
+            raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=self.provider)
+        start = int(cursor) if cursor is not None else 0
+        body = await self.get_json(
+            "/contacts",
+            params={"start": start, "limit": max(1, limit), "orderBy": "id", "orderByDir": "asc"},
+        )
+        if not isinstance(body, Mapping):
+            body = {}
+        contacts = [self.to_contact(r) for r in entries(body.get("contacts"))]
+        total = as_int(body.get("total"))
+        end = start + len(contacts)
+        return Page(contacts, str(end) if contacts and end < total else None, total)
+
+    async def list_tags(self) -> list[Tag]:
+        limit = as_int(self.settings.options.get("tag_scan_limit", 5000), 5000)
+        counts: Counter[str] = Counter()
+        ids: dict[str, str | None] = {}
+        cursor: str | None = None
+        seen = 0
+        while seen < limit:
+            page = await self.list_contacts(
+                cursor=cursor, limit=min(self.BATCH_LIMIT, limit - seen)
+            )
+            for contact in page.contacts:
+                for tag in contact.tags:
+                    counts[tag.name] += 1
+                    ids.setdefault(tag.name, tag.id)
+            seen += len(page.contacts)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return [
+            Tag(self.provider, name, "tag", id=ids[name], count=counts[name])
+            for name in sorted(counts)
+        ]
+
+    async def fetch_activity(
+        self, remote_ids: Sequence[str], *, limit: int
+    ) -> Mapping[str, list[Activity]]:
+        ids = list(dict.fromkeys(i for i in remote_ids if is_remote_id(i)))
+        if limit <= 0:
+            return {remote_id: [] for remote_id in ids}
+        results = await asyncio.gather(*(self._activity(i, limit) for i in ids))
+        return {i: items for i, items in zip(ids, results, strict=True) if items is not None}
+
+    async def _activity(self, remote_id: str, limit: int) -> list[Activity] | None:
+        try:
+            events, notes = await asyncio.gather(
+                self.get_json(
+                    f"/contacts/{remote_id}/activity",
+                    params={"limit": limit, "order[0]": "timestamp", "order[1]": "DESC"},
+                ),
+                self.get_json(
+                    f"/contacts/{remote_id}/notes",
+                    params={"limit": limit, "orderBy": "dateTime", "orderByDir": "desc"},
+                ),
+            )
+        except NotFound:
+            return None
+        items: list[Activity] = []
+        for event in entries(events.get("events") if isinstance(events, Mapping) else None):
+            at = parse_time(event.get("timestamp"))
+            if at is None:
+                continue
+            label = event.get("eventLabel")
+            if isinstance(label, Mapping):
+                label = label.get("label")
+            kind = str(event.get("event") or event.get("eventType") or "event")
+            details = event.get("details")
+            items.append(
+                Activity(
+                    self.provider,
+                    remote_id,
+                    id=str(event.get("eventId") or f"{kind}:{event.get('timestamp')}"),
+                    kind="event",
+                    type=kind,
+                    label=str(label) if label is not None else event.get("eventType"),
+                    timestamp=at,
+                    details=details if isinstance(details, Mapping) else {},
+                )
+            )
+        for note in entries(notes.get("notes") if isinstance(notes, Mapping) else None):
+            at = parse_time(note.get("dateTime"))
+            if at is None:
+                continue
+            text = note.get("text")
+            items.append(
+                Activity(
+                    self.provider,
+                    remote_id,
+                    id=str(note.get("id")),
+                    kind="note",
+                    type=str(note.get("type") or "general"),
+                    label=str(text) if text is not None else None,
+                    timestamp=at,
+                    details={"text": text} if text is not None else {},
+                )
+            )
+        items.sort(key=lambda item: item.timestamp, reverse=True)
+        return items[:limit]
+
+    # -- writes -----------------------------------------------------------------
+
+    async def upsert(self, contact: ContactInput) -> WriteResult:
+        dropped: list[str] = [n for n in NOT_STORABLE if getattr(contact, n) is not None]
+        try:
+            payload, dropped = await self.to_payload(contact)
+            if not payload.keys() - {"tags"} and not payload.get("tags"):
+                return self.skipped("nothing Adaptix can store was given", dropped=dropped)
+            response = await self.request("POST", "/contacts/new", json=payload)
+            body = self.decode(response)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=dropped)
+        record = body.get("contact") if isinstance(body, Mapping) else None
+        return self.written(response.status_code, record, payload, dropped)
+
+    async def upsert_many(self, contacts: Sequence[ContactInput]) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(contacts)
+        try:
+            prepared = [await self.to_payload(c) for c in contacts]
+        except ConnectorError as exc:
+            return [
+                self.failed(exc, dropped=[n for n in NOT_STORABLE if getattr(c, n) is not None])
+                for c in contacts
+            ]
+        sendable: list[int] = []
+        for index, (payload, dropped) in enumerate(prepared):
+            if not payload.keys() - {"tags"} and not payload.get("tags"):
+                results[index] = self.skipped(
+                    "nothing Adaptix can store was given", dropped=dropped
+                )
+            else:
+                sendable.append(index)
+        batches = [
+            sendable[i : i + self.BATCH_LIMIT] for i in range(0, len(sendable), self.BATCH_LIMIT)
+        ]
+        answers = await asyncio.gather(*(self._batch(b, prepared) for b in batches))
+        for batch, answer in zip(batches, answers, strict=True):
+            for index, result in zip(batch, answer, strict=True):
+                results[index] = result
+        return [r for r in results if r is not None]
+
+    async def _batch(
+        self, indexes: Sequence[int], prepared: Sequence[tuple[dict[str, Any], list[str]]]
+    ) -> list[WriteResult]:
+        payloads = [prepared[i][0] for i in indexes]
+        try:
+            response = await self.request("POST", "/contacts/batch/new", json=payloads)
+            body = self.decode(response)
+            if not isinstance(body, Mapping):
+                raise ProviderError("answered the batch without a result", provider=self.provider)
+        except ConnectorError as exc:
+            return [self.failed(exc, dropped=prepared[i][1]) for i in indexes]
+        count = len(indexes)
+        errors = by_index(body.get("errors"), count)
+        failed = set(errors)
+        records = by_index(body.get("contacts"), count, failed)
+        codes = by_index(body.get("statusCodes"), count, failed)
+        results = []
+        for position, index in enumerate(indexes):
+            payload, dropped = prepared[index]
+            if position in errors:
+                results.append(self.failed(item_message(errors[position]), dropped=dropped))
+            else:
+                code = as_int(codes.get(position), -1)
+                results.append(self.written(code, records.get(position), payload, dropped))
+        return results
+
+    async def delete(self, contact: Contact) -> WriteResult:
+        if not is_remote_id(contact.remote_id):
+            return self.failed(f"not an Adaptix contact id: {contact.remote_id!r}")
+        try:
+            answer = self.decode(
+                await self.request("DELETE", f"/contacts/{contact.remote_id}/delete")
+            )
+        except ConnectorError as exc:
+            return self.failed(exc)
+        record = answer.get("contact") if isinstance(answer, Mapping) else None
+        mapped = self.to_contact(record) if isinstance(record, Mapping) else None
+        if mapped is not None:
+            # Adaptix answers the removed record, whose id may already be gone.
+            mapped.remote_id = contact.remote_id
+        return WriteResult(
+            self.provider,
+            WriteStatus.UPDATED,
+            remote_id=contact.remote_id,
+            message="deleted",
+            contact=mapped,
+        )
+
+    async def tag(
+        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> WriteResult:
+        if not is_remote_id(contact.remote_id):
+            return self.failed(f"not an Adaptix contact id: {contact.remote_id!r}")
+        names = [*add, *remove]
+        if not names:
+            return self.skipped("no tags to add or remove")
+        if any(not n.strip() or n.strip().startswith("-") for n in names):
+            return self.failed("Adaptix cannot store a blank tag or one that starts with '-'")
+        tags = [*add, *("-" + name for name in remove)]
+        return await self._contact_write(
+            "PATCH", f"/contacts/{contact.remote_id}/edit", {"tags": tags}, contact.remote_id
+        )
+
+    async def set_do_not_contact(
+        self, remote_id: str, *, channel: str, enabled: bool, comments: str | None = None
+    ) -> WriteResult:
+        if not is_remote_id(remote_id):
+            return self.failed(f"not an Adaptix contact id: {remote_id!r}")
+        if not CHANNEL.match(channel):
+            return self.failed(f"not an Adaptix channel: {channel!r}")
+        action = "add" if enabled else "remove"
+        body: dict[str, Any] = {}
+        if enabled and comments is not None:
+            body["comments"] = comments
+        return await self._contact_write(
+            "POST", f"/contacts/{remote_id}/dnc/{channel}/{action}", body, remote_id
+        )
+
+    async def add_points(self, remote_id: str, delta: int) -> WriteResult:
+        if not is_remote_id(remote_id):
+            return self.failed(f"not an Adaptix contact id: {remote_id!r}")
+        if delta == 0:
+            return self.skipped("no points to add")
+        direction = "plus" if delta > 0 else "minus"
+        try:
+            response = await self.request(
+                "POST", f"/contacts/{remote_id}/points/{direction}/{abs(delta)}", json={}
+            )
+            body = self.decode(response)
+        except ConnectorError as exc:
+            return self.failed(exc)
+        if isinstance(body, Mapping) and body.get("success") is False:
+            return self.failed("Adaptix did not change the points")
+        return WriteResult(self.provider, WriteStatus.UPDATED, remote_id=remote_id)
+
+    async def _contact_write(
+        self, method: str, path: str, body: Mapping[str, Any], remote_id: str
+    ) -> WriteResult:
+        try:
+            answer = self.decode(await self.request(method, path, json=body))
+        except ConnectorError as exc:
+            return self.failed(exc)
+        record = answer.get("contact") if isinstance(answer, Mapping) else None
+        contact = self.to_contact(record) if isinstance(record, Mapping) else None
+        return WriteResult(
+            self.provider,
+            WriteStatus.UPDATED,
+            remote_id=contact.remote_id if contact else remote_id,
+            contact=contact,
+        )
+
+    async def check_health(self) -> Health:
+        return await self.timed_health("/contacts", params={"limit": 1})
+
+
+def where_params(column: str, expr: str, value: str) -> list[tuple[str, Any]]:
+    return [("where[0][col]", column), ("where[0][expr]", expr), ("where[0][val]", value)]
+
+
+def by_index(value: Any, count: int, skip: set[int] | None = None) -> dict[int, Any]:
+    """A batch answer's per-item values keyed by request index.
+
+    Adaptix keys them by request index (a JSON object when PHP's array has
+    gaps); a plain list shorter than the request holds only the items not in
+    `skip`, in order.
+    """
+    if isinstance(value, Mapping):
+        keyed: dict[int, Any] = {}
+        for key, item in value.items():
+            index = as_int(key, -1)
+            if 0 <= index < count:
+                keyed[index] = item
+        return keyed
+    if not isinstance(value, list):
+        return {}
+    if len(value) == count or not skip:
+        return {i: item for i, item in enumerate(value[:count]) if item is not None}
+    remaining = [i for i in range(count) if i not in skip]
+    return dict(zip(remaining, value, strict=False))
+
+
+def item_message(error: Any) -> str:
+    if isinstance(error, Mapping):
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            return message
+    if isinstance(error, str) and error:
+        return error
+    return "Adaptix refused this contact"
+
+
+def with_details(message: str, details: Any) -> str:
+    """The message with Adaptix's per-field validation details, unless it holds them."""
+    if not isinstance(details, Mapping) or not details:
+        return message
+    parts = []
+    for name, problems in details.items():
+        texts = problems if isinstance(problems, list) else [problems]
+        parts += [f"{name}: {text}" for text in texts if str(text) not in message]
+    return f"{message} ({'; '.join(parts)})" if parts else message

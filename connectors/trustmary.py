@@ -1,0 +1,373 @@
+"""Trustmary: contacts read by email or in pages of 1000, upserts keyed by email, lists.
+
+Trustmary has no fetch by many emails: a few emails cost one call each, many
+cost whole pages (1000 contacts a call), whichever needs fewer calls. Tags are
+Trustmary lists, written by list id; the connector maps names to ids through
+`GET /lists` once per connector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from connectors.base import JSON, HTTPConnector
+from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
+from connectors.settings import ConnectorSettings
+from connectors.types import (
+    Capability,
+    Contact,
+    ContactInput,
+    Health,
+    Page,
+    Provider,
+    Tag,
+    WriteResult,
+    WriteStatus,
+    normalize_email,
+)
+
+_ACTIONS = {"IMPORT_CREATE": WriteStatus.CREATED, "IMPORT_UPDATE": WriteStatus.UPDATED}
+
+
+class TrustmaryConnector(HTTPConnector):
+    """Trustmary's contacts API (`Authorization: Apikey <key>`).
+
+    Options (`settings.options`):
+    """
+
+    provider = Provider.TRUSTMARY
+    capabilities = frozenset(
+        {
+            Capability.READ_BY_EMAIL,
+            Capability.LIST,
+            Capability.WRITE,
+            Capability.DELETE,
+            Capability.TAGS,
+            Capability.LISTS,
+        }
+    )
+    writable_fields = frozenset(
+        {"email", "external_id", "first_name", "last_name", "phones", "company", "tags"}
+    )
+    required_credentials = ("api_key",)
+
+    PAGE_SIZE: ClassVar[int] = 1000
+
+    def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
+        super().__init__(client, settings)
+        self._list_ids: dict[str, str] | None = None
+        # Pages a full read took last time: what reading pages costs, against one
+        # call per email. One until a read has reached the end.
+        self._pages = 1
+        self._lists_lock = asyncio.Lock()
+
+    def auth_headers(self) -> Mapping[str, str]:
+        assert self.settings.api_key is not None
+        return {"Authorization": f"Apikey {self.settings.api_key.get()}"}
+
+    def error_message(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:200] or response.reason_phrase
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            return str(body["error"])
+        return response.reason_phrase
+
+    # -- reads ----------------------------------------------------------------
+
+    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
+        """Contacts by email, in the fewest calls: one call per email when that is
+        fewer calls than reading every page of 1000, whole pages otherwise.
+
+        Returns:
+            The contacts found, keyed by the normalized email.
+        """
+        wanted = list(dict.fromkeys(e for e in map(normalize_email, emails) if e))
+        if not wanted:
+            return {}
+        if len(wanted) == 1 or len(wanted) < self._pages:
+            found = await asyncio.gather(*(self._fetch_one(email) for email in wanted))
+            return {email: contact for email, contact in zip(wanted, found, strict=True) if contact}
+        return await self._scan_for(set(wanted))
+
+    async def _fetch_one(self, email: str) -> Contact | None:
+        try:
+            records = await self._get_page({"email": email})
+        except BadInput:
+            # Trustmary refuses a malformed address; no contact can have it.
+            return None
+        for record in records:
+            if normalize_email(record.get("email")) == email:
+                return self.to_contact(record)
+        return None
+
+    async def _scan_for(self, wanted: set[str]) -> dict[str, Contact]:
+        found: dict[str, Contact] = {}
+        offset = 0
+        while True:
+            records = await self._get_page({"offset": offset})
+            for record in records:
+                key = normalize_email(record.get("email"))
+                if key in wanted and key not in found:
+                    found[key] = self.to_contact(record)
+            if len(records) < self.PAGE_SIZE:
+                self._pages = offset // self.PAGE_SIZE + 1
+                return found
+            if len(found) == len(wanted):
+                self._pages = max(self._pages, offset // self.PAGE_SIZE + 1)
+                return found
+            offset += self.PAGE_SIZE
+
+    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
+        """One Trustmary page (up to 1000 contacts); the API has no page size, so
+        `limit` is ignored and the cursor is the offset of the next page."""
+        try:
+            offset = int(cursor or 0)
+        except ValueError:
+            offset = -1
+        if offset < 0:
+            raise BadInput(f"cursor {cursor!r} is not a page offset", provider=self.provider)
+        records = await self._get_page({"offset": offset})
+        next_cursor = str(offset + self.PAGE_SIZE) if len(records) >= self.PAGE_SIZE else None
+        return Page([self.to_contact(r) for r in records], next_cursor)
+
+    async def _get_page(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        body = await self.get_json("/contacts", params=params)
+        records = body.get("contacts") if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            raise ProviderError(
+                "answered without a contacts list", provider=self.provider, status=200
+            )
+        return [r for r in records if isinstance(r, dict) and r.get("id") is not None]
+
+    # -- lists ------------------------------------------------------------------
+
+    async def list_tags(self) -> list[Tag]:
+        """Every Trustmary list that is not deleted, with its contact count."""
+        lists = await self._fetch_lists()
+        return [
+            Tag(
+                self.provider,
+                name=str(item["name"]),
+                kind="list",
+                id=str(item["id"]),
+                count=item["count"] if isinstance(item.get("count"), int) else None,
+            )
+            for item in lists
+        ]
+
+    async def _fetch_lists(self) -> list[dict[str, Any]]:
+        body = await self.get_json("/lists")
+        if not isinstance(body, list):
+            raise ProviderError("answered without a list of lists", provider=self.provider)
+        lists = [
+            item
+            for item in body
+            if isinstance(item, dict)
+            and item.get("id") is not None
+            and isinstance(item.get("name"), str)
+            and not item.get("deleted_at")
+        ]
+        self._list_ids = {str(item["name"]): str(item["id"]) for item in lists}
+        return lists
+
+    async def _list_id_map(self) -> dict[str, str]:
+        async with self._lists_lock:
+            if self._list_ids is None:
+                await self._fetch_lists()
+            assert self._list_ids is not None
+            return self._list_ids
+
+    async def _resolve_lists(self, names: Sequence[str]) -> list[str | None]:
+        """List ids for names (exact, else case-insensitive); None where unknown."""
+        if not names:
+            return []
+        ids = await self._list_id_map()
+        folded = {name.casefold(): list_id for name, list_id in ids.items()}
+        return [ids.get(name) or folded.get(name.strip().casefold()) for name in names]
+
+    # -- writes ---------------------------------------------------------------
+
+    async def upsert(self, contact: ContactInput) -> WriteResult:
+        """Create or update by email; tags become list memberships (`addToLists`)."""
+        if not contact.email or not contact.email.strip():
+            return self.skipped("Trustmary needs an email to store a contact")
+        email = contact.email.strip()
+        dropped: list[str] = [f"phones[{i}]" for i in range(1, len(contact.phones or ()))]
+        dropped += [n for n in ("job_title", "account_external_id") if getattr(contact, n)]
+        if contact.custom_fields:
+            dropped.append("custom_fields")
+        payload: dict[str, Any] = {"email": email}
+        try:
+            name = await self._full_name(contact, email)
+            if name is not None:
+                payload["name"] = name
+            if contact.external_id is not None:
+                payload["eid"] = contact.external_id
+            if contact.phones:
+                payload["phone"] = contact.phones[0]
+            if contact.company is not None:
+                payload["company"] = contact.company
+            if contact.tags:
+                list_ids = await self._resolve_lists(contact.tags)
+                dropped += [f"tags[{i}]" for i, lid in enumerate(list_ids) if lid is None]
+                add_ids = list(dict.fromkeys(lid for lid in list_ids if lid))
+                if add_ids:
+                    payload["addToLists"] = add_ids
+            response = await self.request("POST", "/contacts", json=payload)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=dropped)
+        return self._write_result(self.decode(response), dropped)
+
+    async def _full_name(self, contact: ContactInput, email: str) -> str | None:
+        """The name to send; with one part given, the other is kept from the stored name,
+        since Trustmary stores a single `name` and would otherwise lose it."""
+        if contact.first_name is None and contact.last_name is None:
+            return None
+        first, last = contact.first_name, contact.last_name
+        if first is None or last is None:
+            stored = await self._fetch_one(normalize_email(email) or email)
+            if stored is not None:
+                first = stored.first_name if first is None else first
+                last = stored.last_name if last is None else last
+        return " ".join(p for p in (first, last) if p)
+
+    def _write_result(self, body: JSON, dropped: Sequence[str]) -> WriteResult:
+        record = body.get("contact") if isinstance(body, dict) else None
+        action = body.get("action") if isinstance(body, dict) else None
+        status = _ACTIONS.get(action) if isinstance(action, str) else None
+        if not isinstance(record, dict) or record.get("id") is None or status is None:
+            return self.failed("Trustmary answered without a contact and action", dropped=dropped)
+        mapped = self.to_contact(record)
+        return WriteResult(
+            self.provider,
+            status,
+            remote_id=mapped.remote_id,
+            dropped_fields=tuple(dropped),
+            contact=mapped,
+        )
+
+    async def delete(self, contact: Contact) -> WriteResult:
+        """Mark the contact deleted in Trustmary (it keys deletes by email)."""
+        if not contact.email:
+            return self.failed("Trustmary deletes by email and this contact has none")
+        try:
+            response = await self.request("DELETE", "/contacts", json={"email": contact.email})
+        except NotFound:
+            return self.failed("not found")
+        except ConnectorError as exc:
+            return self.failed(exc)
+        body = self.decode(response)
+        record = body.get("contact") if isinstance(body, dict) else None
+        mapped = self.to_contact(record) if isinstance(record, dict) and "id" in record else None
+        return WriteResult(
+            self.provider,
+            WriteStatus.UPDATED,
+            remote_id=mapped.remote_id if mapped else contact.remote_id,
+            message="deleted",
+            contact=mapped,
+        )
+
+    async def tag(
+        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> WriteResult:
+        """Add the contact to lists and remove it from lists, by list name."""
+        if not contact.email:
+            return self.failed("Trustmary keys contacts by email and this contact has none")
+        if contact.status == "deleted":
+            # The list change is an upsert, which would bring the contact back.
+            return self.failed("the contact is deleted in Trustmary")
+        try:
+            add_ids = await self._resolve_lists(add)
+            remove_ids = await self._resolve_lists(remove)
+        except ConnectorError as exc:
+            return self.failed(exc)
+        unknown = [n for n, lid in zip(add, add_ids, strict=True) if lid is None]
+        unknown += [n for n, lid in zip(remove, remove_ids, strict=True) if lid is None]
+        # Named as the tags given, add first then remove: `tags[1]` is the second name.
+        dropped = [f"tags[{i}]" for i, lid in enumerate(add_ids + remove_ids) if lid is None]
+        valid_add = list(dict.fromkeys(lid for lid in add_ids if lid))
+        valid_remove = list(dict.fromkeys(lid for lid in remove_ids if lid))
+        note = f"no Trustmary list named {', '.join(map(repr, unknown))}" if unknown else None
+        if not valid_add and not valid_remove:
+            return self.failed(note or "no lists given", dropped=dropped)
+        payload: dict[str, Any] = {"email": contact.email}
+        if valid_add:
+            payload["addToLists"] = valid_add
+        if valid_remove:
+            payload["removeFromLists"] = valid_remove
+        try:
+            response = await self.request("POST", "/contacts", json=payload)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=dropped)
+        result = self._write_result(self.decode(response), dropped)
+        if result.status is WriteStatus.FAILED:
+            return result
+        # CREATED when the contact was gone and Trustmary's upsert made it again.
+        return WriteResult(
+            self.provider,
+            result.status,
+            remote_id=result.remote_id,
+            message=note,
+            dropped_fields=result.dropped_fields,
+            contact=result.contact,
+        )
+
+    async def check_health(self) -> Health:
+        """`GET /lists`: small, and refused without a valid key."""
+        return await self.timed_health("/lists")
+
+    # -- mapping ----------------------------------------------------------------
+
+    def to_contact(self, record: Mapping[str, Any]) -> Contact:
+        """A Trustmary contact object in the unified model."""
+        email = _text(record.get("email"))
+        name = _text(record.get("name"))
+        first = last = None
+        if name:
+            first, _, rest = name.partition(" ")
+            last = rest.strip() or None
+        phone = _text(record.get("phone"))
+        return Contact(
+            provider=self.provider,
+            remote_id=str(record["id"]),
+            email=email,
+            emails=[email] if email else [],
+            first_name=first or None,
+            last_name=last,
+            name=name,
+            phones=[phone] if phone else [],
+            company=_text(record.get("company")),
+            type=_text(record.get("type")),
+            status=_text(record.get("status")),
+            external_id=_text(record.get("eid")),
+            created_at=parse_timestamp(record.get("created_at")),
+            updated_at=parse_timestamp(record.get("updated_at")),
+            raw=record,
+        )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Trustmary's ISO 8601 (`2020-10-22T14:55:52.638Z`) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

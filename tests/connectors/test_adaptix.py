@@ -1,0 +1,746 @@
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.adaptix import CORE_ALIASES, AdaptixConnector
+from connectors.errors import AuthError, ProviderUnavailable
+from connectors.settings import Secret
+from connectors.types import Contact, ContactInput, Provider, SearchField, WriteStatus
+from sandbox import credentials
+from sandbox.app import Sandbox
+from sandbox.emulator import Controls
+from tests.support import SANDBOX_URL, sandbox_settings
+
+ADA = ContactInput(
+    email="ada@example.test",
+    first_name="Ada",
+    last_name="Lovelace",
+    phones=("+358401234567", "+35897654321"),
+    company="Analytical Engines",
+    job_title="CTO",
+    tags=("vip", "beta"),
+)
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture
+def adaptix(sandbox_http: httpx.AsyncClient) -> AdaptixConnector:
+    return AdaptixConnector(sandbox_http, sandbox_settings(Provider.ADAPTIX))
+
+
+@pytest.fixture
+def empty_adaptix(empty_sandbox_http: httpx.AsyncClient) -> AdaptixConnector:
+    return AdaptixConnector(empty_sandbox_http, sandbox_settings(Provider.ADAPTIX))
+
+
+@asynccontextmanager
+async def mocked(handler: Handler, **overrides: Any) -> AsyncIterator[AdaptixConnector]:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
+    ) as client:
+        yield AdaptixConnector(client, sandbox_settings(Provider.ADAPTIX, **overrides))
+
+
+async def records(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = (await http.get("/adaptix/_sandbox/records")).json()["records"]
+    return body
+
+
+async def record_of(http: httpx.AsyncClient, remote_id: str | None) -> dict[str, Any]:
+    [found] = [r for r in await records(http) if str(r["id"]) == remote_id]
+    return found
+
+
+async def calls(http: httpx.AsyncClient) -> dict[str, int]:
+    stats: dict[str, int] = (await http.get("/adaptix/_sandbox/stats")).json()["requests"]
+    return stats
+
+
+async def reset(http: httpx.AsyncClient) -> None:
+    await http.post("/adaptix/_sandbox/reset")
+
+
+def values(record: dict[str, Any]) -> dict[str, Any]:
+    all_values: dict[str, Any] = record["fields"]["all"]
+    return all_values
+
+
+def tag_names(record: dict[str, Any]) -> set[str]:
+    return {t["tag"] for t in record["tags"]}
+
+
+def adaptix_record(contact_id: int, **all_values: Any) -> dict[str, Any]:
+    """A contact in Adaptix's documented shape, for answers the sandbox cannot give."""
+    return {
+        "id": contact_id,
+        "dateAdded": "2025-01-06T09:00:00+00:00",
+        "dateModified": None,
+        "points": 0,
+        "tags": [],
+        "doNotContact": [],
+        "fields": {"core": {}, "social": [], "personal": [], "professional": [], "all": all_values},
+    }
+
+
+async def seeded_ids(http: httpx.AsyncClient) -> list[str]:
+    return sorted((str(r["id"]) for r in await records(http)), key=int)
+
+
+# -- writes and reads through the emulator --------------------------------------
+
+
+async def test_create_then_update_by_email_keeps_the_remote_id(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    created = await empty_adaptix.upsert(ADA)
+    updated = await empty_adaptix.upsert(ContactInput(email="ADA@example.test", job_title="CEO"))
+
+    assert created.status is WriteStatus.CREATED
+    assert updated.status is WriteStatus.UPDATED
+    assert created.remote_id is not None
+    assert updated.remote_id == created.remote_id
+    assert created.dropped_fields == updated.dropped_fields == ()
+    [record] = await records(empty_sandbox_http)
+    assert str(record["id"]) == created.remote_id
+    stored = values(record)
+    assert (stored["firstname"], stored["lastname"]) == ("Ada", "Lovelace")
+    assert (stored["mobile"], stored["phone"]) == ("+358401234567", "+35897654321")
+    assert (stored["company"], stored["position"]) == ("Analytical Engines", "CEO")
+    assert tag_names(record) == {"vip", "beta"}
+
+
+async def test_written_contact_reads_back_mapped(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await empty_adaptix.upsert(ADA)
+    assert result.remote_id is not None
+
+    found = await empty_adaptix.fetch_by_ids([result.remote_id])
+
+    contact = found[result.remote_id]
+    assert contact.remote_id == result.remote_id
+    assert contact.email == "ada@example.test"
+    assert contact.emails == ["ada@example.test"]
+    assert (contact.first_name, contact.last_name, contact.name) == (
+        "Ada",
+        "Lovelace",
+        "Ada Lovelace",
+    )
+    assert contact.phones == ["+358401234567", "+35897654321"]
+    assert (contact.company, contact.job_title) == ("Analytical Engines", "CTO")
+    assert sorted(t.name for t in contact.tags) == ["beta", "vip"]
+    assert all(t.kind == "tag" and t.id for t in contact.tags)
+    assert contact.points == 0
+    assert contact.do_not_contact == []
+    assert contact.created_at is not None
+    assert contact.created_at.tzinfo is UTC
+    stored = await record_of(empty_sandbox_http, result.remote_id)
+    assert contact.raw["id"] == stored["id"]
+    assert contact.raw["fields"]["all"] == stored["fields"]["all"]
+
+
+async def test_unstorable_fields_are_reported_dropped(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await empty_adaptix.upsert(
+        ContactInput(
+            email="ada@example.test",
+            external_id="usr-1",
+            account_external_id="acct-1",
+            phones=("+3581", "+3582", "+3583", "+3584"),
+            custom_fields={"no_such_alias": "x"},
+        )
+    )
+
+    assert result.status is WriteStatus.CREATED
+    assert result.dropped_fields == (
+        "external_id",
+        "account_external_id",
+        "phones[2]",
+        "phones[3]",
+        "custom_fields.no_such_alias",
+    )
+    [record] = await records(empty_sandbox_http)
+    assert "+3583" not in json.dumps(record)
+    assert "no_such_alias" not in json.dumps(record)
+    assert "usr-1" not in json.dumps(record)
+
+
+async def test_blank_values_and_dash_tags_are_dropped_not_misapplied(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    [record] = [r for r in await records(sandbox_http) if "vip" in tag_names(r)][:1]
+    email = values(record)["email"]
+
+    result = await adaptix.upsert(
+        ContactInput(email=email, first_name="  ", phones=(" ",), tags=(" -vip", "fresh"))
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.dropped_fields == ("first_name", "phones[0]", "tags[0]")
+    after = await record_of(sandbox_http, str(record["id"]))
+    assert values(after)["firstname"] == values(record)["firstname"]
+    assert values(after)["mobile"] == values(record)["mobile"]
+    # Sent as is, " -vip" would have removed the contact's vip tag.
+    assert tag_names(after) == tag_names(record) | {"fresh"}
+
+
+async def known_custom_alias(http: httpx.AsyncClient) -> str:
+    response = await http.get(
+        "/adaptix/api/contacts/list/fields",
+        auth=(credentials.ADAPTIX_USERNAME, credentials.ADAPTIX_PASSWORD),
+    )
+    body = response.json()
+    fields = body.get("fields", body) if isinstance(body, dict) else body
+    items = fields.values() if isinstance(fields, dict) else fields
+    aliases = [f["alias"] for f in items if f["alias"] not in CORE_ALIASES]
+    assert aliases, "the emulator lists no field beyond the core ones"
+    return str(aliases[0])
+
+
+async def test_known_custom_field_is_stored_and_the_field_list_read_once(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    alias = await known_custom_alias(empty_sandbox_http)
+    await reset(empty_sandbox_http)
+
+    first = await empty_adaptix.upsert(
+        ContactInput(email="a@example.test", custom_fields={alias: "kept", "bogus": "lost"})
+    )
+    second = await empty_adaptix.upsert(
+        ContactInput(email="b@example.test", custom_fields={alias: "also"})
+    )
+
+    assert first.dropped_fields == ("custom_fields.bogus",)
+    assert second.dropped_fields == ()
+    assert first.contact is not None
+    assert first.contact.custom_fields.get(alias) == "kept"
+    stored = {
+        r["fields"]["all"]["email"]: r["fields"]["all"] for r in await records(empty_sandbox_http)
+    }
+    assert stored["a@example.test"][alias] == "kept"
+    assert "bogus" not in stored["a@example.test"]
+    assert (await calls(empty_sandbox_http))["GET /api/contacts/list/fields"] == 1
+
+
+async def test_contact_with_nothing_storable_is_skipped_without_a_call(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await empty_adaptix.upsert(ContactInput(external_id="usr-1"))
+
+    assert result.status is WriteStatus.SKIPPED
+    assert result.dropped_fields == ("external_id",)
+    assert await calls(empty_sandbox_http) == {}
+
+
+async def test_refused_write_is_failed_with_the_providers_message(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await empty_adaptix.upsert(ContactInput(email="not an email", first_name="Ada"))
+
+    assert result.status is WriteStatus.FAILED
+    assert result.message
+    assert "email" in result.message.lower()
+    assert await records(empty_sandbox_http) == []
+
+
+# -- batching -------------------------------------------------------------------
+
+
+async def test_upsert_many_sends_200_a_call_and_answers_in_input_order(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    inputs = [ContactInput(email=f"p{n}@example.test", first_name=f"P{n}") for n in range(250)]
+
+    results = await empty_adaptix.upsert_many(inputs)
+
+    assert [r.status for r in results] == [WriteStatus.CREATED] * 250
+    assert [r.contact.email for r in results if r.contact] == [c.email for c in inputs]
+    assert len({r.remote_id for r in results}) == 250
+    assert len(await records(empty_sandbox_http)) == 250
+    assert await calls(empty_sandbox_http) == {"POST /api/contacts/batch/new": 2}
+
+    again = await empty_adaptix.upsert_many(inputs[:3])
+    assert [r.status for r in again] == [WriteStatus.UPDATED] * 3
+    assert [r.remote_id for r in again] == [r.remote_id for r in results[:3]]
+
+
+async def test_batch_item_error_fails_that_item_only(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    results = await empty_adaptix.upsert_many(
+        [
+            ContactInput(email="a@example.test"),
+            ContactInput(email="not an email"),
+            ContactInput(email="c@example.test", external_id="usr-3"),
+        ]
+    )
+
+    assert [r.status for r in results] == [
+        WriteStatus.CREATED,
+        WriteStatus.FAILED,
+        WriteStatus.CREATED,
+    ]
+    assert results[1].message
+    assert "email" in results[1].message.lower()
+    assert results[2].dropped_fields == ("external_id",)
+    assert results[2].contact is not None
+    assert results[2].contact.email == "c@example.test"
+    assert sorted(values(r)["email"] for r in await records(empty_sandbox_http)) == [
+        "a@example.test",
+        "c@example.test",
+    ]
+
+
+async def test_fetch_by_ids_costs_one_call_per_200(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    written = await empty_adaptix.upsert_many(
+        [ContactInput(email=f"p{n}@example.test") for n in range(250)]
+    )
+    ids = [r.remote_id for r in written if r.remote_id]
+    await reset(empty_sandbox_http)
+
+    hundred = await empty_adaptix.fetch_by_ids(ids[:100])
+    assert await calls(empty_sandbox_http) == {"GET /api/contacts": 1}
+    await reset(empty_sandbox_http)
+    everyone = await empty_adaptix.fetch_by_ids(ids)
+    assert await calls(empty_sandbox_http) == {"GET /api/contacts": 2}
+
+    assert sorted(hundred) == sorted(ids[:100])
+    assert sorted(everyone) == sorted(ids)
+    assert all(everyone[i].remote_id == i for i in ids)
+
+
+async def test_fetch_by_ids_leaves_out_missing_and_foreign_ids(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    ids = await seeded_ids(sandbox_http)
+    await reset(sandbox_http)
+
+    found = await adaptix.fetch_by_ids([ids[0], "999999", ids[1]])
+    assert sorted(found) == sorted([ids[0], ids[1]])
+    assert await calls(sandbox_http) == {"GET /api/contacts": 1}
+
+    await reset(sandbox_http)
+    assert await adaptix.fetch_by_ids(["gkggiGLXH", "1;2", ""]) == {}
+    assert await calls(sandbox_http) == {}
+
+
+async def test_fetch_by_emails_costs_one_call_and_keys_by_normalized_email(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    emails = [values(r)["email"] for r in await records(sandbox_http)][:50]
+    asked = [f"  {e.upper()} " for e in emails] + ["nobody@example.test"]
+    await reset(sandbox_http)
+
+    found = await adaptix.fetch_by_emails(asked)
+
+    assert await calls(sandbox_http) == {"GET /api/contacts": 1}
+    assert sorted(found) == sorted(e.lower() for e in emails)
+    assert all(found[key].email_key == key for key in found)
+
+
+# -- search, list, tags ---------------------------------------------------------
+
+
+async def test_search_by_each_field(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    stored = await records(sandbox_http)
+    person = values(stored[0])
+    company = person["company"]
+    with_vip = {str(r["id"]) for r in stored if "vip" in tag_names(r)}
+    with_company = {str(r["id"]) for r in stored if values(r)["company"] == company}
+
+    by_email = await adaptix.search(SearchField.EMAIL, person["email"])
+    by_company = await adaptix.search(SearchField.COMPANY, company)
+    by_tag = await adaptix.search(SearchField.TAG, "vip")
+    by_text = await adaptix.search(SearchField.TEXT, person["lastname"])
+
+    assert [c.remote_id for c in by_email] == [str(stored[0]["id"])]
+    assert {c.remote_id for c in by_company} == with_company
+    assert {c.remote_id for c in by_tag} == with_vip
+    assert str(stored[0]["id"]) in {c.remote_id for c in by_text}
+    assert all(person["lastname"].lower() in json.dumps(c.raw).lower() for c in by_text)
+
+
+async def test_search_pages_past_200(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    await empty_adaptix.upsert_many(
+        [ContactInput(email=f"p{n}@example.test", tags=("big one",)) for n in range(230)]
+    )
+    await reset(empty_sandbox_http)
+
+    found = await empty_adaptix.search(SearchField.TAG, "big one")
+
+    assert len({c.remote_id for c in found}) == 230
+    assert await calls(empty_sandbox_http) == {"GET /api/contacts": 2}
+
+
+async def test_list_contacts_walks_every_contact_in_id_order(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    ids = await seeded_ids(sandbox_http)
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await adaptix.list_contacts(cursor=cursor, limit=50)
+        pages += 1
+        assert page.total == len(ids)
+        assert len(page.contacts) <= 50
+        seen += [c.remote_id for c in page.contacts]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert seen == ids
+    assert pages == -(-len(ids) // 50)
+
+
+async def test_list_tags_counts_tag_names_within_the_scan_limit(
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    stored = await records(sandbox_http)
+    expected: dict[str, int] = {}
+    for record in sorted(stored, key=lambda r: int(r["id"]))[:30]:
+        for name in tag_names(record):
+            expected[name] = expected.get(name, 0) + 1
+    adaptix = AdaptixConnector(
+        sandbox_http, sandbox_settings(Provider.ADAPTIX, options={"tag_scan_limit": 30})
+    )
+    await reset(sandbox_http)
+
+    tags = await adaptix.list_tags()
+
+    assert {t.name: t.count for t in tags} == expected
+    assert all(t.kind == "tag" and t.provider is Provider.ADAPTIX for t in tags)
+    assert await calls(sandbox_http) == {"GET /api/contacts": 1}
+
+
+async def test_tag_and_untag(adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient) -> None:
+    [contact] = (await adaptix.fetch_by_ids((await seeded_ids(sandbox_http))[:1])).values()
+    before = {t.name for t in contact.tags}
+
+    added = await adaptix.tag(contact, add=["gold member", "q3"])
+    removed = await adaptix.tag(contact, remove=["q3"])
+
+    assert added.status is removed.status is WriteStatus.UPDATED
+    assert added.contact is not None
+    assert {t.name for t in added.contact.tags} == before | {"gold member", "q3"}
+    assert tag_names(await record_of(sandbox_http, contact.remote_id)) == before | {"gold member"}
+
+
+async def test_do_not_contact_is_added_and_removed(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+
+    added = await adaptix.set_do_not_contact(
+        remote_id, channel="email", enabled=True, comments="asked by phone"
+    )
+    record = await record_of(sandbox_http, remote_id)
+    removed = await adaptix.set_do_not_contact(remote_id, channel="email", enabled=False)
+
+    assert added.status is removed.status is WriteStatus.UPDATED
+    assert added.contact is not None
+    assert added.contact.do_not_contact == ["email"]
+    assert [(d["channel"], d["comments"]) for d in record["doNotContact"]] == [
+        ("email", "asked by phone")
+    ]
+    assert removed.contact is not None
+    assert removed.contact.do_not_contact == []
+    assert (await record_of(sandbox_http, remote_id))["doNotContact"] == []
+
+
+async def test_points_go_up_and_down(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+    start = int((await record_of(sandbox_http, remote_id))["points"])
+
+    up = await adaptix.add_points(remote_id, 15)
+    down = await adaptix.add_points(remote_id, -4)
+
+    assert up.status is down.status is WriteStatus.UPDATED
+    assert int((await record_of(sandbox_http, remote_id))["points"]) == start + 11
+    assert (await adaptix.fetch_by_ids([remote_id]))[remote_id].points == start + 11
+
+
+async def test_delete_removes_the_contact(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+    contact = (await adaptix.fetch_by_ids([remote_id]))[remote_id]
+
+    deleted = await adaptix.delete(contact)
+    again = await adaptix.delete(contact)
+
+    assert deleted.status is WriteStatus.UPDATED
+    assert deleted.remote_id == remote_id
+    assert remote_id not in await seeded_ids(sandbox_http)
+    assert again.status is WriteStatus.FAILED
+    assert again.message
+
+
+async def test_activity_is_newest_first_and_limited(
+    adaptix: AdaptixConnector, sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    ids = await seeded_ids(sandbox_http)
+    everything = await adaptix.fetch_activity(ids[:40], limit=100)
+    busy = max(everything, key=lambda i: len(everything[i]))
+    kinds = {item.kind for i in everything for item in everything[i]}
+    await reset(sandbox_http)
+
+    limited = await adaptix.fetch_activity([busy, "not-an-id"], limit=3)
+
+    assert kinds == {"event", "note"}
+    assert len(everything[busy]) > 3
+    assert list(limited) == [busy]
+    stamps = [item.timestamp for item in everything[busy]]
+    assert stamps == sorted(stamps, reverse=True)
+    assert limited[busy] == everything[busy][:3]
+    assert await calls(sandbox_http) == {
+        "GET /api/contacts/{id}/activity": 1,
+        "GET /api/contacts/{id}/notes": 1,
+    }
+
+
+# -- credentials and faults -----------------------------------------------------
+
+
+async def test_wrong_password_is_an_auth_error_for_reads_and_failed_for_writes(
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    adaptix = AdaptixConnector(
+        sandbox_http, sandbox_settings(Provider.ADAPTIX, password=Secret("wrong-password"))
+    )
+
+    with pytest.raises(AuthError, match=r"API authorization denied\."):
+        await adaptix.fetch_by_ids(["1"])
+    result = await adaptix.upsert(ADA)
+    health = await adaptix.check_health()
+
+    assert result.status is WriteStatus.FAILED
+    assert result.message == "API authorization denied."
+    assert not health.ok
+    assert "wrong-password" not in repr(result) + repr(health) + repr(adaptix.auth())
+    assert "ada@example.test" not in json.dumps(await records(sandbox_http))
+
+
+async def test_health_is_ok_with_good_credentials(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    health = await adaptix.check_health()
+
+    assert health.ok
+    assert await calls(sandbox_http) == {"GET /api/contacts": 1}
+
+
+async def test_rate_limit_retry_after_is_honoured_on_a_read() -> None:
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(time.monotonic())
+        if len(sent) == 1:
+            return httpx.Response(
+                429,
+                headers={"Retry-After": "0.05"},
+                json={"errors": [{"code": 429, "message": "Rate limit.", "details": []}]},
+            )
+        return httpx.Response(200, json={"total": "1", "contacts": {"7": adaptix_record(7)}})
+
+    async with mocked(handler) as adaptix:
+        found = await adaptix.fetch_by_ids(["7"])
+
+    assert list(found) == ["7"]
+    assert len(sent) == 2
+    assert sent[1] - sent[0] >= 0.05
+
+
+async def test_server_error_on_a_read_is_retried(sandbox_http: httpx.AsyncClient) -> None:
+    answers = [
+        httpx.Response(500, json={"errors": [{"code": 500, "message": "Boom.", "details": []}]}),
+        httpx.Response(200, json={"total": "0", "contacts": []}),
+    ]
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    async with mocked(handler) as adaptix:
+        found = await adaptix.fetch_by_ids(["7"])
+
+    assert found == {}
+    assert len(sent) == 2
+    assert sent[1].url.params["search"] == "ids:7"
+    assert sent[1].url.params["limit"] == "1"
+
+
+async def test_outage_ends_in_provider_unavailable_within_the_budget(
+    sandbox: Sandbox, adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    sandbox.emulators["adaptix"].set_controls(Controls(outage=True))
+    started = time.monotonic()
+
+    with pytest.raises(ProviderUnavailable):
+        await adaptix.fetch_by_ids(["1"])
+
+    assert time.monotonic() - started < adaptix.settings.retry.budget
+    assert await calls(sandbox_http) == {"GET /api/contacts": adaptix.settings.retry.attempts}
+
+
+async def test_failed_write_is_not_repeated(
+    sandbox: Sandbox, adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    sandbox.emulators["adaptix"].set_controls(Controls(error_rate=1.0))
+
+    single = await adaptix.upsert(ADA)
+    batch = await adaptix.upsert_many([ADA, ContactInput(email="b@example.test")])
+
+    assert single.status is WriteStatus.FAILED
+    assert single.message == "Internal server error."
+    assert [r.status for r in batch] == [WriteStatus.FAILED] * 2
+    assert await calls(sandbox_http) == {
+        "POST /api/contacts/new": 1,
+        "POST /api/contacts/batch/new": 1,
+    }
+
+
+# -- answers only a real Adaptix gives ------------------------------------------
+
+
+async def test_batch_answer_keyed_by_index_with_gaps() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            201,
+            json={
+                "contacts": {
+                    "0": adaptix_record(5, email="a@x.test"),
+                    "2": adaptix_record(6, email="c@x.test"),
+                },
+                "statusCodes": {"0": 200, "1": 400, "2": 201},
+                "errors": {"1": {"code": 400, "message": "email: Bad.", "details": []}},
+            },
+        )
+
+    async with mocked(handler) as adaptix:
+        results = await adaptix.upsert_many(
+            [
+                ContactInput(email="a@x.test"),
+                ContactInput(email="b"),
+                ContactInput(email="c@x.test"),
+            ]
+        )
+
+    assert [(r.status, r.remote_id) for r in results] == [
+        (WriteStatus.UPDATED, "5"),
+        (WriteStatus.FAILED, None),
+        (WriteStatus.CREATED, "6"),
+    ]
+    assert results[1].message == "email: Bad."
+
+
+async def test_value_the_answer_does_not_hold_is_reported_dropped() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        # Truncated the way a varchar(191) column would.
+        stored = {**sent, "firstname": sent["firstname"][:191]}
+        return httpx.Response(201, json={"contact": adaptix_record(9, **stored)})
+
+    async with mocked(handler) as adaptix:
+        result = await adaptix.upsert(ContactInput(email="a@x.test", first_name="A" * 300))
+
+    assert result.status is WriteStatus.CREATED
+    assert result.dropped_fields == ("first_name",)
+
+
+async def test_mapping_of_a_full_record() -> None:
+    record = {
+        **adaptix_record(
+            42,
+            id=42,
+            email="Ada@Example.test",
+            firstname="Ada",
+            lastname="",
+            mobile="+3581",
+            phone=None,
+            website="https://ada.test",
+            city="London",
+            plan="pro",
+            seats=3,
+        ),
+        "dateAdded": "2015-07-21T12:27:12+02:00",
+        "dateModified": "2015-07-22 10:00:00",
+        "points": 25,
+        "tags": [{"id": 3, "tag": "vip"}],
+        "doNotContact": [{"id": 1, "channel": "email", "reason": 3, "comments": ""}],
+    }
+    async with httpx.AsyncClient() as client:
+        contact = AdaptixConnector(client, sandbox_settings(Provider.ADAPTIX)).to_contact(record)
+
+    assert contact == Contact(
+        provider=Provider.ADAPTIX,
+        remote_id="42",
+        email="Ada@Example.test",
+        emails=["Ada@Example.test"],
+        first_name="Ada",
+        name="Ada",
+        phones=["+3581"],
+        urls=["https://ada.test"],
+        tags=contact.tags,
+        custom_fields={"plan": "pro", "seats": 3},
+        points=25,
+        do_not_contact=["email"],
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+        raw=record,
+    )
+    assert [(t.name, t.kind, t.id) for t in contact.tags] == [("vip", "tag", "3")]
+    assert contact.created_at is not None
+    assert contact.created_at.isoformat() == "2015-07-21T10:27:12+00:00"
+    assert contact.updated_at is not None
+    assert contact.updated_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {
+                "errors": [
+                    {"message": "API authorization denied.", "code": 401, "type": "access_denied"}
+                ]
+            },
+            "API authorization denied.",
+        ),
+        (
+            {
+                "errors": [
+                    {"code": 400, "message": "Bad input.", "details": {"email": ["Invalid."]}}
+                ]
+            },
+            "Bad input. (email: Invalid.)",
+        ),
+        (
+            {"errors": [{"code": 404, "message": "Item was not found.", "details": []}]},
+            "Item was not found.",
+        ),
+    ],
+)
+async def test_error_message_reads_adaptix_shape(body: dict[str, Any], message: str) -> None:
+    async with httpx.AsyncClient() as client:
+        adaptix = AdaptixConnector(client, sandbox_settings(Provider.ADAPTIX))
+
+        assert adaptix.error_message(httpx.Response(400, json=body)) == message

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.errors import Unsupported
+from connectors.interakt import InteraktConnector
+from connectors.settings import Secret
+from connectors.types import ContactInput, Provider, WriteStatus
+from sandbox.app import Sandbox
+from sandbox.emulator import Controls
+from tests.support import SANDBOX_URL, sandbox_settings
+
+STORED = "stored (Interakt does not say whether the contact was new)"
+
+
+@pytest.fixture
+def interakt(sandbox_http: httpx.AsyncClient) -> InteraktConnector:
+    return InteraktConnector(sandbox_http, sandbox_settings(Provider.INTERAKT))
+
+
+async def stored(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = (await http.get("/interakt/_sandbox/records")).json()["records"]
+    return records
+
+
+async def calls(http: httpx.AsyncClient) -> dict[str, int]:
+    stats: dict[str, int] = (await http.get("/interakt/_sandbox/stats")).json()["requests"]
+    return stats
+
+
+async def test_input_with_external_id_is_a_member(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactInput(
+            email="ada@example.test",
+            external_id="u-1",
+            account_external_id="acct-1",
+            first_name="Ada",
+            last_name="Lovelace",
+            phones=("+358 40 123 4567",),
+            company="Acme Corp",
+            job_title="CTO",
+        )
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.message == STORED
+    assert result.dropped_fields == ()
+    [record] = await stored(sandbox_http)
+    assert record["kind"] == "member"
+    assert record["email"] == "ada@example.test"
+    assert record["attributes"] == {
+        "user_id": "u-1",
+        "account_id": "acct-1",
+        "name": "Ada Lovelace",
+        "phone": "+358 40 123 4567",
+        "company": "Acme Corp",
+        "job_title": "CTO",
+    }
+    assert await calls(sandbox_http) == {"POST /api/v1/members": 1}
+
+
+async def test_input_without_external_id_is_a_lead(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactInput(email="lead@example.test", first_name="Bea", phones=("+1 404 555 1212",))
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    [record] = await stored(sandbox_http)
+    assert record["kind"] == "lead"
+    assert record["attributes"] == {"name": "Bea", "phone_number": "+1 404 555 1212"}
+    assert await calls(sandbox_http) == {"POST /api/v1/leads": 1}
+
+
+async def test_second_write_updates_the_same_record(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    first = await interakt.upsert(ContactInput(email="lead@example.test", company="Globex"))
+    second = await interakt.upsert(ContactInput(email="LEAD@example.test", company="Initech"))
+
+    assert first.status is second.status is WriteStatus.UPDATED
+    assert first.message == second.message == STORED
+    [record] = await stored(sandbox_http)
+    assert record["attributes"]["company"] == "Initech"
+
+
+@pytest.mark.parametrize("email", [None, "", "   "])
+async def test_skipped_without_email_and_never_sent(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient, email: str | None
+) -> None:
+    result = await interakt.upsert(ContactInput(email=email, external_id="u-1", first_name="Ada"))
+
+    assert result.status is WriteStatus.SKIPPED
+    assert result.message == "Interakt silently ignores writes without an email"
+    assert await calls(sandbox_http) == {}
+    assert await stored(sandbox_http) == []
+
+
+async def test_null_and_object_custom_fields_are_reported_dropped_the_rest_stored(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactInput(
+            email="ada@example.test",
+            custom_fields={"plan": "pro", "seats": 5, "gone": None, "address": {"city": "Oulu"}},
+        )
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.dropped_fields == ("custom_fields.gone", "custom_fields.address")
+    [record] = await stored(sandbox_http)
+    assert record["custom_data"] == {"plan": "pro", "seats": 5}
+
+
+async def test_dates_are_sent_as_unix_time_and_stored_as_date_times(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    await interakt.upsert(
+        ContactInput(
+            email="ada@example.test",
+            custom_fields={
+                "trial_ends_at": datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+                "renewed_at": "2025-01-06T09:00:00Z",
+                "signed_up_at": "1467875969",
+                "joined_at": "soon",
+            },
+        )
+    )
+
+    [record] = await stored(sandbox_http)
+    assert record["custom_data"] == {
+        "trial_ends_at": "2026-03-01T12:30:00Z",
+        "renewed_at": "2025-01-06T09:00:00Z",
+        "signed_up_at": "2016-07-07T07:19:29Z",
+        "joined_at": "soon",
+    }
+
+
+async def test_phones_beyond_the_first_and_tags_are_reported_dropped(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactInput(
+            email="ada@example.test", phones=("+1 1", "+1 2", "+1 3"), tags=("vip", "beta")
+        )
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.dropped_fields == ("phones[1]", "phones[2]", "tags")
+    [record] = await stored(sandbox_http)
+    assert record["attributes"] == {"phone_number": "+1 1"}
+
+
+async def test_wrong_key_fails_the_write_and_the_health_check(
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    interakt = InteraktConnector(
+        sandbox_http, sandbox_settings(Provider.INTERAKT, api_key=Secret("wrong-key"))
+    )
+
+    result = await interakt.upsert(ContactInput(email="ada@example.test"))
+    health = await interakt.check_health()
+
+    assert result.status is WriteStatus.FAILED
+    assert result.message == "Unauthorized"
+    assert not health.ok
+    assert health.message == "Unauthorized"
+    assert "wrong-key" not in repr(result) + repr(health)
+    assert await stored(sandbox_http) == []
+
+
+async def test_health_is_ok_with_good_credentials_and_stores_nothing(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    health = await interakt.check_health()
+
+    assert health.ok
+    assert health.latency_ms is not None
+    assert await stored(sandbox_http) == []
+    assert await calls(sandbox_http) == {"POST /api/v1/members": 1}
+
+
+async def test_failed_write_is_not_repeated(
+    sandbox: Sandbox, interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    sandbox.emulators["interakt"].set_controls(Controls(error_rate=1.0))
+
+    result = await interakt.upsert(ContactInput(email="ada@example.test"))
+
+    assert result.status is WriteStatus.FAILED
+    assert result.message == "Internal server error."
+    assert await calls(sandbox_http) == {"POST /api/v1/leads": 1}
+
+
+async def test_rate_limited_write_is_retried_after_retry_after() -> None:
+    answers = [
+        httpx.Response(429, json={"error": "Too many requests."}, headers={"Retry-After": "0.05"}),
+        httpx.Response(200, json={}),
+    ]
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
+    ) as client:
+        interakt = InteraktConnector(client, sandbox_settings(Provider.INTERAKT))
+        result = await interakt.upsert(ContactInput(email="ada@example.test"))
+
+    assert result.status is WriteStatus.UPDATED
+    assert len(sent) == 2
+
+
+async def test_upsert_many_answers_in_input_order(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    results = await interakt.upsert_many(
+        [
+            ContactInput(email="a@example.test", external_id="u-a"),
+            ContactInput(first_name="No Email"),
+            ContactInput(email="b@example.test"),
+        ]
+    )
+
+    assert [r.status for r in results] == [
+        WriteStatus.UPDATED,
+        WriteStatus.SKIPPED,
+        WriteStatus.UPDATED,
+    ]
+    assert sorted((r["kind"], r["email"]) for r in await stored(sandbox_http)) == [
+        ("lead", "b@example.test"),
+        ("member", "a@example.test"),
+    ]
+
+
+async def test_reads_are_unsupported(interakt: InteraktConnector) -> None:
+    with pytest.raises(Unsupported):
+        await interakt.fetch_by_emails(["ada@example.test"])
+    with pytest.raises(Unsupported):
+        await interakt.list_tags()

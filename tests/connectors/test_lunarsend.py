@@ -1,0 +1,454 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.errors import AuthError, RateLimited, Unsupported
+from connectors.lunarsend import EDIT_ONLY_MESSAGE, NEEDS_FIRST_NAME, LunarSendConnector
+from connectors.settings import RetryPolicy, Secret
+from connectors.types import Contact, ContactInput, Provider, SearchField, WriteStatus
+from sandbox import credentials
+from sandbox.app import Sandbox
+from sandbox.emulator import Controls
+from sandbox.emulator import RateLimit as EmulatorRateLimit
+from tests.support import SANDBOX_URL, sandbox_settings
+
+SEARCH = "GET /api/contacts"
+CREATE = "POST /api/contacts"
+EDIT = "POST /api/contacts/edit"
+DELETE = "DELETE /api/contacts"
+UNKNOWN_ID = "00000000000000000000"
+
+
+@pytest.fixture
+def lunarsend(sandbox_http: httpx.AsyncClient) -> LunarSendConnector:
+    return LunarSendConnector(sandbox_http, sandbox_settings(Provider.LUNARSEND))
+
+
+async def stored(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = (await http.get("/lunarsend/_sandbox/records")).json()[
+        "records"
+    ]
+    return records
+
+
+async def stored_by_id(http: httpx.AsyncClient, remote_id: str) -> dict[str, Any]:
+    [record] = [r for r in await stored(http) if r["id"] == remote_id]
+    return record
+
+
+async def calls(http: httpx.AsyncClient) -> dict[str, int]:
+    requests: dict[str, int] = (await http.get("/lunarsend/_sandbox/stats")).json()["requests"]
+    return requests
+
+
+async def reset(http: httpx.AsyncClient) -> None:
+    await http.post("/lunarsend/_sandbox/reset")
+
+
+# -- writes ---------------------------------------------------------------------
+
+
+async def test_new_email_is_created_and_reads_back(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    await reset(sandbox_http)
+
+    result = await lunarsend.upsert(
+        ContactInput(
+            email="nora@example.test",
+            first_name="Nora",
+            last_name="Quist",
+            phones=("+358401111111", "+358402222222"),
+            company="Quist Oy",
+            job_title="CEO",
+            external_id="usr-1",
+            account_external_id="acct-1",
+            tags=("vip",),
+            custom_fields={"plan": "gold"},
+        )
+    )
+
+    assert result.status is WriteStatus.CREATED
+    assert result.remote_id is not None
+    assert len(result.remote_id) == 20
+    assert result.remote_id.isdigit()
+    assert result.dropped_fields == (
+        "phones[1]",
+        "external_id",
+        "account_external_id",
+        "tags",
+        "custom_fields",
+    )
+    assert await calls(sandbox_http) == {SEARCH: 1, CREATE: 1}
+    record = await stored_by_id(sandbox_http, result.remote_id)
+    assert {k: record[k] for k in ("first_name", "last_name", "email", "phone")} == {
+        "first_name": "Nora",
+        "last_name": "Quist",
+        "email": "nora@example.test",
+        "phone": "+358401111111",
+    }
+    assert (record["company"], record["job_title"], record["notes"]) == ("Quist Oy", "CEO", None)
+    contact = (await lunarsend.fetch_by_ids([result.remote_id]))[result.remote_id]
+    assert (contact.first_name, contact.last_name, contact.name) == ("Nora", "Quist", "Nora Quist")
+    assert contact.phones == ["+358401111111"]
+    assert (contact.company, contact.job_title) == ("Quist Oy", "CEO")
+    assert contact.inline_activity == []
+
+
+async def test_create_without_a_first_name_is_skipped(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    await reset(sandbox_http)
+
+    result = await lunarsend.upsert(ContactInput(email="nameless@example.test", company="X"))
+
+    assert result.status is WriteStatus.SKIPPED
+    assert result.message == NEEDS_FIRST_NAME
+    assert await calls(sandbox_http) == {SEARCH: 1}
+
+
+async def test_upsert_without_email_is_skipped_without_a_call(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    await reset(sandbox_http)
+
+    result = await lunarsend.upsert(ContactInput(first_name="Nobody"))
+
+    assert result.status is WriteStatus.SKIPPED
+    assert await calls(sandbox_http) == {}
+
+
+async def test_existing_email_is_edited_and_non_editable_fields_reported_dropped(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    before = next(r for r in await stored(sandbox_http) if r["job_title"] and r["company"])
+    await reset(sandbox_http)
+
+    result = await lunarsend.upsert(
+        ContactInput(
+            email=before["email"],
+            last_name="Newlast",
+            phones=("+15550001",),
+            company="Another Company",
+            job_title="Astronaut",
+            tags=("vip",),
+        )
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.remote_id == before["id"]
+    assert result.dropped_fields == ("company", "job_title", "tags")
+    assert result.message == EDIT_ONLY_MESSAGE
+    assert await calls(sandbox_http) == {SEARCH: 1, EDIT: 1}
+    after = await stored_by_id(sandbox_http, before["id"])
+    # The first name is kept from the stored record: the edit sends a full name.
+    assert (after["first_name"], after["last_name"]) == (before["first_name"], "Newlast")
+    assert after["phone"] == "+15550001"
+    assert (after["company"], after["job_title"]) == (before["company"], before["job_title"])
+    assert after["email"] == before["email"]
+
+
+async def test_email_recased_on_an_existing_contact_is_edited(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    before = (await stored(sandbox_http))[0]
+
+    result = await lunarsend.upsert(ContactInput(email=before["email"].upper()))
+
+    assert result.status is WriteStatus.UPDATED
+    assert (await stored_by_id(sandbox_http, before["id"]))["email"] == before["email"].upper()
+
+
+async def test_only_non_editable_fields_for_an_existing_contact_is_skipped(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    before = (await stored(sandbox_http))[0]
+    await reset(sandbox_http)
+
+    result = await lunarsend.upsert(
+        ContactInput(email=before["email"], company="Elsewhere", job_title="Chef")
+    )
+
+    assert result.status is WriteStatus.SKIPPED
+    assert result.message == EDIT_ONLY_MESSAGE
+    assert result.dropped_fields == ("company", "job_title")
+    assert await calls(sandbox_http) == {SEARCH: 1}
+    assert await stored_by_id(sandbox_http, before["id"]) == before
+
+
+async def test_duplicate_email_on_create_is_failed(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    asgi = httpx.ASGITransport(app=sandbox.app)
+    raced = False
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        # Another client creates the same email between our search and our create.
+        nonlocal raced
+        if request.method == "POST" and request.url.path.endswith("/api/contacts") and not raced:
+            raced = True
+            await sandbox_http.post(
+                "/lunarsend/api/contacts",
+                json={"first_name": "Quick", "email": "race@example.test"},
+                headers={"x-api-key": credentials.LUNARSEND_API_KEY},
+            )
+        return await asgi.handle_async_request(request)
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
+    ) as client:
+        lunarsend = LunarSendConnector(client, sandbox_settings(Provider.LUNARSEND))
+        result = await lunarsend.upsert(ContactInput(email="race@example.test", first_name="Slow"))
+
+    assert result.status is WriteStatus.FAILED
+    assert result.message == "A contact with this email already exists."
+    assert [
+        r["first_name"] for r in await stored(sandbox_http) if r["email"] == "race@example.test"
+    ] == ["Quick"]
+
+
+async def test_delete_handles_the_string_answer(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    record = (await stored(sandbox_http))[5]
+    contact = (await lunarsend.fetch_by_ids([record["id"]]))[record["id"]]
+
+    deleted = await lunarsend.delete(contact)
+    again = await lunarsend.delete(contact)
+
+    assert deleted.status is WriteStatus.UPDATED
+    assert (deleted.remote_id, deleted.message) == (record["id"], "deleted")
+    assert record["id"] not in {r["id"] for r in await stored(sandbox_http)}
+    assert again.status is WriteStatus.FAILED
+    assert again.message == "not found"
+
+
+# -- reads ----------------------------------------------------------------------
+
+
+async def test_record_mapping_with_notes_as_inline_activity(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    records = await stored(sandbox_http)
+    with_notes = next(r for r in records if r["notes"])
+    without = next(r for r in records if not r["notes"])
+
+    found = await lunarsend.fetch_by_ids([with_notes["id"], without["id"]])
+
+    contact = found[with_notes["id"]]
+    assert contact.email == with_notes["email"]
+    assert contact.emails == [with_notes["email"]]
+    assert (contact.first_name, contact.last_name) == (
+        with_notes["first_name"],
+        with_notes["last_name"],
+    )
+    assert contact.phones == [with_notes["phone"]]
+    assert contact.company == with_notes["company"]
+    assert contact.created_at is not None
+    assert contact.created_at.tzinfo is UTC
+    assert (
+        contact.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z" == with_notes["created_at"]
+    )
+    assert contact.raw == with_notes
+    [note] = contact.inline_activity
+    assert (note.kind, note.type, note.label) == ("note", "note", None)
+    assert note.contact_remote_id == with_notes["id"]
+    assert note.timestamp == contact.created_at
+    assert note.details == {"text": with_notes["notes"]}
+    assert found[without["id"]].inline_activity == []
+
+
+async def test_one_search_per_id(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    ids = [r["id"] for r in (await stored(sandbox_http))[:3]]
+    await reset(sandbox_http)
+
+    found = await lunarsend.fetch_by_ids([*ids, ids[0], UNKNOWN_ID])
+
+    assert set(found) == set(ids)
+    assert all(found[i].remote_id == i for i in ids)
+    assert await calls(sandbox_http) == {SEARCH: 4}
+
+
+async def test_one_search_per_email_keyed_by_normalized_email(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    emails = [r["email"] for r in (await stored(sandbox_http))[:3]]
+    await reset(sandbox_http)
+
+    found = await lunarsend.fetch_by_emails(
+        [emails[0].upper(), f" {emails[1]} ", emails[2], emails[0], "missing@example.test"]
+    )
+
+    assert set(found) == {e.lower() for e in emails}
+    assert found[emails[0].lower()].email == emails[0]
+    assert await calls(sandbox_http) == {SEARCH: 4}
+
+
+async def test_search_by_company_is_one_case_insensitive_call(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    records = await stored(sandbox_http)
+    company = records[0]["company"]
+    expected = {r["id"] for r in records if (r["company"] or "").casefold() == company.casefold()}
+    await reset(sandbox_http)
+
+    found = await lunarsend.search(SearchField.COMPANY, company.upper())
+
+    assert {c.remote_id for c in found} == expected
+    assert await calls(sandbox_http) == {SEARCH: 1}
+
+
+async def test_search_by_email(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    record = (await stored(sandbox_http))[2]
+
+    [contact] = await lunarsend.search(SearchField.EMAIL, record["email"].upper())
+
+    assert contact.remote_id == record["id"]
+
+
+@pytest.mark.parametrize("by", [SearchField.TEXT, SearchField.TAG])
+async def test_text_and_tag_search_are_unsupported(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient, by: SearchField
+) -> None:
+    await reset(sandbox_http)
+
+    with pytest.raises(Unsupported):
+        await lunarsend.search(by, "anything")
+
+    assert await calls(sandbox_http) == {}
+
+
+# -- auth, health, rate limits ------------------------------------------------------
+
+
+@pytest.fixture
+def wrong_key(sandbox_http: httpx.AsyncClient) -> LunarSendConnector:
+    return LunarSendConnector(
+        sandbox_http, sandbox_settings(Provider.LUNARSEND, api_key=Secret("wrong-key"))
+    )
+
+
+async def test_wrong_key_raises_on_reads(wrong_key: LunarSendConnector) -> None:
+    with pytest.raises(AuthError, match="Missing or invalid API key"):
+        await wrong_key.fetch_by_ids([UNKNOWN_ID])
+    with pytest.raises(AuthError):
+        await wrong_key.fetch_by_emails(["a@example.test"])
+    with pytest.raises(AuthError):
+        await wrong_key.search(SearchField.COMPANY, "Acme Corp")
+
+
+async def test_wrong_key_fails_writes_and_changes_nothing(
+    wrong_key: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    before = await stored(sandbox_http)
+
+    created = await wrong_key.upsert(ContactInput(email="a@example.test", first_name="A"))
+    deleted = await wrong_key.delete(Contact(Provider.LUNARSEND, before[0]["id"]))
+
+    assert created.status is deleted.status is WriteStatus.FAILED
+    assert created.message == "Missing or invalid API key."
+    assert "wrong-key" not in repr(created)
+    assert await stored(sandbox_http) == before
+
+
+async def test_health(
+    lunarsend: LunarSendConnector, wrong_key: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    await reset(sandbox_http)
+
+    ok = await lunarsend.check_health()
+    refused = await wrong_key.check_health()
+
+    assert ok.ok
+    assert not refused.ok
+    assert refused.message == "Missing or invalid API key."
+    assert await calls(sandbox_http) == {SEARCH: 2}
+
+
+async def test_retry_after_is_honoured_on_a_read() -> None:
+    record = {"id": "12345678901234567890", "first_name": "A", "email": "a@example.test"}
+    answers = [
+        httpx.Response(
+            429,
+            headers={"Retry-After": "0.2"},
+            json={"error": "rate_limited", "message": "Rate limit exceeded."},
+        ),
+        httpx.Response(200, json={"data": [record]}),
+    ]
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(time.monotonic())
+        assert request.headers["x-api-key"] == credentials.LUNARSEND_API_KEY
+        assert request.url.params["searchby"] == "id"
+        return answers[len(sent) - 1]
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        lunarsend = LunarSendConnector(client, sandbox_settings(Provider.LUNARSEND))
+        found = await lunarsend.fetch_by_ids([record["id"]])
+
+    assert found[record["id"]].first_name == "A"
+    assert len(sent) == 2
+    # The policy's own backoff is at most 0.05s here: the pause is the provider's.
+    assert sent[1] - sent[0] >= 0.2
+
+
+async def test_unpaced_reads_over_the_limit_are_rate_limited(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    sandbox.emulators["lunarsend"].set_controls(Controls(rate_limit=EmulatorRateLimit(2, 1.0)))
+    ids = [r["id"] for r in (await stored(sandbox_http))[:3]]
+    lunarsend = LunarSendConnector(
+        sandbox_http, sandbox_settings(Provider.LUNARSEND, retry=RetryPolicy(attempts=1))
+    )
+
+    with pytest.raises(RateLimited, match="Rate limit exceeded"):
+        await lunarsend.fetch_by_ids(ids)
+
+
+async def test_pacer_keeps_reads_under_the_documented_limit(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    sandbox.emulators["lunarsend"].set_controls(Controls(rate_limit=EmulatorRateLimit(2, 1.0)))
+    ids = [r["id"] for r in (await stored(sandbox_http))[:4]]
+    await reset(sandbox_http)
+    lunarsend = LunarSendConnector(
+        sandbox_http, sandbox_settings(Provider.LUNARSEND, rate_limit=LunarSendConnector.RATE_LIMIT)
+    )
+
+    started = time.monotonic()
+    found = await lunarsend.fetch_by_ids(ids)
+    elapsed = time.monotonic() - started
+
+    assert set(found) == set(ids)
+    # Exactly one call per id: a 429 would have cost a retry.
+    assert await calls(sandbox_http) == {SEARCH: 4}
+    assert elapsed >= 1.5
+
+
+async def test_concurrent_upserts_stay_within_the_concurrency_bound(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    sandbox.emulators["lunarsend"].set_controls(Controls(latency_ms=30))
+    lunarsend = LunarSendConnector(
+        sandbox_http, sandbox_settings(Provider.LUNARSEND, concurrency=2)
+    )
+    inputs = [ContactInput(email=f"p{n}@example.test", first_name=f"P{n}") for n in range(4)]
+
+    started = time.monotonic()
+    results = await asyncio.wait_for(lunarsend.upsert_many(inputs), timeout=5)
+    elapsed = time.monotonic() - started
+
+    assert [r.status for r in results] == [WriteStatus.CREATED] * 4
+    # 8 calls of 30ms, two at a time, take at least 4 rounds.
+    assert elapsed >= 0.12
