@@ -32,7 +32,7 @@ class Activity:
             type=item.type,
             label=item.label,
             timestamp=item.timestamp,
-            details=dict(item.details),
+            details=JSON(dict(item.details)),
         )
 
 

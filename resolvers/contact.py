@@ -39,7 +39,7 @@ class Source:
         return cls(
             provider=record.provider,
             remote_id=strawberry.ID(record.remote_id),
-            raw=dict(record.raw),
+            raw=JSON(dict(record.raw)),
             created_at=record.created_at,
             updated_at=record.updated_at,
         )

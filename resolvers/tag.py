@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from connectors.types import Provider
+from connectors.types import Provider, TagRef
 from connectors.types import Tag as ProviderTag
-from connectors.types import TagRef
 from resolvers.federation import encode_id
 from resolvers.scalars import ProviderEnum, TagKind
 

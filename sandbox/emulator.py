@@ -151,7 +151,11 @@ class Emulator:
         raw = await request.body()
         try:
             body = json.loads(raw, parse_constant=_reject_constant) if raw else None
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError as exc:
+            raise ProviderError(
+                400, "Request body is nested too deeply.", code="bad_request"
+            ) from exc
+        except (ValueError, UnicodeDecodeError) as exc:
             raise ProviderError(400, "Request body is not valid JSON.", code="bad_request") from exc
         if not isinstance(body, expect):
             expected = "an object" if expect is dict else "an array"

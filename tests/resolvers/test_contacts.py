@@ -1,0 +1,298 @@
+"""Queries through the real schema against the seeded sandbox."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from connectors.types import Provider
+from resolvers.federation import Precedence
+from sandbox.app import Sandbox
+from sandbox.seed import SeedPerson
+from tests.resolvers.conftest import GatewayFactory, execute, reset, stats
+
+CONTACT = """
+query($email: String, $id: ID) {
+  contact(email: $email, id: $id) {
+    id email emails firstName lastName name phones company jobTitle externalId
+    sources { provider remoteId raw updatedAt }
+    tags { name provider kind }
+    account { id name }
+    createdAt updatedAt
+  }
+}
+"""
+
+
+def in_all_three(sandbox: Sandbox) -> SeedPerson:
+    assert sandbox.data is not None
+    return next(p for p in sandbox.data.people if len(p.records) == 3)
+
+
+async def test_a_person_in_three_providers_is_one_contact_with_three_sources(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    person = in_all_three(sandbox)
+    # Ask with the email as another provider spells it: the join is case-insensitive.
+    email = person.records["lunarsend"].email.upper()
+    result = await execute(make_gateway(), CONTACT, {"email": email})
+    assert result.errors == []
+    contact = result.data["contact"]
+    assert [s["provider"] for s in contact["sources"]] == ["ADAPTIX", "TRUSTMARY", "LUNARSEND"]
+    assert contact["email"] == person.records["adaptix"].email
+    assert contact["firstName"] == person.records["adaptix"].first_name
+    assert contact["externalId"] == (person.external_id if person.index % 2 == 0 else None)
+    assert contact["sources"][0]["raw"]["fields"]["all"]["email"] == person.records["adaptix"].email
+    assert {e.lower() for e in contact["emails"]} == {email.lower()}
+    assert contact["tags"] == [
+        {"name": t, "provider": "ADAPTIX", "kind": "TAG"} for t in person.tags
+    ]
+
+
+async def test_fields_follow_the_configured_precedence(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    person = next(
+        p
+        for p in sandbox.data.shared()
+        if {"adaptix", "lunarsend"} <= set(p.records)
+        and p.records["adaptix"].phone != p.records["lunarsend"].phone
+    )
+    email = person.records["adaptix"].email
+    default = await execute(make_gateway(), CONTACT, {"email": email})
+    assert default.data["contact"]["phones"] == [person.records["adaptix"].phone]
+
+    lunar_first = Precedence(fields={"phones": (Provider.LUNARSEND,)})
+    chosen = await execute(make_gateway(precedence=lunar_first), CONTACT, {"email": email})
+    assert chosen.data["contact"]["phones"] == [person.records["lunarsend"].phone]
+    # Other fields keep the default order.
+    assert chosen.data["contact"]["company"] == default.data["contact"]["company"]
+
+
+async def test_node_resolves_the_global_id_of_a_contact(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+    email = in_all_three(sandbox).records["adaptix"].email
+    first = await execute(gateway, CONTACT, {"email": email})
+    contact_id = first.data["contact"]["id"]
+    by_id = await execute(gateway, CONTACT, {"id": contact_id})
+    assert by_id.data["contact"] == first.data["contact"]
+    node = await execute(
+        gateway,
+        "query($id: ID!) { node(id: $id) { id ... on Contact { email sources { provider } } } }",
+        {"id": contact_id},
+    )
+    assert node.data["node"]["id"] == contact_id
+    assert len(node.data["node"]["sources"]) == 3
+
+
+async def test_unknown_email_is_null_and_bad_ids_are_bad_input(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway()
+    missing = await execute(gateway, CONTACT, {"email": "nobody@nowhere.test"})
+    assert missing.data == {"contact": None}
+    assert missing.errors == []
+    for variables in ({"id": "garbage!!"}, {"email": "not-an-email"}, {}):
+        bad = await execute(gateway, CONTACT, variables)
+        assert bad.error_codes() == [("BAD_USER_INPUT", None)], variables
+
+
+def enumerable_emails(sandbox: Sandbox) -> set[str]:
+    assert sandbox.data is not None
+    return {
+        p.records[min(set(p.records) & {"adaptix", "trustmary"})].email.lower()
+        for p in sandbox.data.people
+        if set(p.records) & {"adaptix", "trustmary"}
+    }
+
+
+PAGE = """
+query($first: Int, $after: String, $filter: ContactFilter) {
+  contacts(first: $first, after: $after, filter: $filter) {
+    edges { cursor node { id email sources { provider } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("page_size", [37, 200])
+async def test_paging_lists_everyone_once_with_no_gaps(
+    sandbox: Sandbox, make_gateway: GatewayFactory, page_size: int
+) -> None:
+    gateway = make_gateway()
+    seen: list[str] = []
+    after = None
+    for _ in range(50):
+        result = await execute(gateway, PAGE, {"first": page_size, "after": after})
+        assert result.errors == []
+        page = result.data["contacts"]
+        seen += [edge["node"]["email"].lower() for edge in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert len(seen) == len(set(seen)), "someone was listed twice"
+    assert set(seen) == enumerable_emails(sandbox)
+
+
+async def test_an_edge_cursor_resumes_right_after_that_edge(make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway()
+    whole = await execute(gateway, PAGE, {"first": 10})
+    emails = [e["node"]["email"] for e in whole.data["contacts"]["edges"]]
+    middle = whole.data["contacts"]["edges"][3]["cursor"]
+    rest = await execute(gateway, PAGE, {"first": 6, "after": middle})
+    assert [e["node"]["email"] for e in rest.data["contacts"]["edges"]] == emails[4:]
+
+
+async def test_filters_ask_every_provider_that_can_answer(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    company = "Stark Industries"
+    expected = {
+        (p.records[k].email.lower())
+        for p in sandbox.data.people
+        for k in sorted(p.records)[:1]
+        if any((r.company or "").lower() == company.lower() for r in p.records.values())
+    }
+    result = await execute(make_gateway(), PAGE, {"first": 100, "filter": {"company": company}})
+    assert result.errors == []
+    found = {e["node"]["email"].lower() for e in result.data["contacts"]["edges"]}
+    assert found == expected
+    providers = {
+        s["provider"] for e in result.data["contacts"]["edges"] for s in e["node"]["sources"]
+    }
+    assert providers == {"ADAPTIX", "TRUSTMARY", "LUNARSEND"}
+
+
+async def test_tag_and_provider_filters(sandbox: Sandbox, make_gateway: GatewayFactory) -> None:
+    assert sandbox.data is not None
+    gateway = make_gateway()
+    tagged = await execute(gateway, PAGE, {"first": 200, "filter": {"tag": "vip"}})
+    expected = {
+        p.records["adaptix"].email for p in sandbox.data.in_provider("adaptix") if "vip" in p.tags
+    }
+    assert {e["node"]["email"] for e in tagged.data["contacts"]["edges"]} == expected
+
+    only = await execute(gateway, PAGE, {"first": 200, "filter": {"provider": "TRUSTMARY"}})
+    assert len(only.data["contacts"]["edges"]) == len(sandbox.data.in_provider("trustmary"))
+
+    refused = await execute(gateway, PAGE, {"first": 5, "filter": {"provider": "LUNARSEND"}})
+    assert refused.error_codes() == [("BAD_USER_INPUT", None)]
+    assert "filter by email or company" in refused.errors[0]["message"]
+
+
+async def test_bad_paging_arguments_are_bad_input(make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway()
+    for variables in ({"first": 0}, {"first": 5000}, {"first": 5, "after": "nonsense"}):
+        result = await execute(gateway, PAGE, variables)
+        assert result.error_codes() == [("BAD_USER_INPUT", None)], variables
+        assert result.data is None
+
+
+LISTING = """
+query($first: Int) {
+  contacts(first: $first) {
+    edges { node { id email tags { name } account { id name } sources { provider remoteId } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("n", [10, 100])
+async def test_listing_costs_a_fixed_number_of_calls_per_provider(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory, n: int
+) -> None:
+    gateway = make_gateway()
+    await reset(client)
+    result = await execute(gateway, LISTING, {"first": n})
+    assert result.errors == []
+    assert len(result.data["contacts"]["edges"]) == n
+    # Adaptix: one list call answers the page and every person's Adaptix record.
+    assert await stats(client, "adaptix") == {"GET /api/contacts": 1}
+    # Trustmary: one page of 1000 holds every email asked for.
+    assert await stats(client, "trustmary") == {"GET /v1/contacts": 1}
+    # Lunar Send has no many-key read: one search per email is its API's minimum.
+    assert await stats(client, "lunarsend") == {"GET /api/contacts": n}
+    assert await stats(client, "akita") == {}
+    assert await stats(client, "interakt") == {}
+
+
+async def test_activity_is_newest_first_and_paginates(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    person = max(sandbox.data.in_provider("adaptix"), key=lambda p: len(p.events) + len(p.notes))
+    query = """
+    query($email: String, $after: String) { contact(email: $email) {
+      activity(first: 2, after: $after) {
+        edges { cursor node { kind type timestamp } } pageInfo { hasNextPage endCursor }
+    } } }"""
+    gateway = make_gateway()
+    email = person.records["adaptix"].email
+    stamps: list[str] = []
+    after = None
+    while True:
+        result = await execute(gateway, query, {"email": email, "after": after})
+        assert result.errors == []
+        page = result.data["contact"]["activity"]
+        stamps += [e["node"]["timestamp"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    lunar_notes = 1 if "lunarsend" in person.records and person.index % 3 == 0 else 0
+    assert len(stamps) >= len(person.events) + len(person.notes)
+    assert stamps == sorted(stamps, reverse=True)
+    del lunar_notes
+
+
+async def test_accounts_group_contacts_by_company_across_providers(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+    email = in_all_three(sandbox).records["adaptix"].email
+    contact = await execute(gateway, CONTACT, {"email": email})
+    account = contact.data["contact"]["account"]
+    result = await execute(
+        gateway,
+        "query($id: ID!) { account(id: $id) { id name contacts(first: 100) { edges { node { email company } } } } }",
+        {"id": account["id"]},
+    )
+    assert result.errors == []
+    assert result.data["account"]["name"] == account["name"]
+    members = result.data["account"]["contacts"]["edges"]
+    assert email in {m["node"]["email"] for m in members}
+    assert len(members) > 1
+
+
+async def test_tags_query_unifies_tags_lists_and_configured_tags(
+    make_gateway: GatewayFactory,
+) -> None:
+    result = await execute(make_gateway(), "{ tags { name provider kind count } }")
+    assert result.errors == []
+    kinds = {(t["provider"], t["kind"]) for t in result.data["tags"]}
+    assert kinds == {("ADAPTIX", "TAG"), ("TRUSTMARY", "LIST"), ("AKITA", "TAG")}
+    only = await execute(make_gateway(), "{ tags(provider: TRUSTMARY) { name kind count } }")
+    assert {t["kind"] for t in only.data["tags"]} == {"LIST"}
+    assert all(isinstance(t["count"], int) for t in only.data["tags"])
+
+
+async def test_providers_lists_every_provider_with_capabilities(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway(providers=(Provider.ADAPTIX, Provider.AKITA))
+    result = await execute(
+        gateway, "{ providers { name enabled capabilities writableFields health { ok } } }"
+    )
+    rows = {row["name"]: row for row in result.data["providers"]}
+    assert set(rows) == {"AKITA", "INTERAKT", "TRUSTMARY", "ADAPTIX", "LUNARSEND"}
+    assert rows["ADAPTIX"]["enabled"]
+    assert rows["ADAPTIX"]["health"] == {"ok": True}
+    assert not rows["LUNARSEND"]["enabled"]
+    assert rows["LUNARSEND"]["health"] is None
+    assert "LIST" in rows["ADAPTIX"]["capabilities"]
+    assert rows["AKITA"]["capabilities"] == ["WRITE", "TAGS"]
+    assert "externalId" in rows["AKITA"]["writableFields"]

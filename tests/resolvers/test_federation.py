@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.types import Contact, Provider, TagRef
+from resolvers.federation import Precedence, decode_id, encode_id, merge
+
+
+def record(provider: Provider, remote_id: str, **fields: object) -> Contact:
+    return Contact(provider=provider, remote_id=remote_id, **fields)  # type: ignore[arg-type]
+
+
+def test_records_join_on_normalized_email_and_external_id() -> None:
+    people = merge(
+        [
+            record(Provider.ADAPTIX, "1", email="Ada@Example.com "),
+            record(Provider.TRUSTMARY, "t1", email="ada@example.com", external_id="u-7"),
+            record(Provider.LUNARSEND, "l1", email="other@example.com", external_id="u-7"),
+            record(Provider.LUNARSEND, "l2", email="bob@example.com"),
+        ],
+        Precedence(),
+    )
+    assert [sorted(r.provider.value for r in p.sources) for p in people] == [
+        ["adaptix", "lunarsend", "trustmary"],
+        ["lunarsend"],
+    ]
+    assert people[0].key == "email:ada@example.com"
+
+
+def test_each_field_follows_the_configured_precedence() -> None:
+    sources = [
+        record(Provider.ADAPTIX, "1", email="a@x.io", phones=["+1"], company=None),
+        record(Provider.LUNARSEND, "2", email="a@x.io", phones=["+2"], company="Acme"),
+    ]
+    default = merge(sources, Precedence())[0]
+    assert default.pick("phones") == ["+1"]
+    assert default.pick("company") == "Acme"  # the first provider with a value wins
+    phones_from_lunarsend = Precedence(fields={"phones": (Provider.LUNARSEND,)})
+    assert merge(sources, phones_from_lunarsend)[0].pick("phones") == ["+2"]
+
+
+def test_tags_and_emails_are_unique_per_provider() -> None:
+    person = merge(
+        [
+            record(Provider.ADAPTIX, "1", email="a@x.io", tags=[TagRef("vip"), TagRef("vip")]),
+            record(
+                Provider.TRUSTMARY, "t", email="A@X.io", created_at=datetime(2020, 1, 1, tzinfo=UTC)
+            ),
+        ],
+        Precedence(),
+    )[0]
+    assert [(p, t.name) for p, t in person.tags] == [(Provider.ADAPTIX, "vip")]
+    assert person.emails == ["a@x.io"]
+    assert person.created_at == datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (encode_id("Contact", "email:a@x.io"), ("Contact", "email:a@x.io")),
+        ("not-base64!", None),
+        (encode_id("Contact", "").rstrip(), None),
+    ],
+)
+def test_global_ids_round_trip_and_garbage_is_refused(
+    value: str, expected: tuple[str, str] | None
+) -> None:
+    assert decode_id(value) == expected

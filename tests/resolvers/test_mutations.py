@@ -1,0 +1,296 @@
+"""Writes through the real schema, read back from the sandbox's records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.app import Sandbox
+from tests.resolvers.conftest import GatewayFactory, execute, records, reset, stats
+
+UPSERT = """
+mutation($input: ContactInput!, $providers: [Provider!]) {
+  upsertContact(input: $input, providers: $providers) {
+    results { provider status remoteId message droppedFields }
+    contact { id email firstName company sources { provider remoteId } }
+  }
+}
+"""
+
+FULL_INPUT = {
+    "email": "Grace.Hopper@Navy.test",
+    "externalId": "u-1906",
+    "accountExternalId": "acct-navy",
+    "firstName": "Grace",
+    "lastName": "Hopper",
+    "phones": ["+1 555 0100", "+1 555 0101", "+1 555 0102"],
+    "company": "US Navy",
+    "jobTitle": "Rear Admiral",
+    "tags": ["vip"],
+    "customFields": {"plan": "pro"},
+}
+
+
+def by_provider(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["provider"]: r for r in payload["results"]}
+
+
+async def test_upsert_fans_out_and_reports_each_provider_honestly(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    result = await execute(make_gateway(), UPSERT, {"input": FULL_INPUT})
+    assert result.errors == []
+    payload = result.data["upsertContact"]
+    rows = by_provider(payload)
+    assert {p: r["status"] for p, r in rows.items()} == {
+        "AKITA": "CREATED",
+        "INTERAKT": "UPDATED",  # Interakt never says whether the contact was new
+        "TRUSTMARY": "CREATED",
+        "ADAPTIX": "CREATED",
+        "LUNARSEND": "CREATED",
+    }
+    assert "does not say" in rows["INTERAKT"]["message"]
+    assert rows["AKITA"]["droppedFields"] == ["jobTitle", "customFields"]
+    assert "phones[2]" in rows["ADAPTIX"]["droppedFields"]
+    assert "externalId" in rows["ADAPTIX"]["droppedFields"]
+    assert "customFields" in rows["LUNARSEND"]["droppedFields"]
+    assert "jobTitle" in rows["TRUSTMARY"]["droppedFields"]
+
+    # The returned contact is the merged view after the write.
+    contact = payload["contact"]
+    assert contact["email"] == "Grace.Hopper@Navy.test"
+    assert {s["provider"] for s in contact["sources"]} == {"ADAPTIX", "TRUSTMARY", "LUNARSEND"}
+
+    # What the providers stored, read from the sandbox itself.
+    akita = [r for r in await records(client, "akita") if r.get("kind") == "contact"]
+    assert [(r["internal_id"], r["internal_account_id"]) for r in akita] == [
+        ("u-1906", "acct-navy")
+    ]
+    interakt = await records(client, "interakt")
+    assert [(r["kind"], r["email"].lower()) for r in interakt] == [
+        ("member", "grace.hopper@navy.test")
+    ]
+    trustmary = [
+        r
+        for r in await records(client, "trustmary")
+        if r["email"].lower() == "grace.hopper@navy.test"
+    ]
+    assert trustmary[0]["eid"] == "u-1906"
+    assert trustmary[0]["id"] == rows["TRUSTMARY"]["remoteId"]
+    lunar = [
+        r
+        for r in await records(client, "lunarsend")
+        if r["email"].lower() == "grace.hopper@navy.test"
+    ]
+    assert lunar[0]["job_title"] == "Rear Admiral"
+
+
+async def test_a_second_upsert_updates_and_lunarsend_reports_what_it_cannot_edit(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+    await execute(gateway, UPSERT, {"input": FULL_INPUT})
+    change = {"email": FULL_INPUT["email"], "firstName": "Amazing", "company": "Harvard"}
+    result = await execute(
+        gateway, UPSERT, {"input": change, "providers": ["LUNARSEND", "ADAPTIX", "TRUSTMARY"]}
+    )
+    rows = by_provider(result.data["upsertContact"])
+    assert rows["ADAPTIX"]["status"] == "UPDATED"
+    assert rows["TRUSTMARY"]["status"] == "UPDATED"
+    assert rows["LUNARSEND"]["status"] == "UPDATED"
+    assert rows["LUNARSEND"]["droppedFields"] == ["company"]
+    lunar = [
+        r
+        for r in await records(client, "lunarsend")
+        if r["email"].lower() == "grace.hopper@navy.test"
+    ]
+    assert (lunar[0]["first_name"], lunar[0]["company"]) == ("Amazing", "US Navy")
+    assert result.data["upsertContact"]["contact"]["firstName"] == "Amazing"
+
+
+async def test_providers_that_cannot_take_the_contact_are_skipped_with_the_reason(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    await reset(client)
+    result = await execute(
+        make_gateway(),
+        UPSERT,
+        {"input": {"externalId": "u-2", "accountExternalId": "a-2", "firstName": "Ann"}},
+    )
+    rows = by_provider(result.data["upsertContact"])
+    assert rows["AKITA"]["status"] == "CREATED"
+    for provider in ("INTERAKT", "TRUSTMARY", "LUNARSEND"):
+        assert rows[provider]["status"] == "SKIPPED"
+        assert "email" in rows[provider]["message"].lower()
+    # Nothing was sent to a provider that would have ignored it.
+    assert await stats(client, "interakt") == {}
+    assert await records(client, "interakt") == []
+
+
+async def test_a_disabled_provider_is_skipped(make_gateway: GatewayFactory) -> None:
+    from connectors.types import Provider
+
+    gateway = make_gateway(providers=(Provider.ADAPTIX,))
+    result = await execute(
+        gateway, UPSERT, {"input": {"email": "x@y.test"}, "providers": ["ADAPTIX", "LUNARSEND"]}
+    )
+    rows = by_provider(result.data["upsertContact"])
+    assert rows["ADAPTIX"]["status"] == "CREATED"
+    assert rows["LUNARSEND"] == {
+        "provider": "LUNARSEND",
+        "status": "SKIPPED",
+        "remoteId": None,
+        "message": "not enabled in this gateway",
+        "droppedFields": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"input": {"email": "not-an-email"}}, "input.email"),
+        ({"input": {}}, "input"),
+        ({"input": {"email": "a@b.test", "firstName": "  "}}, "input.firstName"),
+        ({"input": {"email": "a@b.test", "tags": ["-vip"]}}, "input.tags"),
+        ({"input": {"email": "a@b.test", "customFields": [1, 2]}}, "input.customFields"),
+        ({"input": {"email": "a@b.test"}, "providers": []}, "providers"),
+    ],
+)
+async def test_bad_input_is_refused_before_anything_is_written(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory, variables: dict[str, Any], field: str
+) -> None:
+    await reset(client)
+    result = await execute(make_gateway(), UPSERT, variables)
+    assert result.data is None
+    assert [e["extensions"] for e in result.errors] == [{"code": "BAD_USER_INPUT", "field": field}]
+    for key in ("akita", "interakt", "trustmary", "adaptix", "lunarsend"):
+        assert await stats(client, key) == {}
+
+
+async def test_unknown_provider_is_bad_input(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    await reset(client)
+    result = await execute(
+        make_gateway(),
+        'mutation { upsertContact(input: {email: "a@b.test"}, providers: [HUBSPOT]) { results { status } } }',
+    )
+    assert result.error_codes() == [("BAD_USER_INPUT", None)]
+    assert "HUBSPOT" in result.errors[0]["message"]
+    assert await stats(client, "adaptix") == {}
+
+
+BULK = """
+mutation($inputs: [ContactInput!]!, $providers: [Provider!]) {
+  upsertContacts(inputs: $inputs, providers: $providers) {
+    created updated skipped failed
+    results { results { provider status } contact { email } }
+  }
+}
+"""
+
+
+async def test_bulk_upsert_uses_batch_endpoints(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    inputs = [{"email": f"bulk{i}@example.test", "firstName": f"B{i}"} for i in range(250)]
+    await reset(client)
+    result = await execute(
+        make_gateway(), BULK, {"inputs": inputs, "providers": ["ADAPTIX", "TRUSTMARY"]}
+    )
+    assert result.errors == []
+    payload = result.data["upsertContacts"]
+    assert (payload["created"], payload["failed"], payload["skipped"]) == (500, 0, 0)
+    assert len(payload["results"]) == 250
+    # Two batch writes of at most 200, then the 250 contacts read back in two batched lookups.
+    assert await stats(client, "adaptix") == {
+        "POST /api/contacts/batch/new": 2,
+        "GET /api/contacts": 2,
+    }
+    stored = {r["email"] for r in await records(client, "trustmary")}
+    assert {i["email"] for i in inputs} <= stored
+
+
+async def test_bulk_bad_input_names_the_item_and_writes_nothing(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    await reset(client)
+    inputs = [{"email": "ok@example.test"}, {"email": "broken"}]
+    result = await execute(make_gateway(), BULK, {"inputs": inputs})
+    assert [e["extensions"] for e in result.errors] == [
+        {"code": "BAD_USER_INPUT", "field": "inputs[1].email"}
+    ]
+    assert await stats(client, "adaptix") == {}
+
+
+async def contact_id(gateway: Any, email: str) -> str:
+    result = await execute(gateway, "query($e: String) { contact(email: $e) { id } }", {"e": email})
+    return str(result.data["contact"]["id"])
+
+
+async def test_delete_removes_the_contact_from_every_provider_that_holds_it(
+    sandbox: Sandbox, client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    person = next(p for p in sandbox.data.people if len(p.records) == 3)
+    gateway = make_gateway()
+    cid = await contact_id(gateway, person.records["adaptix"].email)
+    result = await execute(
+        gateway,
+        "mutation($id: ID!) { deleteContact(id: $id) { deletedId results { provider status remoteId message } } }",
+        {"id": cid},
+    )
+    assert result.errors == []
+    statuses = {r["provider"]: r["status"] for r in result.data["deleteContact"]["results"]}
+    assert statuses == {"ADAPTIX": "DELETED", "TRUSTMARY": "DELETED", "LUNARSEND": "DELETED"}
+    after = await execute(gateway, "query($id: ID) { contact(id: $id) { id } }", {"id": cid})
+    assert after.data == {"contact": None}
+
+
+async def test_tag_untag_do_not_contact_and_points(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    person = next(p for p in sandbox.data.in_provider("adaptix") if "trustmary" in p.records)
+    gateway = make_gateway()
+    cid = await contact_id(gateway, person.records["adaptix"].email)
+    tagged = await execute(
+        gateway,
+        'mutation($id: ID!) { tagContact(id: $id, tags: ["Customers 2026", "speaker"]) { results { provider status droppedFields message } contact { tags { name provider kind } } } }',
+        {"id": cid},
+    )
+    assert tagged.errors == []
+    rows = {r["provider"]: r for r in tagged.data["tagContact"]["results"]}
+    assert rows["ADAPTIX"]["status"] == "UPDATED"
+    tags = {(t["provider"], t["name"]) for t in tagged.data["tagContact"]["contact"]["tags"]}
+    assert ("ADAPTIX", "speaker") in tags
+
+    untagged = await execute(
+        gateway,
+        'mutation($id: ID!) { untagContact(id: $id, tags: ["speaker"], providers: [ADAPTIX]) { contact { tags { name } } } }',
+        {"id": cid},
+    )
+    assert "speaker" not in {t["name"] for t in untagged.data["untagContact"]["contact"]["tags"]}
+
+    dnc = await execute(
+        gateway,
+        'mutation($id: ID!) { setDoNotContact(id: $id, channel: "email", comments: "asked") { results { provider status } contact { doNotContact } } }',
+        {"id": cid},
+    )
+    assert dnc.data["setDoNotContact"]["contact"]["doNotContact"] == ["email"]
+
+    before = await execute(gateway, "query($id: ID) { contact(id: $id) { points } }", {"id": cid})
+    points = await execute(
+        gateway,
+        "mutation($id: ID!) { addPoints(id: $id, delta: 5) { results { provider status } contact { points } } }",
+        {"id": cid},
+    )
+    assert points.data["addPoints"]["contact"]["points"] == before.data["contact"]["points"] + 5
+    zero = await execute(
+        gateway,
+        "mutation($id: ID!) { addPoints(id: $id, delta: 0) { results { status } } }",
+        {"id": cid},
+    )
+    assert zero.error_codes() == [("BAD_USER_INPUT", None)]
