@@ -1,0 +1,146 @@
+"""The contract every connector keeps, run against every provider's emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import fields, replace
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.base import HTTPConnector
+from connectors.errors import Unsupported
+from connectors.registry import build_connector
+from connectors.settings import Secret
+from connectors.types import Capability, ContactInput, Provider, WriteStatus, normalize_email
+from tests.support import sandbox_settings
+
+FULL = ContactInput(
+    email="Contract.Person@Example.test",
+    external_id="u-contract",
+    account_external_id="acct-contract",
+    first_name="Contract",
+    last_name="Person",
+    phones=("+358401111111",),
+    company="Contract Oy",
+    job_title="Tester",
+    tags=("vip",),
+    custom_fields={"plan": "pro"},
+)
+
+
+def stored_emails(provider: Provider, records: Sequence[dict[str, Any]]) -> list[str]:
+    extract: dict[Provider, Callable[[dict[str, Any]], list[str]]] = {
+        Provider.AKITA: lambda r: [e["value"] for e in r.get("emails", [])],
+        Provider.INTERAKT: lambda r: [r["email"]],
+        Provider.TRUSTMARY: lambda r: [r["email"]],
+        Provider.ADAPTIX: lambda r: [r["fields"]["all"]["email"]],
+        Provider.LUNARSEND: lambda r: [r["email"]],
+    }
+    return [e.lower() for r in records for e in extract[provider](r) if e]
+
+
+def connector(provider: Provider, http: httpx.AsyncClient, **overrides: Any) -> HTTPConnector:
+    return build_connector(provider, http, replace(sandbox_settings(provider), **overrides))
+
+
+async def records(http: httpx.AsyncClient, provider: Provider) -> list[dict[str, Any]]:
+    body = (await http.get(f"/{provider.value}/_sandbox/records")).json()
+    return [r for r in body["records"] if r.get("kind", "contact") in ("contact", "member", "lead")]
+
+
+@pytest.fixture(params=list(Provider), ids=lambda p: p.value)
+def provider(request: pytest.FixtureRequest) -> Provider:
+    value: Provider = request.param
+    return value
+
+
+def test_declarations_are_consistent(
+    provider: Provider, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    c = connector(provider, empty_sandbox_http)
+    assert c.provider is provider
+    assert c.capabilities <= set(Capability)
+    assert c.writable_fields <= {f.name for f in fields(ContactInput)}
+    if Capability.READ_MANY in c.capabilities:
+        assert Capability.READ_BY_ID in c.capabilities or Capability.READ_BY_EMAIL in c.capabilities
+
+
+async def test_a_write_round_trips_and_says_what_was_not_stored(
+    provider: Provider, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    c = connector(provider, empty_sandbox_http)
+    first = await c.upsert(FULL)
+    assert first.provider is provider
+    assert first.status in (WriteStatus.CREATED, WriteStatus.UPDATED), first.message
+    # Whatever the provider cannot store at all is reported, never claimed.
+    not_storable = set(FULL.given()) - c.writable_fields
+    assert not_storable <= {f.split("[")[0].split(".")[0] for f in first.dropped_fields}
+    assert "contract.person@example.test" in stored_emails(
+        provider, await records(empty_sandbox_http, provider)
+    )
+
+    second = await c.upsert(replace(FULL, first_name="Renamed"))
+    assert second.status is WriteStatus.UPDATED, second.message
+    assert len(await records(empty_sandbox_http, provider)) == 1
+
+    if Capability.READ_BY_EMAIL in c.capabilities:
+        found = await c.fetch_by_emails(["CONTRACT.person@example.test"])
+        contact = found[normalize_email(FULL.email) or ""]
+        assert contact.provider is provider
+        assert contact.first_name == "Renamed"
+        assert contact.raw
+
+
+async def test_methods_outside_the_capabilities_say_unsupported(
+    provider: Provider, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    c = connector(provider, empty_sandbox_http)
+    probes = {
+        Capability.READ_BY_EMAIL: lambda: c.fetch_by_emails(["a@b.test"]),
+        Capability.LIST: lambda: c.list_contacts(cursor=None, limit=1),
+        Capability.POINTS: lambda: c.add_points("1", 1),
+    }
+    for capability, call in probes.items():
+        if capability not in c.capabilities:
+            with pytest.raises(Unsupported):
+                await call()
+
+
+async def test_health_is_ok_with_good_credentials_and_not_with_bad(
+    provider: Provider, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    good = await connector(provider, empty_sandbox_http).check_health()
+    assert good.ok, good.message
+    secret = Secret("definitely-wrong-secret")
+    bad_settings = {"password": secret} if provider is Provider.ADAPTIX else {"api_key": secret}
+    bad = await connector(provider, empty_sandbox_http, **bad_settings).check_health()
+    assert not bad.ok
+    assert "definitely-wrong-secret" not in (bad.message or "")
+    # A health check stores nothing.
+    assert await records(empty_sandbox_http, provider) == []
+
+
+async def test_a_refused_write_is_failed_and_not_repeated(
+    provider: Provider, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    await empty_sandbox_http.post(f"/{provider.value}/_sandbox/controls", json={"error_rate": 1.0})
+    minimal = ContactInput(
+        email="refused@example.test",
+        first_name="R",
+        last_name="S",
+        external_id="u-r",
+        account_external_id="a-r",
+    )
+    result = await connector(provider, empty_sandbox_http).upsert(minimal)
+    assert result.status is WriteStatus.FAILED
+    assert result.message
+    requests = (await empty_sandbox_http.get(f"/{provider.value}/_sandbox/stats")).json()[
+        "requests"
+    ]
+    writes = {label: n for label, n in requests.items() if not label.startswith("GET ")}
+    # A failed write is never repeated (reads before it may be retried; Lunar Send's
+    # lookup before its create fails first, so it never writes at all).
+    assert set(writes.values()) <= {1}
+    assert bool(writes) is (provider is not Provider.LUNARSEND)
