@@ -1,12 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
 
+from connectors.registry import build_connector
+from connectors.types import Provider
+from resolvers.context import Gateway
+from resolvers.federation import Precedence
 from sandbox.app import Sandbox
-from tests.support import SANDBOX_URL
+from tests.support import SANDBOX_URL, sandbox_settings
+
+GatewayFactory = Callable[..., Gateway]
 
 
 @pytest.fixture
@@ -35,3 +43,35 @@ async def empty_sandbox_http(empty_sandbox: Sandbox) -> AsyncIterator[httpx.Asyn
         transport=httpx.ASGITransport(app=empty_sandbox.app), base_url=SANDBOX_URL
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox.app), base_url=SANDBOX_URL
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+def make_gateway(client: httpx.AsyncClient) -> GatewayFactory:
+    """A gateway over the in-process sandbox; options change settings per provider."""
+
+    def make(
+        *,
+        providers: tuple[Provider, ...] = tuple(Provider),
+        precedence: Precedence | None = None,
+        **overrides: Any,
+    ) -> Gateway:
+        connectors = {
+            p: build_connector(p, client, replace(sandbox_settings(p), **overrides))
+            for p in providers
+        }
+        return Gateway(connectors=connectors, precedence=precedence or Precedence())
+
+    return make
+
+
+@pytest.fixture
+def gateway(make_gateway: GatewayFactory) -> Gateway:
+    return make_gateway()

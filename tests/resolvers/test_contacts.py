@@ -9,7 +9,8 @@ from connectors.types import Provider
 from resolvers.federation import Precedence
 from sandbox.app import Sandbox
 from sandbox.seed import SeedPerson
-from tests.resolvers.conftest import GatewayFactory, execute, reset, stats
+from tests.conftest import GatewayFactory
+from tests.resolvers.conftest import execute, reset, stats
 
 CONTACT = """
 query($email: String, $id: ID) {

@@ -16,7 +16,8 @@ from connectors.types import Provider
 from resolvers.context import Gateway
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
-from tests.resolvers.conftest import GatewayFactory, execute
+from tests.conftest import GatewayFactory
+from tests.resolvers.conftest import execute
 from tests.support import SANDBOX_URL, sandbox_settings, serve_in_thread
 
 QUERY = """

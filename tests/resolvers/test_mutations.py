@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from sandbox.app import Sandbox
-from tests.resolvers.conftest import GatewayFactory, execute, records, reset, stats
+from tests.conftest import GatewayFactory
+from tests.resolvers.conftest import execute, records, reset, stats
 
 UPSERT = """
 mutation($input: ContactInput!, $providers: [Provider!]) {

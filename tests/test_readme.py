@@ -1,0 +1,64 @@
+"""The README's examples work when pasted."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sandbox.app import Sandbox
+from tests.conftest import GatewayFactory
+from tests.resolvers.conftest import execute
+from tests.support import serve_in_thread
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+@pytest.mark.parametrize("document", blocks("graphql"), ids=["query", "upsert"])
+async def test_graphql_examples_run_against_the_sandbox(
+    document: str, make_gateway: GatewayFactory
+) -> None:
+    result = await execute(make_gateway(), document)
+    assert result.errors == []
+    if "contact" in result.data:
+        assert len(result.data["contact"]["sources"]) == 3
+    else:
+        statuses = {r["provider"]: r["status"] for r in result.data["upsertContact"]["results"]}
+        assert set(statuses.values()) <= {"CREATED", "UPDATED"}
+        assert len(statuses) == 5
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_each_sandbox_curl_works_when_pasted(sandbox: Sandbox) -> None:
+    commands = [
+        line for block in blocks("sh") for line in block.splitlines() if line.startswith("curl ")
+    ]
+    assert len(commands) == 5
+    with serve_in_thread(sandbox.app) as base:
+        port = base.rsplit(":", 1)[1]
+        for command in commands:
+            args = [a.replace("127.0.0.1:8100", f"127.0.0.1:{port}") for a in shlex.split(command)]
+            out = subprocess.run(
+                [*args, "-w", "\n%{http_code}"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            )
+            body, _, status = out.stdout.rpartition("\n")
+            assert status in {"200", "201"}, (command, body)
+            if "/interakt/" in command:
+                assert body == "{}"  # Interakt's whole answer, stored or not
+            else:
+                assert body.strip() not in ("", '{"data":[]}', '{"contacts":[]}'), command
+    assert [r["email"] for r in sandbox.emulators["interakt"].records()] == ["lead@example.com"]
+    assert [r["internal_id"] for r in sandbox.emulators["akita"].records()] == ["abc"]
