@@ -25,6 +25,8 @@ class Account(Node):
         description="The customer's own account id (Akita internal_account_id), when known."
     )
     key: strawberry.Private[str]
+    # The people already found when the account itself was looked up.
+    people: strawberry.Private[list[Person] | None] = None
 
     @classmethod
     def for_person(cls, person: Person) -> Account | None:
@@ -46,6 +48,7 @@ class Account(Node):
             name=names[0] if names else None,
             external_id=key.removeprefix("ext:") if key.startswith("ext:") else None,
             key=key,
+            people=people,
         )
 
     @strawberry.field(
@@ -59,7 +62,9 @@ class Account(Node):
         if not 0 < first <= MAX_PAGE:
             raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", field="first")
         offset = decode_offset(after)
-        people = await account_people(info, self.key, self.name)
+        people = self.people
+        if people is None:
+            people = await account_people(info, self.key, self.name)
         page = people[offset : offset + first]
         edges = [
             ContactEdge(cursor=encode_offset(offset + i + 1), node=Contact.from_person(p))
