@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
 import httpx
+import orjson
 
 from connectors import metrics
 from connectors.errors import (
@@ -235,8 +236,8 @@ class HTTPConnector:
 
     def decode(self, response: httpx.Response) -> JSON:
         try:
-            return response.json()
-        except ValueError as exc:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
             raise ProviderError(
                 "answered with a body that is not JSON",
                 provider=self.provider,

@@ -44,7 +44,7 @@ PRECEDENCE_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Precedence:
     """Which provider's value wins, per field.
 
@@ -56,13 +56,28 @@ class Precedence:
     default: tuple[Provider, ...] = DEFAULT_PRECEDENCE
     fields: Mapping[str, tuple[Provider, ...]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Ranks are asked for once per field of every contact: compute them once.
+        ranks = {name: self._compute_rank(name) for name in (*PRECEDENCE_FIELDS, *self.fields)}
+        object.__setattr__(self, "_ranks", ranks)
+        object.__setattr__(self, "_default_rank", self._compute_rank(""))
+
     def order(self, name: str) -> tuple[Provider, ...]:
-        chosen = self.fields.get(name, self.default)
+        chosen = tuple(self.fields.get(name, self.default))
         # Providers missing from a partial order come last, in default order.
-        return tuple(chosen) + tuple(p for p in DEFAULT_PRECEDENCE if p not in chosen)
+        rest = tuple(p for p in self.default if p not in chosen)
+        return chosen + rest + tuple(p for p in DEFAULT_PRECEDENCE if p not in chosen + rest)
+
+    def _compute_rank(self, name: str) -> dict[Provider, int]:
+        return {p: i for i, p in enumerate(self.order(name))}
 
     def rank(self, name: str) -> dict[Provider, int]:
-        return {p: i for i, p in enumerate(self.order(name))}
+        ranks: dict[str, dict[Provider, int]] = self._ranks  # type: ignore[attr-defined]
+        found = ranks.get(name)
+        if found is None:
+            default: dict[Provider, int] = self._default_rank  # type: ignore[attr-defined]
+            return default
+        return found
 
 
 def _has_value(value: Any) -> bool:
@@ -79,6 +94,9 @@ class Person:
     failures: list[ConnectorError] = field(default_factory=list)
 
     def pick(self, name: str) -> Any:
+        if len(self.sources) == 1:
+            value = getattr(self.sources[0], name)
+            return value if _has_value(value) else None
         rank = self.precedence.rank(name)
         for record in sorted(self.sources, key=lambda r: rank.get(r.provider, 99)):
             value = getattr(record, name)
