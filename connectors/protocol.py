@@ -7,7 +7,7 @@ has no API for raises `connectors.errors.Unsupported`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from connectors.types import (
     Activity,
@@ -32,9 +32,9 @@ class Connector(Protocol):
         writable_fields: the `ContactInput` fields the provider can store.
     """
 
-    provider: Provider
-    capabilities: frozenset[Capability]
-    writable_fields: frozenset[str]
+    provider: ClassVar[Provider]
+    capabilities: ClassVar[frozenset[Capability]]
+    writable_fields: ClassVar[frozenset[str]]
 
     async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
         """Fetch contacts by the provider's ids, in as few calls as the API allows.

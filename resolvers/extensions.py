@@ -87,7 +87,11 @@ class GatewayErrors(SchemaExtension):
 
     def _log(self, started: float, calls: dict[Any, int], errors: list[GraphQLError]) -> None:
         ec = self.execution_context
-        operation = ec.operation_name or (ec.operation_type.value if ec.operation_type else "?")
+        try:
+            operation = ec.operation_name or ec.operation_type.value
+        except RuntimeError:  # the document did not parse
+            operation = "?"
+
         logger.info(
             "operation=%s duration_ms=%.1f provider_calls=%s errors=%s",
             operation,

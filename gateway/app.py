@@ -1,0 +1,267 @@
+"""The ASGI app: GraphQL over HTTP, GraphiQL, liveness and readiness.
+
+    POST /graphql            GraphQL over HTTP (GET too, for queries only)
+    GET  /graphql            GraphiQL, when a browser asks for HTML
+    GET  /static/vendor/...  GraphiQL's assets (see `gateway.assets`)
+    GET  /healthz            the process answers: 200 {"status": "ok"}
+    GET  /readyz             every enabled provider answers: 200, else 503
+
+One `httpx.AsyncClient` per provider is opened at startup and closed at
+shutdown (the app's lifespan); every GraphQL request gets a fresh
+`resolvers.context.Context`, so nothing is cached across requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
+
+from connectors.errors import ConnectorError, Unsupported
+from connectors.protocol import Connector
+from connectors.registry import build_connector
+from connectors.settings import ConnectorSettings
+from connectors.types import Provider
+from gateway import assets, graphiql
+from gateway.config import GatewaySettings, load_config, sandbox_settings
+from resolvers.context import Context, Gateway
+from resolvers.schema import schema
+
+__all__ = ["ENV_CONFIG", "ENV_SANDBOX_URL", "create_app", "create_app_from_env"]
+
+ENV_CONFIG = "CONTACT_GATEWAY_CONFIG"
+ENV_SANDBOX_URL = "CONTACT_GATEWAY_SANDBOX_URL"
+
+logger = logging.getLogger("contact_gateway.gateway")
+
+try:
+    _VERSION = metadata.version("contact-gateway")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    _VERSION = "0"
+USER_AGENT = f"contact-gateway/{_VERSION}"
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI view with the gateway's context and its own GraphiQL page.
+
+    Args:
+        static_dir: where GraphiQL's assets are looked for (served under `/static`).
+    """
+
+    def __init__(self, *, static_dir: Path) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(),
+        )
+        self.static_dir = static_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = self._refusal(request, exc)
+        await response(scope, receive, send)
+
+    def _refusal(self, request: Request, exc: HTTPException) -> Response:
+        # GraphQL over HTTP: a mutation sent with GET is 405 Method Not Allowed.
+        if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+            return PlainTextResponse(exc.reason, status_code=405, headers={"Allow": "POST"})
+        return PlainTextResponse(exc.reason, status_code=exc.status_code)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        gateway = getattr(request.state, "gateway", None)
+        if not isinstance(gateway, Gateway):
+            raise RuntimeError("the gateway has not started: run the app with its lifespan")
+        return Context(gateway, request=request, response=response)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        page = graphiql.render(self.static_dir, root_path=request.scope.get("root_path", ""))
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+class _StaticFiles(StaticFiles):
+    """StaticFiles that answer 404 (not 500) while the directory does not exist yet."""
+
+    async def check_config(self) -> None:
+        try:
+            await super().check_config()
+        except RuntimeError:
+            # Fetching the assets creates it later; until then every file is simply absent.
+            return
+
+
+def _client(
+    settings: ConnectorSettings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    limits = httpx.Limits(
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+        keepalive_expiry=30.0,
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=limits,
+        timeout=httpx.Timeout(settings.timeout),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+async def _probe(connector: Connector) -> dict[str, Any]:
+    try:
+        health = await connector.check_health()
+    except Unsupported:
+        return {
+            "enabled": True,
+            "ok": True,
+            "latency_ms": None,
+            "message": "the provider has no health check; not verified",
+        }
+    except ConnectorError as exc:
+        return {"enabled": True, "ok": False, "latency_ms": None, "message": exc.message}
+    except Exception:
+        logger.exception("health check failed provider=%s", connector.provider.value)
+        return {"enabled": True, "ok": False, "latency_ms": None, "message": "unexpected error"}
+    latency = None if health.latency_ms is None else round(health.latency_ms, 1)
+    return {"enabled": True, "ok": health.ok, "latency_ms": latency, "message": health.message}
+
+
+async def readiness(connectors: Mapping[Provider, Connector]) -> dict[str, Any]:
+    """Ask every enabled provider at once whether it answers and accepts our credentials.
+
+    Args:
+        connectors: the enabled providers' connectors.
+
+    Returns:
+        `{"ready": bool, "providers": {key: {"enabled", "ok", "latency_ms", "message"}}}`,
+        with every provider listed; `ready` is true when every enabled one is ok.
+    """
+    enabled = list(connectors.items())
+    results = await asyncio.gather(*(_probe(connector) for _, connector in enabled))
+    by_provider = {provider: result for (provider, _), result in zip(enabled, results, strict=True)}
+    providers = {
+        provider.value: by_provider.get(
+            provider,
+            {"enabled": False, "ok": None, "latency_ms": None, "message": "not configured"},
+        )
+        for provider in Provider
+    }
+    return {"ready": all(r["ok"] for r in by_provider.values()), "providers": providers}
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    static_dir: str | os.PathLike[str] | None = None,
+) -> Starlette:
+    """Build the gateway's ASGI app.
+
+    Args:
+        settings: the enabled providers and the field precedence.
+        transport: an httpx transport for every provider client; tests pass
+            `httpx.ASGITransport(app=sandbox.app)` to reach an in-process sandbox.
+            By default each client opens real connections.
+        static_dir: the directory served under `/static`, where GraphiQL's
+            assets are looked for in `vendor/`; default `gateway/static`.
+
+    Returns:
+        A Starlette app. Its lifespan opens one keep-alive `httpx.AsyncClient`
+        per enabled provider (connection limits sized from the provider's
+        `concurrency`) and closes them all at shutdown.
+    """
+    static = Path(static_dir) if static_dir is not None else assets.STATIC_DIR
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            connectors: dict[Provider, Connector] = {}
+            for provider, connector_settings in settings.providers.items():
+                client = await stack.enter_async_context(_client(connector_settings, transport))
+                connector = build_connector(provider, client, connector_settings)
+                # HTTPConnector declares provider/capabilities as ClassVars, which the
+                # Protocol's plain attributes do not accept structurally.
+                connectors[provider] = connector
+            gateway = Gateway(connectors=connectors, precedence=settings.precedence)
+            logger.info(
+                "event=startup providers=%s",
+                ",".join(p.value for p in connectors) or "none",
+            )
+            yield {"gateway": gateway}
+            logger.info("event=shutdown")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+    async def readyz(request: Request) -> Response:
+        gateway: Gateway = request.state.gateway
+        body = await readiness(gateway.connectors)
+        return JSONResponse(
+            body, status_code=200 if body["ready"] else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    async def index(request: Request) -> Response:
+        return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
+
+    return Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/graphql", GraphQLView(static_dir=static), methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Mount("/static", app=_StaticFiles(directory=static, check_dir=False), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """The app for `uvicorn --factory` and for each worker of `contact-gateway serve`.
+
+    Reads `CONTACT_GATEWAY_CONFIG` (a TOML file) or else
+    `CONTACT_GATEWAY_SANDBOX_URL` (a running sandbox, every provider enabled).
+
+    Returns:
+        The gateway app.
+
+    Raises:
+        ConfigError: the configuration file is not usable.
+        RuntimeError: neither variable is set.
+    """
+    config = os.environ.get(ENV_CONFIG)
+    if config:
+        return create_app(load_config(config))
+    sandbox_url = os.environ.get(ENV_SANDBOX_URL)
+    if sandbox_url:
+        return create_app(sandbox_settings(sandbox_url))
+    raise RuntimeError(
+        f"set {ENV_CONFIG} to a configuration file, or {ENV_SANDBOX_URL} to a running "
+        "sandbox (contact-gateway serve does this for you)"
+    )

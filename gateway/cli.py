@@ -1,0 +1,370 @@
+"""`contact-gateway`: serve the gateway, run the sandbox, export the schema.
+
+    contact-gateway serve [--config FILE]      # no config: sandbox mode
+    contact-gateway sandbox [--port 8100]      # the five provider emulators
+    contact-gateway export-schema [--check]    # schema.graphql from the code
+
+Sandbox mode: without `--config` (or `CONTACT_GATEWAY_CONFIG`), `serve` starts
+the sandbox under its own uvicorn server in a thread of this process (one
+state for every worker), points the gateway at it through
+`CONTACT_GATEWAY_SANDBOX_URL`, and says so in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import logging
+import logging.config
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from gateway.logs import SANDBOX_THREAD, log_config
+
+if TYPE_CHECKING:
+    import uvicorn
+
+logger = logging.getLogger("contact_gateway.cli")
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+SCHEMA_FILE = "schema.graphql"
+
+
+def schema_sdl() -> str:
+    """The schema as SDL, printed from its introspection result.
+
+    Going through introspection (rather than Strawberry's printer) makes the file
+    exactly what a client that introspects the gateway would reconstruct.
+    """
+    import graphql
+
+    from resolvers.schema import schema
+
+    return graphql.print_schema(graphql.build_client_schema(schema.introspect())) + "\n"  # type: ignore[arg-type]
+
+
+class _Signals:
+    """Records SIGINT/SIGTERM so the process ends with status 0 after a clean stop.
+
+    Uvicorn re-raises the signal that stopped it once it has shut down; with
+    the default handlers SIGTERM would then kill the process (status -15).
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _sandbox_providers(base_url: str) -> list[tuple[str, str, str]]:
+    """(key, base URL, "name=value ..." credentials) per provider of a sandbox at `base_url`."""
+    from sandbox import credentials
+
+    return [
+        (
+            key,
+            f"{base_url}/{key}{credentials.ROOTS[key]}",
+            " ".join(f"{name}={value}" for name, value in creds.items()),
+        )
+        for key, creds in credentials.describe().items()
+    ]
+
+
+@contextmanager
+def _sandbox_thread(sock: socket.socket) -> Iterator[str]:
+    """Serve a seeded sandbox on `sock` under its own uvicorn server in a thread; yield its URL."""
+    import uvicorn
+
+    from sandbox.app import Sandbox
+
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        Sandbox(seed=0).app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=SANDBOX_THREAD, daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _run_uvicorn(config: uvicorn.Config) -> int:
+    """What `uvicorn.run` does, but closing the listening socket it binds for workers."""
+    from uvicorn import Server
+    from uvicorn.supervisors import Multiprocess
+
+    if config.workers > 1:
+        sock = config.bind_socket()
+        try:
+            Multiprocess(config, sockets=[sock]).run()
+        finally:
+            sock.close()
+        return 0
+    server = Server(config)
+    server.run()
+    # uvicorn has logged why (e.g. the port is in use, the app failed to start).
+    return 0 if server.started else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import ENV_CONFIG, ENV_SANDBOX_URL
+    from gateway.config import ConfigError, load_config
+
+    config_path = args.config or os.environ.get(ENV_CONFIG) or None
+    if config_path:
+        try:
+            settings = load_config(config_path)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        os.environ[ENV_CONFIG] = os.path.abspath(config_path)
+        os.environ.pop(ENV_SANDBOX_URL, None)
+
+    logging.config.dictConfig(log_config(args.log_level))
+    signals = _Signals()
+    signals.install()
+
+    def run_gateway() -> int:
+        if signals.received:
+            return 0
+        return _run_uvicorn(
+            uvicorn.Config(
+                "gateway.app:create_app_from_env",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                log_level=args.log_level,
+                log_config=log_config(args.log_level),
+                loop="auto",
+                http="auto",
+                lifespan="on",
+                timeout_graceful_shutdown=10,
+            )
+        )
+
+    if config_path:
+        enabled = ",".join(p.value for p in settings.providers)
+        logger.info("mode=config config=%s providers=%s", config_path, enabled)
+        return run_gateway()
+
+    os.environ.pop(ENV_CONFIG, None)
+    try:
+        sock = _bind("127.0.0.1", args.sandbox_port)
+    except OSError as exc:
+        print(
+            f"cannot start the sandbox on 127.0.0.1:{args.sandbox_port} ({exc.strerror}); "
+            "pass --sandbox-port 0 for any free port, or --config FILE for real providers",
+            file=sys.stderr,
+        )
+        return 1
+    with _sandbox_thread(sock) as sandbox_url:
+        os.environ[ENV_SANDBOX_URL] = sandbox_url
+        logger.info(
+            'mode=sandbox sandbox_url=%s msg="no configuration given (--config or %s): '
+            'every provider is the seeded in-process sandbox"',
+            sandbox_url,
+            ENV_CONFIG,
+        )
+        for key, base_url, creds in _sandbox_providers(sandbox_url):
+            logger.info("mode=sandbox provider=%s base_url=%s %s", key, base_url, creds)
+        return run_gateway()
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sandbox import credentials
+    from sandbox.app import Sandbox
+
+    logging.config.dictConfig(log_config(args.log_level))
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port} ({exc.strerror})", file=sys.stderr)
+        return 1
+    base_url = f"http://{args.host}:{sock.getsockname()[1]}"
+    seed = None if args.empty else args.seed
+    print(
+        f"contact-gateway sandbox at {base_url} "
+        f"({'empty stores' if seed is None else f'seed {seed}'}); providers and credentials:"
+    )
+    for key, provider_url, creds in _sandbox_providers(base_url):
+        print(f"  {key:<10} {provider_url}  {creds}")
+    print(f"  akita tag ids: {', '.join(f'{n}={i}' for n, i in credentials.AKITA_TAG_IDS.items())}")
+    sys.stdout.flush()
+    signals = _Signals()
+    signals.install()
+    config = uvicorn.Config(
+        Sandbox(seed=seed).app,
+        log_config=log_config(args.log_level),
+        log_level=args.log_level,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    sdl = schema_sdl()
+    out: str = args.out
+    if args.check:
+        path = Path(out)
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            print(f"{out} does not exist: run `contact-gateway export-schema`", file=sys.stderr)
+            return 1
+        if current == sdl:
+            print(f"{out} matches the code's schema")
+            return 0
+        print(
+            f"{out} differs from the code's schema: run `contact-gateway export-schema` "
+            "to update it",
+            file=sys.stderr,
+        )
+        diff = difflib.unified_diff(
+            current.splitlines(), sdl.splitlines(), f"{out}", "code", lineterm="", n=1
+        )
+        for line in list(diff)[:60]:
+            print(line, file=sys.stderr)
+        return 1
+    if out == "-":
+        sys.stdout.write(sdl)
+        return 0
+    Path(out).write_text(sdl, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contact-gateway",
+        description="A GraphQL gateway that federates contacts across providers.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the gateway (with no configuration: against the built-in sandbox)",
+        description="Run the gateway. Without --config or CONTACT_GATEWAY_CONFIG it runs in "
+        "sandbox mode: every provider is a seeded in-process emulator.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+    serve.add_argument("--port", type=int, default=8000, help="default: %(default)s")
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="processes; default: %(default)s"
+    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML configuration file (default: $CONTACT_GATEWAY_CONFIG; none: sandbox mode)",
+    )
+    serve.add_argument(
+        "--sandbox-port",
+        type=int,
+        default=8100,
+        help="sandbox mode: the sandbox's port on 127.0.0.1, 0 for any free one "
+        "(default: %(default)s)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="run the five provider emulators on one port, under /<provider>"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+    sandbox.add_argument("--port", type=int, default=8100, help="default: %(default)s")
+    sandbox.add_argument("--seed", type=int, default=0, help="seed data set; default: 0")
+    sandbox.add_argument("--empty", action="store_true", help="start with every store empty")
+    sandbox.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    sandbox.set_defaults(handler=_sandbox)
+
+    export = commands.add_parser(
+        "export-schema", help="write the GraphQL schema (SDL) as clients see it"
+    )
+    export.add_argument(
+        "--out", default=SCHEMA_FILE, help="file to write, - for stdout (default: %(default)s)"
+    )
+    export.add_argument(
+        "--check", action="store_true", help="exit 1 when the file differs from the code"
+    )
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `contact-gateway`; returns the process exit status.
+
+    Args:
+        argv: the arguments after the program name; default `sys.argv[1:]`.
+
+    Returns:
+        0 on success (also after a clean stop on SIGINT/SIGTERM), 1 on a failed
+        check or a port that cannot be used, 2 for a bad configuration or usage.
+    """
+    args = _parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

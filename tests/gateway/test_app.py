@@ -1,0 +1,368 @@
+from __future__ import annotations
+
+import logging
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.settings import Secret
+from connectors.types import Provider
+from gateway import assets
+from gateway.app import ENV_CONFIG, ENV_SANDBOX_URL, create_app, create_app_from_env
+from gateway.config import GatewaySettings, sandbox_settings
+from sandbox.app import Sandbox
+from tests.gateway.conftest import serve_gateway
+from tests.support import SANDBOX_URL
+
+CONTACTS = "{ contacts(first: 5) { edges { node { id email sources { provider remoteId } } } } }"
+UPSERT = """
+mutation {
+  upsertContact(input: {email: "new.person@example.com", firstName: "New", lastName: "Person",
+                        externalId: "u-1", accountExternalId: "a-1"}) {
+    results { provider status message }
+    contact { email firstName sources { provider } }
+  }
+}
+"""
+
+
+def only(settings: GatewaySettings, *providers: Provider) -> GatewaySettings:
+    return GatewaySettings(
+        providers={p: s for p, s in settings.providers.items() if p in providers},
+        precedence=settings.precedence,
+    )
+
+
+async def adaptix_emails(sandbox_http: httpx.AsyncClient) -> set[str]:
+    records = (await sandbox_http.get("/adaptix/_sandbox/records")).json()["records"]
+    return {r["fields"]["all"]["email"] for r in records}
+
+
+# -- liveness and readiness ----------------------------------------------------
+
+
+def test_healthz(gateway_url: str) -> None:
+    response = httpx.get(f"{gateway_url}/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_every_provider_reachable(gateway_url: str) -> None:
+    response = httpx.get(f"{gateway_url}/readyz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ready"] is True
+    assert set(body["providers"]) == {p.value for p in Provider}
+    for key, state in body["providers"].items():
+        assert state["enabled"] is True, key
+        assert state["ok"] is True, key
+        assert isinstance(state["latency_ms"], float | int), key
+        assert state["message"] is None, key
+
+
+async def test_readyz_is_503_when_a_provider_is_down(
+    gateway_url: str, sandbox_http: httpx.AsyncClient
+) -> None:
+    outage = await sandbox_http.post("/lunarsend/_sandbox/controls", json={"outage": True})
+    assert outage.status_code == 200
+
+    async with httpx.AsyncClient(base_url=gateway_url) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["ready"] is False
+    lunarsend = body["providers"]["lunarsend"]
+    assert lunarsend["ok"] is False
+    assert lunarsend["message"]
+    assert all(body["providers"][p.value]["ok"] for p in Provider if p is not Provider.LUNARSEND)
+
+
+def test_readyz_is_503_when_credentials_are_refused(sandbox: Sandbox) -> None:
+    settings = sandbox_settings(SANDBOX_URL)
+    wrong = {
+        **settings.providers,
+        Provider.TRUSTMARY: _replace(settings, Provider.TRUSTMARY, api_key=Secret("wrong")),
+    }
+    with serve_gateway(sandbox, GatewaySettings(wrong, settings.precedence)) as url:
+        response = httpx.get(f"{url}/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["providers"]["trustmary"]["ok"] is False
+    assert response.json()["providers"]["adaptix"]["ok"] is True
+
+
+def test_readyz_lists_disabled_providers_and_ignores_them(sandbox: Sandbox) -> None:
+    settings = only(sandbox_settings(SANDBOX_URL), Provider.ADAPTIX, Provider.TRUSTMARY)
+    with serve_gateway(sandbox, settings) as url:
+        response = httpx.get(f"{url}/readyz")
+
+    assert response.status_code == 200
+    providers = response.json()["providers"]
+    assert providers["adaptix"]["ok"] is True
+    assert providers["akita"] == {
+        "enabled": False,
+        "ok": None,
+        "latency_ms": None,
+        "message": "not configured",
+    }
+
+
+# -- GraphQL over HTTP -----------------------------------------------------------
+
+
+def test_post_query_federates_the_providers(gateway_url: str) -> None:
+    response = httpx.post(f"{gateway_url}/graphql", json={"query": CONTACTS}, timeout=30)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body
+    edges = body["data"]["contacts"]["edges"]
+    assert len(edges) == 5
+    for edge in edges:
+        assert "@" in edge["node"]["email"]
+    providers = {s["provider"] for e in edges for s in e["node"]["sources"]}
+    assert len(providers) > 1, "the contacts should come from more than one provider"
+
+
+def test_get_query_is_allowed(gateway_url: str) -> None:
+    response = httpx.get(
+        f"{gateway_url}/graphql",
+        params={"query": "{ contacts(first: 2) { edges { node { email } } } }"},
+        headers={"Accept": "application/json"},
+        timeout=30,
+    )
+
+    assert response.status_code == 200
+    assert len(response.json()["data"]["contacts"]["edges"]) == 2
+
+
+async def test_get_mutation_is_refused_and_writes_nothing(
+    gateway_url: str, sandbox_http: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url) as client:
+        response = await client.get("/graphql", params={"query": UPSERT})
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert "new.person@example.com" not in await adaptix_emails(sandbox_http)
+
+
+async def test_post_mutation_writes_to_the_providers(
+    gateway_url: str, sandbox_http: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+        response = await client.post("/graphql", json={"query": UPSERT})
+
+    body = response.json()
+    assert "errors" not in body, body
+    payload = body["data"]["upsertContact"]
+    statuses = {r["provider"]: r["status"] for r in payload["results"]}
+    assert set(statuses) == {p.name for p in Provider}
+    assert statuses["ADAPTIX"] == "CREATED"
+    assert payload["contact"]["email"] == "new.person@example.com"
+    assert payload["contact"]["firstName"] == "New"
+    assert "new.person@example.com" in await adaptix_emails(sandbox_http)
+
+
+async def test_each_request_sees_fresh_provider_data(
+    gateway_url: str, sandbox_http: httpx.AsyncClient
+) -> None:
+    """No answer is cached across requests: each GraphQL request has its own context."""
+    query = {"query": "{ contacts(first: 1) { edges { node { email firstName } } } }"}
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+        before = (await client.post("/graphql", json=query)).json()
+        node = before["data"]["contacts"]["edges"][0]["node"]
+        edit = await sandbox_http.patch(
+            "/adaptix/api/contacts/1/edit",
+            json={"firstname": "Renamed"},
+            auth=("sandbox", "sandbox-adaptix-password"),
+        )
+        assert edit.status_code == 200, edit.text
+        after = (await client.post("/graphql", json=query)).json()
+
+    assert node["firstName"] != "Renamed"
+    assert after["data"]["contacts"]["edges"][0]["node"] == {
+        "email": node["email"],
+        "firstName": "Renamed",
+    }
+
+
+def test_a_syntax_error_is_a_graphql_error_not_a_crash(gateway_url: str) -> None:
+    response = httpx.post(f"{gateway_url}/graphql", json={"query": "{ contacts("})
+
+    assert response.status_code == 200
+    errors = response.json()["errors"]
+    assert errors[0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+# -- GraphiQL --------------------------------------------------------------------
+
+
+class AssetLinks(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.urls.append(value)
+
+
+def links(page: str) -> list[str]:
+    parser = AssetLinks()
+    parser.feed(page)
+    return parser.urls
+
+
+def assert_no_other_host(page: str) -> None:
+    assert not re.search(r"(?i)(https?:)?//[a-z0-9]", page), "the page names a host"
+    assert "unpkg" not in page
+
+
+@pytest.mark.parametrize("where", ["stand-ins", "fetched"])
+def test_graphiql_loads_every_asset_from_the_gateway(
+    sandbox: Sandbox, fake_static: Path, where: str
+) -> None:
+    static = fake_static if where == "stand-ins" else assets.STATIC_DIR
+    if where == "fetched" and assets.missing(static):
+        pytest.skip("GraphiQL assets not fetched: python -m gateway.assets fetch")
+    with serve_gateway(sandbox, static_dir=static) as url:
+        page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert_no_other_host(page.text)
+        urls = [u for u in links(page.text) if not u.startswith("data:")]
+        assert sorted(u.rsplit("/", 1)[1] for u in urls) == sorted(assets.FILES)
+        for asset in urls:
+            assert asset.startswith("/static/vendor/"), asset
+            response = httpx.get(url + asset)
+            assert response.status_code == 200, asset
+            assert response.content, asset
+            kind = "text/css" if asset.endswith(".css") else "javascript"
+            assert kind in response.headers["content-type"], asset
+
+
+@pytest.mark.parametrize("layout", ["empty-dir", "no-dir"])
+def test_graphiql_without_assets_says_how_to_get_them(
+    sandbox: Sandbox, tmp_path: Path, layout: str
+) -> None:
+    static = tmp_path if layout == "empty-dir" else tmp_path / "nowhere"
+    with serve_gateway(sandbox, static_dir=static) as url:
+        page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
+        missing_asset = httpx.get(f"{url}/static/vendor/graphiql.min.js")
+
+    assert page.status_code == 200
+    assert "python -m gateway.assets fetch" in page.text
+    assert "scripts/install" in page.text
+    assert "<script" not in page.text
+    assert_no_other_host(page.text)
+    assert missing_asset.status_code == 404
+
+
+# -- lifespan, factory, secrets --------------------------------------------------
+
+
+async def test_lifespan_opens_one_client_per_provider_and_closes_them(sandbox: Sandbox) -> None:
+    settings = only(sandbox_settings(SANDBOX_URL), Provider.ADAPTIX, Provider.LUNARSEND)
+    app = create_app(settings, transport=httpx.ASGITransport(app=sandbox.app))
+
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        connectors = state["gateway"].connectors
+        assert set(connectors) == {Provider.ADAPTIX, Provider.LUNARSEND}
+        clients = [c.client for c in connectors.values()]
+        assert clients[0] is not clients[1]
+        assert not any(c.is_closed for c in clients)
+        health = await connectors[Provider.ADAPTIX].check_health()
+        assert health.ok
+
+    assert all(c.is_closed for c in clients)
+
+
+async def test_client_limits_follow_the_provider_concurrency() -> None:
+    settings = sandbox_settings("http://127.0.0.1:9")
+    settings = GatewaySettings(
+        {Provider.ADAPTIX: _replace(settings, Provider.ADAPTIX, concurrency=3)},
+        settings.precedence,
+    )
+    app = create_app(settings)
+
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        client = state["gateway"].connectors[Provider.ADAPTIX].client
+        pool = client._transport._pool  # the default transport's connection pool
+        assert pool._max_connections == 3
+        assert pool._max_keepalive_connections == 3
+
+
+async def test_factory_reads_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[providers.akita]\nbase_url = "https://api.akitaapp.com/v1"\napi_key = "k"\n'
+    )
+    monkeypatch.delenv(ENV_SANDBOX_URL, raising=False)
+    monkeypatch.setenv(ENV_CONFIG, str(config))
+    app = create_app_from_env()
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        assert set(state["gateway"].connectors) == {Provider.AKITA}
+
+    monkeypatch.delenv(ENV_CONFIG)
+    monkeypatch.setenv(ENV_SANDBOX_URL, "http://127.0.0.1:8100")
+    app = create_app_from_env()
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        connectors = state["gateway"].connectors
+        assert set(connectors) == set(Provider)
+        assert connectors[Provider.ADAPTIX].base_url == "http://127.0.0.1:8100/adaptix/api"
+
+    monkeypatch.delenv(ENV_SANDBOX_URL)
+    with pytest.raises(RuntimeError, match=ENV_CONFIG):
+        create_app_from_env()
+
+
+def test_configured_secrets_never_reach_logs_errors_or_responses(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong_password = "adaptix-WRONG-pw-5150"
+    wrong_key = "lunarsend-WRONG-key-8086"
+    settings = sandbox_settings(SANDBOX_URL)
+    providers = {
+        **settings.providers,
+        Provider.ADAPTIX: _replace(settings, Provider.ADAPTIX, password=Secret(wrong_password)),
+        Provider.LUNARSEND: _replace(settings, Provider.LUNARSEND, api_key=Secret(wrong_key)),
+    }
+    good = [
+        s.get()
+        for c in providers.values()
+        for s in (c.api_key, c.password)
+        if s is not None and s.get() not in (wrong_password, wrong_key)
+    ]
+    caplog.set_level(logging.DEBUG)
+    bodies: list[str] = []
+    with serve_gateway(sandbox, GatewaySettings(providers, settings.precedence)) as url:
+        bodies.append(httpx.get(f"{url}/readyz").text)
+        bodies.append(httpx.post(f"{url}/graphql", json={"query": CONTACTS}, timeout=30).text)
+        bodies.append(httpx.post(f"{url}/graphql", json={"query": UPSERT}, timeout=30).text)
+
+    assert "PROVIDER_AUTH" in bodies[1], "the refused credentials should surface as errors"
+    assert "operation=query" in caplog.text, "the operation log should have been captured"
+    everything = "\n".join([*bodies, caplog.text, *(repr(r.__dict__) for r in caplog.records)])
+    for secret in (wrong_password, wrong_key, *good):
+        assert secret not in everything
+
+
+def _replace(settings: GatewaySettings, provider: Provider, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(settings.providers[provider], **changes)

@@ -1,0 +1,437 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors.settings import RateLimit, RetryPolicy, Secret
+from connectors.types import Provider
+from gateway.config import ConfigError, GatewaySettings, load_config, sandbox_settings
+from resolvers.federation import DEFAULT_PRECEDENCE, Precedence
+from sandbox import credentials
+from tests.gateway.conftest import REPO
+
+ADAPTIX = """
+[providers.adaptix]
+base_url = "https://acme.adaptix.ai/api"
+username = "gateway"
+password = "${ADAPTIX_PASSWORD}"
+"""
+
+EXAMPLE_ENV = {
+    "AKITA_API_KEY": "akita-secret-1",
+    "INTERAKT_APP_ID": "interakt-app",
+    "INTERAKT_API_KEY": "interakt-secret-2",
+    "TRUSTMARY_API_KEY": "trustmary-secret-3",
+    "ADAPTIX_USERNAME": "gateway",
+    "ADAPTIX_PASSWORD": "adaptix-secret-4",
+    "LUNARSEND_API_KEY": "lunarsend-secret-5",
+}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in EXAMPLE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADAPTIX_PASSWORD", "s3cret-adaptix-pw")
+
+
+def test_full_config_is_read_into_connector_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AKITA_API_KEY", "akita-key-from-env")
+    monkeypatch.setenv("ADAPTIX_HOST", "acme.adaptix.ai")
+    path = write(
+        tmp_path,
+        """
+[providers.akita]
+base_url = "https://api.akitaapp.com/v1"
+api_key = "${AKITA_API_KEY}"
+timeout = 4.5
+concurrency = 3
+rate_limit = {requests = 120, per_seconds = 60}
+retry = {attempts = 5, backoff = 0.1, max_backoff = 3, budget = 20}
+tags = {vip = 345, trial = 347}
+
+[providers.adaptix]
+base_url = "https://${ADAPTIX_HOST}/api"
+username = "gateway"
+password = "${ADAPTIX_PASSWORD}"
+options = {tag_scan_limit = 200}
+
+[precedence]
+default = ["adaptix", "akita"]
+
+[precedence.fields]
+phones = ["lunarsend", "adaptix"]
+""",
+    )
+    settings = load_config(path)
+
+    assert set(settings.providers) == {Provider.AKITA, Provider.ADAPTIX}
+    akita = settings.providers[Provider.AKITA]
+    assert akita.api_key == Secret("akita-key-from-env")
+    assert akita.timeout == 4.5
+    assert akita.concurrency == 3
+    assert akita.rate_limit == RateLimit(120, 60)
+    assert akita.retry == RetryPolicy(attempts=5, backoff=0.1, max_backoff=3, budget=20)
+    assert akita.tag_ids == {"vip": 345, "trial": 347}
+    adaptix = settings.providers[Provider.ADAPTIX]
+    assert adaptix.base_url == "https://acme.adaptix.ai/api"
+    assert adaptix.username == "gateway"
+    assert adaptix.password == Secret("s3cret-adaptix-pw")
+    assert adaptix.rate_limit is None
+    assert adaptix.options == {"tag_scan_limit": 200}
+    assert settings.precedence.default == (Provider.ADAPTIX, Provider.AKITA)
+    assert settings.precedence.order("phones")[:2] == (Provider.LUNARSEND, Provider.ADAPTIX)
+
+
+def test_defaults_apply_when_optional_keys_are_left_out(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, ADAPTIX))
+
+    adaptix = settings.providers[Provider.ADAPTIX]
+    assert adaptix.timeout == 10.0
+    assert adaptix.concurrency == 8
+    assert adaptix.retry == RetryPolicy()
+    assert settings.precedence == Precedence()
+    assert settings.precedence.default == DEFAULT_PRECEDENCE
+
+
+def test_secrets_never_show_in_reprs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUNARSEND_API_KEY", "lunar-key-9f8e7d")
+    path = write(
+        tmp_path,
+        ADAPTIX
+        + """
+[providers.lunarsend]
+base_url = "https://lunarsend.com/api"
+api_key = "${LUNARSEND_API_KEY}"
+""",
+    )
+    settings = load_config(path)
+
+    shown = repr(settings) + str(settings) + repr(settings.providers)
+    assert "s3cret-adaptix-pw" not in shown
+    assert "lunar-key-9f8e7d" not in shown
+    assert "**********" in shown
+    assert settings.providers[Provider.LUNARSEND].api_key is not None
+    assert settings.providers[Provider.LUNARSEND].api_key.get() == "lunar-key-9f8e7d"
+
+
+def test_the_example_file_loads_with_its_variables_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in EXAMPLE_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    settings = load_config(REPO / "contact-gateway.example.toml")
+
+    assert set(settings.providers) == set(Provider)
+    assert settings.providers[Provider.LUNARSEND].rate_limit == RateLimit(2, 1)
+    assert settings.providers[Provider.AKITA].rate_limit == RateLimit(120, 60)
+    assert settings.providers[Provider.AKITA].tag_ids
+    assert settings.providers[Provider.INTERAKT].app_id == "interakt-app"
+    assert settings.providers[Provider.ADAPTIX].password == Secret("adaptix-secret-4")
+    for provider, connector in settings.providers.items():
+        assert connector.base_url.startswith("https://"), provider
+    assert "adaptix-secret-4" not in repr(settings)
+
+
+def test_the_example_file_names_the_first_unset_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(REPO / "contact-gateway.example.toml")
+    assert str(caught.value).endswith(
+        "providers.akita.api_key: environment variable AKITA_API_KEY is not set"
+    )
+
+
+def test_sandbox_settings_enable_every_provider_with_the_sandbox_credentials() -> None:
+    settings = sandbox_settings("http://127.0.0.1:8100/")
+
+    assert isinstance(settings, GatewaySettings)
+    assert set(settings.providers) == set(Provider)
+    adaptix = settings.providers[Provider.ADAPTIX]
+    assert adaptix.base_url == "http://127.0.0.1:8100/adaptix/api"
+    assert adaptix.username == credentials.ADAPTIX_USERNAME
+    assert adaptix.password == Secret(credentials.ADAPTIX_PASSWORD)
+    interakt = settings.providers[Provider.INTERAKT]
+    assert interakt.base_url == "http://127.0.0.1:8100/interakt/api/v1"
+    assert interakt.app_id == credentials.INTERAKT_APP_ID
+    assert settings.providers[Provider.AKITA].tag_ids == credentials.AKITA_TAG_IDS
+    assert all(s.rate_limit is None for s in settings.providers.values())
+
+
+def test_a_missing_file_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config("no/such/gateway.toml")
+    assert str(caught.value) == "no/such/gateway.toml: file not found"
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, ADAPTIX + "\n[precedence]\ndefault = [adaptix]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 8, column ")
+    assert "invalid TOML" in message
+    assert "\n" not in message
+
+
+# (file text, the key the message names, what it says)
+BAD = [
+    pytest.param(
+        ADAPTIX + '[providers.hubspot]\nbase_url = "https://api.hubspot.com"\n',
+        "providers.hubspot",
+        "unknown provider (expected one of akita, interakt, trustmary, adaptix, lunarsend)",
+        id="unknown-provider-section",
+    ),
+    pytest.param(
+        ADAPTIX + 'api_key = "x"\n',
+        "providers.adaptix.api_key",
+        "unknown key (expected one of base_url,",
+        id="unknown-key",
+    ),
+    pytest.param(
+        ADAPTIX + "[server]\nport = 8000\n",
+        "server",
+        "unknown key (expected one of providers, precedence)",
+        id="unknown-top-level-table",
+    ),
+    pytest.param(
+        '[providers.adaptix]\nbase_url = "https://acme.adaptix.ai/api"\nusername = "gateway"\n',
+        "providers.adaptix.password",
+        "is required",
+        id="missing-password",
+    ),
+    pytest.param(
+        '[providers.interakt]\nbase_url = "https://app.interakt.co/api/v1"\napi_key = "k"\n',
+        "providers.interakt.app_id",
+        "is required",
+        id="missing-interakt-app-id",
+    ),
+    pytest.param(
+        '[providers.akita]\napi_key = "k"\n',
+        "providers.akita.base_url",
+        "is required",
+        id="missing-base-url",
+    ),
+    pytest.param(
+        '[providers.akita]\nbase_url = "ftp://api.akitaapp.com/v1"\napi_key = "k"\n',
+        "providers.akita.base_url",
+        "'ftp://api.akitaapp.com/v1' is not an http(s) URL with a host",
+        id="url-scheme",
+    ),
+    pytest.param(
+        '[providers.akita]\nbase_url = "https:///v1"\napi_key = "k"\n',
+        "providers.akita.base_url",
+        "is not an http(s) URL with a host",
+        id="url-without-host",
+    ),
+    pytest.param(
+        '[providers.akita]\nbase_url = "api.akitaapp.com/v1"\napi_key = "k"\n',
+        "providers.akita.base_url",
+        "is not an http(s) URL with a host",
+        id="url-without-scheme",
+    ),
+    pytest.param(
+        ADAPTIX + 'timeout = "10"\n',
+        "providers.adaptix.timeout",
+        "must be a number, not a string",
+        id="timeout-type",
+    ),
+    pytest.param(
+        ADAPTIX + "timeout = 0\n",
+        "providers.adaptix.timeout",
+        "must be greater than 0, not 0",
+        id="timeout-range",
+    ),
+    pytest.param(
+        ADAPTIX + "concurrency = 0\n",
+        "providers.adaptix.concurrency",
+        "must be at least 1, not 0",
+        id="concurrency-range",
+    ),
+    pytest.param(
+        ADAPTIX + "concurrency = 2.5\n",
+        "providers.adaptix.concurrency",
+        "must be an integer, not a number",
+        id="concurrency-type",
+    ),
+    pytest.param(
+        ADAPTIX + "rate_limit = 2\n",
+        "providers.adaptix.rate_limit",
+        "must be a table, not an integer",
+        id="rate-limit-type",
+    ),
+    pytest.param(
+        ADAPTIX + "rate_limit = {requests = 0, per_seconds = 1}\n",
+        "providers.adaptix.rate_limit.requests",
+        "must be greater than 0, not 0",
+        id="rate-limit-range",
+    ),
+    pytest.param(
+        ADAPTIX + "rate_limit = {per_seconds = 1}\n",
+        "providers.adaptix.rate_limit.requests",
+        "is required",
+        id="rate-limit-requests-missing",
+    ),
+    pytest.param(
+        ADAPTIX + "retry = {attempts = 0}\n",
+        "providers.adaptix.retry.attempts",
+        "must be at least 1, not 0",
+        id="retry-attempts",
+    ),
+    pytest.param(
+        ADAPTIX + "retry = {tries = 3}\n",
+        "providers.adaptix.retry.tries",
+        "unknown key (expected one of attempts, backoff, max_backoff, budget)",
+        id="retry-unknown-key",
+    ),
+    pytest.param(
+        ADAPTIX + "retry = {backoff = -1}\n",
+        "providers.adaptix.retry.backoff",
+        "must not be negative, not -1",
+        id="retry-negative-backoff",
+    ),
+    pytest.param(
+        '[providers.akita]\nbase_url = "https://api.akitaapp.com/v1"\napi_key = "k"\n'
+        'tags = {vip = "345"}\n',
+        "providers.akita.tags.vip",
+        "must be an integer, not a string",
+        id="akita-tag-id-type",
+    ),
+    pytest.param(
+        ADAPTIX + "tags = {vip = 345}\n",
+        "providers.adaptix.tags",
+        "unknown key",
+        id="tags-only-for-akita",
+    ),
+    pytest.param(
+        ADAPTIX + 'options = {"email_lookup_max" = 3}\n',
+        "providers.adaptix.options.email_lookup_max",
+        "unknown option (expected one of tag_scan_limit)",
+        id="option-of-another-provider",
+    ),
+    pytest.param(
+        ADAPTIX.replace("${ADAPTIX_PASSWORD}", "${ADAPTIX_PASSWORD_UNSET}"),
+        "providers.adaptix.password",
+        "environment variable ADAPTIX_PASSWORD_UNSET is not set",
+        id="unset-environment-variable",
+    ),
+    pytest.param(
+        ADAPTIX.replace('"gateway"', '""'),
+        "providers.adaptix.username",
+        "must not be empty",
+        id="empty-credential",
+    ),
+    pytest.param(
+        ADAPTIX.replace('"gateway"', "42"),
+        "providers.adaptix.username",
+        "must be a string, not an integer",
+        id="credential-type",
+    ),
+    pytest.param(
+        ADAPTIX + '[precedence]\ndefault = ["adaptix", "hubspot"]\n',
+        "precedence.default[1]",
+        'unknown provider "hubspot" (expected one of akita,',
+        id="unknown-provider-in-precedence",
+    ),
+    pytest.param(
+        ADAPTIX + '[precedence.fields]\nphones = ["lunar"]\n',
+        "precedence.fields.phones[0]",
+        'unknown provider "lunar"',
+        id="unknown-provider-in-field-precedence",
+    ),
+    pytest.param(
+        ADAPTIX + '[precedence]\ndefault = ["adaptix", "adaptix"]\n',
+        "precedence.default[1]",
+        '"adaptix" is listed twice',
+        id="provider-twice-in-precedence",
+    ),
+    pytest.param(
+        ADAPTIX + '[precedence.fields]\nphone = ["adaptix"]\n',
+        "precedence.fields.phone",
+        "unknown field (expected one of email, first_name,",
+        id="unknown-precedence-field",
+    ),
+    pytest.param(
+        ADAPTIX + '[precedence]\ndefault = "adaptix"\n',
+        "precedence.default",
+        "must be an array of provider keys, not a string",
+        id="precedence-type",
+    ),
+    pytest.param(
+        "[providers]\n",
+        "providers",
+        "no provider is configured",
+        id="no-provider",
+    ),
+    pytest.param(
+        '[precedence]\ndefault = ["adaptix"]\n',
+        "providers",
+        "is required",
+        id="no-providers-table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "says"), BAD)
+def test_a_bad_file_fails_with_one_line_naming_the_file_and_key(
+    tmp_path: Path, text: str, key: str, says: str
+) -> None:
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: {key}: "), message
+    assert says in message
+    assert caught.value.key == key
+
+
+def test_the_documented_message_for_an_unset_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ADAPTIX_PASSWORD")
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, ADAPTIX)
+
+    with pytest.raises(ConfigError) as caught:
+        load_config("config.toml")
+
+    assert str(caught.value) == (
+        "config.toml: providers.adaptix.password: environment variable ADAPTIX_PASSWORD is not set"
+    )
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[providers.akita]\nbase_url = "ftp://user:hunter2-pw@api.akitaapp.com/v1"\n'
+        'api_key = "k"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "providers.akita.base_url: must not carry credentials" in str(caught.value)
+    assert "hunter2-pw" not in str(caught.value)
+
+
+def test_an_expanded_secret_never_appears_in_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AKITA_API_KEY", "zz-akita-secret-zz")
+    path = write(
+        tmp_path,
+        '[providers.akita]\nbase_url = "https://api.akitaapp.com/v1"\n'
+        'api_key = "${AKITA_API_KEY}"\ntimeout = -1\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "providers.akita.timeout" in str(caught.value)
+    assert "zz-akita-secret-zz" not in str(caught.value)
