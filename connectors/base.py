@@ -52,10 +52,16 @@ Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
 
 class Pacer:
-    """Spaces request starts evenly so a client-side rate limit is never exceeded."""
+    """Spaces request starts evenly so a client-side rate limit is never exceeded.
+
+    Starts are spaced a little wider than the limit allows (`MARGIN`): a request
+    delayed on its way can otherwise land in the same provider window as the next.
+    """
+
+    MARGIN = 1.05
 
     def __init__(self, limit: RateLimit) -> None:
-        self._interval = limit.interval
+        self._interval = limit.interval * self.MARGIN
         self._next = 0.0
         self._lock = asyncio.Lock()
 

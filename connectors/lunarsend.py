@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
 from connectors.base import HTTPConnector
 from connectors.errors import ConnectorError, NotFound, ProviderError
-from connectors.settings import RateLimit
 from connectors.types import (
     Activity,
     Capability,
@@ -42,7 +41,8 @@ _NEVER_STORED = ("external_id", "account_external_id", "tags", "custom_fields")
 class LunarSendConnector(HTTPConnector):
     """Lunar Send's contacts API (`x-api-key` header).
 
-    Configure `settings.rate_limit` as `RATE_LIMIT` so the gateway paces itself
+    Lunar Send allows 2 requests a second: configure `settings.rate_limit`
+    (`rate_limit = {requests = 2, per_seconds = 1}`) so the gateway paces itself
     instead of earning 429s.
     """
 
@@ -64,7 +64,6 @@ class LunarSendConnector(HTTPConnector):
 
     # Documented: 2 requests a second. Pacing at exactly that lets timer and network
     # jitter land a third call inside the provider's one-second window, so spare 0.1s.
-    RATE_LIMIT: ClassVar[RateLimit] = RateLimit(2, 1.1)
 
     def auth_headers(self) -> Mapping[str, str]:
         assert self.settings.api_key is not None

@@ -18,7 +18,7 @@ from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from tests.conftest import GatewayFactory
 from tests.resolvers.conftest import execute
-from tests.support import SANDBOX_URL, sandbox_settings, serve_in_thread
+from tests.support import SANDBOX_URL, InFlight, sandbox_settings, serve_in_thread
 
 QUERY = """
 query($email: String) {
@@ -101,23 +101,6 @@ async def test_a_slow_provider_does_not_slow_the_answer_past_its_timeout(sandbox
     assert result.error_codes() == [("PROVIDER_TIMEOUT", "LUNARSEND")]
     # The read budget (0.5 s) bounds the wait, well short of the provider's 2 s.
     assert elapsed < 1.5
-
-
-class InFlight(httpx.AsyncBaseTransport):
-    """Forwards to the sandbox and records how many requests overlapped."""
-
-    def __init__(self, app: object) -> None:
-        self.inner = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        self.now = 0
-        self.peak = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.now += 1
-        self.peak = max(self.peak, self.now)
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            self.now -= 1
 
 
 @pytest.fixture
