@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,6 +80,10 @@ class GraphQLView(GraphQL[Context, None]):
             subscription_protocols=(),
         )
         self.static_dir = static_dir
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson is several times faster than json.dumps on large answers.
+        return orjson.dumps(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
