@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.account import Account
@@ -15,6 +16,11 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     types=[Contact, Account],
-    extensions=[GatewayErrors],
+    # Frontends send the same few documents again and again: validate them once.
+    # (Strawberry's ParserCache lets a syntax error escape the error extension.)
+    extensions=[
+        GatewayErrors,
+        lambda: ValidationCache(maxsize=256),
+    ],
     config=StrawberryConfig(auto_camel_case=True),
 )
