@@ -1,0 +1,229 @@
+"""The fewest provider calls (and the least time) the provider APIs allow, from the data.
+
+These bounds are computed by the harness from the connectors' declared
+capabilities, the providers' documented limits and the records the sandbox
+holds, never from what the gateway did, so a gateway that wastes calls cannot
+hide it by agreeing with itself.
+
+What each provider's API charges (shared/providers/NOTES.md):
+
+- Adaptix lists with any `limit` the caller sets (no documented maximum), so
+  one call reads a whole listing; many emails are read in one call, up to
+  `AdaptixConnector.BATCH_LIMIT` (200) a call; a contact's newest events and
+  notes are two calls (`/contacts/ID/activity`, `/contacts/ID/notes`).
+- Trustmary lists in pages of 1000 and reads one email a call: a set of emails
+  costs one call each or the pages not read yet, whichever is fewer.
+- Lunar Send reads one email a call and cannot list.
+- Akita and Interakt cannot be read.
+
+For writes: a provider with a batch endpoint takes `BATCH_LIMIT` contacts a
+call; the others one call a contact; Lunar Send has no upsert (a duplicate
+email is a 409), so a write is a lookup and then a create or an edit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from connectors.registry import CONNECTORS
+from connectors.settings import RateLimit
+from connectors.trustmary import TrustmaryConnector
+from connectors.types import Capability, Provider
+
+# Contacts per list call where the API fixes the page size; a listing provider not
+# named here lets the caller choose any limit.
+LIST_PAGE: dict[Provider, int] = {Provider.TRUSTMARY: TrustmaryConnector.PAGE_SIZE}
+# Calls to read one contact's newest activity, for providers with the capability.
+ACTIVITY_CALLS: dict[Provider, int] = {Provider.ADAPTIX: 2}
+# Providers that cannot upsert by email: a write first looks the email up.
+LOOKUP_BEFORE_WRITE: frozenset[Provider] = frozenset({Provider.LUNARSEND})
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """What one provider's API charges for reads.
+
+    Args:
+        provider: whose API this is.
+        can_list: it can enumerate every contact.
+        list_page: contacts per list call; None when the caller sets any limit.
+        by_email: it can read a contact by email.
+        batch: emails per read-many call; None when one email costs one call.
+        activity_calls: calls for one contact's newest activity (0: none kept).
+    """
+
+    provider: Provider
+    can_list: bool
+    list_page: int | None
+    by_email: bool
+    batch: int | None
+    activity_calls: int
+
+    def lookup_calls(self, keys: int, *, pages_left: int | None) -> int:
+        """The fewest calls to learn whether each of `keys` emails is here.
+
+        Args:
+            keys: emails not yet known to be here or absent.
+            pages_left: list calls that would read every record not yet read
+                (None when the provider cannot list).
+        """
+        if keys <= 0:
+            return 0
+        options = []
+        if self.by_email:
+            options.append(keys if self.batch is None else math.ceil(keys / self.batch))
+        if pages_left is not None:
+            options.append(pages_left)
+        if not options:
+            raise ValueError(f"{self.provider.value} can neither list nor read by email")
+        return min(options)
+
+
+def cost_models() -> dict[Provider, CostModel]:
+    """The cost model of every readable provider, from the connectors' capabilities."""
+    models = {}
+    for provider, connector in CONNECTORS.items():
+        caps = connector.capabilities
+        can_list = Capability.LIST in caps
+        by_email = Capability.READ_BY_EMAIL in caps
+        if not (can_list or by_email):
+            continue
+        batch = getattr(connector, "BATCH_LIMIT", None) if Capability.READ_MANY in caps else None
+        models[provider] = CostModel(
+            provider=provider,
+            can_list=can_list,
+            list_page=LIST_PAGE.get(provider),
+            by_email=by_email,
+            batch=batch,
+            activity_calls=ACTIVITY_CALLS.get(provider, 0) if Capability.ACTIVITY in caps else 0,
+        )
+    return models
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """What the readable providers hold, as normalized emails.
+
+    Args:
+        listing: the enumeration phases in order (provider, its emails in list order).
+        emails: every readable provider's emails.
+    """
+
+    listing: Sequence[tuple[Provider, Sequence[str]]]
+    emails: Mapping[Provider, frozenset[str]]
+
+
+def listing_bound(
+    first: int, data: Dataset, models: Mapping[Provider, CostModel]
+) -> dict[Provider, int]:
+    """The fewest calls per provider to answer the first page of
+    `contacts(first:)` with every provider's record of each person listed
+    (sources, tags, account) and the newest activity.
+
+    The listing walks the phases in order; a record whose email a provider of an
+    earlier phase has is a person already listed and is skipped. Every person
+    listed needs every readable provider's record: free where the provider's
+    records were all read while listing, else a lookup (by email, in batches, or
+    by reading the remaining pages, whichever is fewest). Activity is read per
+    listed contact that has a record in a provider that keeps activity.
+
+    Args:
+        first: the page size asked for.
+        data: the providers' emails.
+        models: cost models of the readable providers.
+
+    Returns:
+        Calls per readable provider.
+    """
+    calls: Counter[Provider] = Counter()
+    listed: list[str] = []
+    read: dict[Provider, set[str]] = {p: set() for p in models}
+    pages_read: Counter[Provider] = Counter()
+    complete: set[Provider] = set()
+    checks: dict[Provider, set[str]] = {p: set() for p in models}
+
+    for index, (provider, emails) in enumerate(data.listing):
+        if len(listed) >= first:
+            break
+        earlier = [p for p, _ in data.listing[:index]]
+        examined = 0
+        for email in emails:
+            if len(listed) >= first:
+                break
+            examined += 1
+            # Asked of earlier providers in order until one has it.
+            for previous in earlier:
+                checks[previous].add(email)
+                if email in data.emails[previous]:
+                    break
+            else:
+                listed.append(email)
+        model = models[provider]
+        size = model.list_page
+        pages = 1 if size is None else max(1, math.ceil(examined / size))
+        pages_read[provider] = pages
+        calls[provider] += pages
+        if model.list_page is None or pages * model.list_page >= len(emails):
+            complete.add(provider)
+        else:
+            read[provider].update(emails[: pages * model.list_page])
+
+    listed_set = set(listed)
+    for provider, model in models.items():
+        wanted = checks[provider] | listed_set
+        if provider not in complete:
+            unknown = wanted - read[provider]
+            pages_left: int | None = None
+            if model.can_list:
+                total = len(data.emails[provider])
+                size = model.list_page
+                all_pages = 1 if size is None else max(1, math.ceil(total / size))
+                pages_left = all_pages - pages_read[provider]
+            calls[provider] += model.lookup_calls(len(unknown), pages_left=pages_left)
+        if model.activity_calls:
+            calls[provider] += model.activity_calls * len(listed_set & data.emails[provider])
+    return {provider: calls[provider] for provider in models}
+
+
+def listed_people(first: int, data: Dataset) -> list[tuple[Provider, str]]:
+    """Who the first page lists: (the phase's provider, email), in order."""
+    listed: list[tuple[Provider, str]] = []
+    for index, (provider, emails) in enumerate(data.listing):
+        earlier = [p for p, _ in data.listing[:index]]
+        for email in emails:
+            if len(listed) >= first:
+                return listed
+            if not any(email in data.emails[p] for p in earlier):
+                listed.append((provider, email))
+    return listed
+
+
+def bulk_write_calls(count: int, providers: Sequence[Provider]) -> dict[Provider, int]:
+    """The fewest calls to create `count` new contacts in each provider.
+
+    Assumes inputs every provider can take in one write (Akita: external ids and
+    no company, which Akita stores with a second call to its accounts API).
+    """
+    calls = {}
+    for provider in providers:
+        connector = CONNECTORS[provider]
+        batch = getattr(connector, "BATCH_LIMIT", None)
+        if Capability.WRITE_MANY in connector.capabilities and batch:
+            calls[provider] = math.ceil(count / batch)
+        else:
+            per_contact = 2 if provider in LOOKUP_BEFORE_WRITE else 1
+            calls[provider] = count * per_contact
+    return calls
+
+
+def paced_seconds(calls: Mapping[Provider, int], limits: Mapping[Provider, RateLimit]) -> float:
+    """The time the slowest provider needs for its calls at its sustained rate limit.
+
+    `calls / (requests / per_seconds)`: a client could start a burst up to one
+    window sooner by filling the first window at once; the gateway paces evenly.
+    """
+    seconds = [calls[p] * limits[p].per_seconds / limits[p].requests for p in calls if p in limits]
+    return max(seconds, default=0.0)

@@ -1,0 +1,790 @@
+"""The benchmark scenarios. Each starts its own sandbox and gateway(s), measures
+`options.runs` times, reports medians, and leaves nothing running.
+
+    loadgen     the load generator's ceiling against the sandbox alone
+    fanout      contact(email:) over three providers that each answer after 50 ms
+    calls       provider calls per contacts(first: N) against the lower bound
+    throughput  requests/s and latency with 1 and 2 workers; added latency; profile
+    large       contacts(first: 1000) with 12 scalar fields: time and gateway CPU
+    bulk        upsertContacts of --bulk-size contacts under 100 req/s limits
+    memory      the gateway workers' peak RSS over everything run before it
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bench.bounds import (
+    Dataset,
+    bulk_write_calls,
+    cost_models,
+    listed_people,
+    listing_bound,
+    paced_seconds,
+)
+from bench.harness import Harness, Outcome, graphql
+from bench.loadgen import LoadResult, LoadSpec, Request
+from bench.profile import summarise_profile
+from bench.report import Figure, Target
+from bench.servers import SandboxControls, Server, gateway_config
+from bench.stats import medians, percentile
+from connectors.adaptix import AdaptixConnector
+from connectors.settings import RateLimit
+from connectors.types import Provider, normalize_email
+from sandbox import credentials
+from sandbox.seed import generate
+
+READABLE = (Provider.ADAPTIX, Provider.TRUSTMARY, Provider.LUNARSEND)
+# `contacts` without a filter enumerates Adaptix, then Trustmary (the schema's own words).
+LISTING_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
+FANOUT_LATENCY_MS = 50.0
+LARGE_PAGE = 1000
+BULK_RATE = RateLimit(100, 1.0)
+
+ONE_CONTACT = """
+query One($email: String!) {
+  contact(email: $email) {
+    id email firstName lastName company phones
+    sources { provider remoteId }
+  }
+}"""
+LIST_CONTACTS = """
+query List($first: Int!) {
+  contacts(first: $first) {
+    edges { node {
+      id email firstName lastName
+      tags { name }
+      account { id name }
+      sources { provider remoteId }
+      activity(first: 3) { edges { node { type timestamp } } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+# Twelve scalar fields per contact.
+LARGE_CONTACTS = """
+query Large($first: Int!) {
+  contacts(first: $first) {
+    edges { node {
+      id email firstName lastName name company jobTitle
+      externalId type status points createdAt
+    } }
+  }
+}"""
+BULK_UPSERT = """
+mutation Bulk($inputs: [ContactInput!]!) {
+  upsertContacts(inputs: $inputs) { created updated skipped failed }
+}"""
+
+
+class BenchError(RuntimeError):
+    """A scenario could not measure: a server failed or answers were wrong."""
+
+
+def check(result: LoadResult, what: str) -> LoadResult:
+    """The result, unless some answers failed: figures from broken answers would lie."""
+    if result.failed or result.graphql_errors or not result.ok:
+        raise BenchError(
+            f"{what}: {result.ok} ok, {result.failed} failed, "
+            f"{result.graphql_errors} with GraphQL errors; first: {result.sample}"
+        )
+    return result
+
+
+def three_provider_emails(seed: int = 0) -> list[str]:
+    """Emails of the seed's people who are in Adaptix, Trustmary and Lunar Send."""
+    wanted = {p.value for p in READABLE}
+    return [
+        person.records[Provider.ADAPTIX.value].email
+        for person in generate(seed).people
+        if wanted <= person.records.keys()
+    ]
+
+
+def post_graphql(
+    server: Server, query: str, variables: Mapping[str, Any], timeout: float = 120
+) -> dict[str, Any]:
+    """One GraphQL request from the harness (for probes that need the answer's body)."""
+    with httpx.Client(base_url=server.url, timeout=timeout) as client:
+        response = client.post("/graphql", json={"query": query, "variables": dict(variables)})
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    if body.get("errors"):
+        raise BenchError(f"the gateway answered with errors: {body['errors'][:2]}")
+    return body
+
+
+def dataset(controls: SandboxControls) -> Dataset:
+    """The readable providers' emails, read back from the sandbox, in list order."""
+    adaptix = [
+        (r.get("fields") or {}).get("all", {}).get("email") for r in controls.records("adaptix")
+    ]
+    trustmary = [
+        r.get("email") for r in controls.records("trustmary") if r.get("status") != "deleted"
+    ]
+    lunarsend = [r.get("email") for r in controls.records("lunarsend")]
+    lists = {
+        Provider.ADAPTIX: _emails(adaptix),
+        Provider.TRUSTMARY: _emails(trustmary),
+        Provider.LUNARSEND: _emails(lunarsend),
+    }
+    return Dataset(
+        listing=[(p, lists[p]) for p in LISTING_ORDER],
+        emails={p: frozenset(emails) for p, emails in lists.items()},
+    )
+
+
+def _emails(values: Sequence[Any]) -> list[str]:
+    found = (normalize_email(v) if isinstance(v, str) else None for v in values)
+    return [email for email in found if email]
+
+
+def _ms(value: float) -> float:
+    return round(value, 3)
+
+
+# -- loadgen ----------------------------------------------------------------------
+
+
+def loadgen_ceiling(h: Harness) -> Outcome:
+    """The load generator against a trivial sandbox endpoint, 32 clients."""
+    sandbox, _ = h.sandbox(seed=None)
+    unit = [Request("GET", "/lunarsend/_sandbox/controls")]
+    runs = []
+    for _ in range(h.options.runs):
+        result = check(
+            h.load(
+                LoadSpec(
+                    port=sandbox.port,
+                    units=[unit],
+                    concurrency=32,
+                    duration=min(3.0, h.options.seconds),
+                    warmup=0.5,
+                )
+            ),
+            "loadgen ceiling",
+        )
+        runs.append({"rps": result.rps, "cpu_us": result.cpu_us_per_unit})
+    h.stop(sandbox)
+    m = medians(runs)
+    own = 1e6 / m["cpu_us"] if m["cpu_us"] else None
+    return Outcome(
+        figures=[
+            Figure(
+                "loadgen.sandbox_rps",
+                m["rps"],
+                "req/s",
+                note="32 clients on a trivial sandbox endpoint: the sandbox's ceiling too",
+            ),
+            Figure(
+                "loadgen.cpu_per_request",
+                m["cpu_us"],
+                "us",
+                note=f"its own ceiling on one core ~ {own:,.0f} req/s" if own else "",
+            ),
+        ],
+        details={"runs": runs},
+    )
+
+
+# -- 1. fan-out latency -----------------------------------------------------------------
+
+
+def fanout(h: Harness) -> Outcome:
+    """contact(email:) for people in three readable providers, each answering after 50 ms."""
+    sandbox, controls = h.sandbox()
+    for provider in READABLE:
+        controls.set(provider.value, latency_ms=FANOUT_LATENCY_MS)
+    gateway = h.gateway(gateway_config(sandbox.url), label="fanout")
+    emails = three_provider_emails()
+    probe = post_graphql(gateway, ONE_CONTACT, {"email": emails[0]})
+    sources = probe["data"]["contact"]["sources"]
+    if len(sources) != 3:
+        raise BenchError(f"expected 3 sources for {emails[0]}, got {sources}")
+    units = [[graphql(ONE_CONTACT, {"email": email})] for email in emails]
+    runs = []
+    for _ in range(h.options.runs):
+        result = check(
+            h.load(
+                LoadSpec(
+                    port=gateway.port,
+                    units=units,
+                    concurrency=1,
+                    duration=h.options.seconds,
+                    warmup=0.5,
+                    check_graphql=True,
+                )
+            ),
+            "fan-out",
+        )
+        runs.append(
+            {
+                "p50": percentile(result.latencies_ms, 50),
+                "p99": percentile(result.latencies_ms, 99),
+                "count": float(result.ok),
+            }
+        )
+    h.stop(gateway)
+    h.stop(sandbox)
+    m = medians(runs)
+    return Outcome(
+        figures=[
+            Figure(
+                "fanout.p50",
+                m["p50"],
+                "ms",
+                Target("<=", 1.15, "<= 1.15 x 50 ms"),
+                m["p50"] / FANOUT_LATENCY_MS,
+                note="3 providers at 50 ms each, 1 client",
+            ),
+            Figure("fanout.p99", m["p99"], "ms", None, m["p99"] / FANOUT_LATENCY_MS),
+        ],
+        details={"runs": runs, "latency_ms": FANOUT_LATENCY_MS},
+    )
+
+
+# -- 2. provider calls per query --------------------------------------------------------
+
+
+def calls(h: Harness) -> Outcome:
+    """Provider calls per contacts(first: N) against the fewest the APIs allow."""
+    sizes = h.options.list_sizes
+    sandbox, controls = h.sandbox()
+    gateway = h.gateway(gateway_config(sandbox.url), label="calls")
+    data = dataset(controls)
+    models = cost_models()
+    bounds = {n: listing_bound(n, data, models) for n in sizes}
+    for n in sizes:
+        body = post_graphql(gateway, LIST_CONTACTS, {"first": n})
+        got = len(body["data"]["contacts"]["edges"])
+        expected = len(listed_people(n, data))
+        if got != expected:
+            raise BenchError(f"contacts(first: {n}) listed {got} people, the data has {expected}")
+    runs = []
+    for _ in range(h.options.runs):
+        run: dict[str, float] = {}
+        for n in sizes:
+            controls.reset_stats()
+            result = check(
+                h.load(
+                    LoadSpec(
+                        port=gateway.port,
+                        units=[[graphql(LIST_CONTACTS, {"first": n})]],
+                        duration=None,
+                        count=1,
+                        check_graphql=True,
+                    )
+                ),
+                f"contacts(first: {n})",
+            )
+            run[f"{n}.ms"] = result.latencies_ms[0]
+            for provider in models:
+                run[f"{n}.{provider.value}"] = float(sum(controls.stats(provider.value).values()))
+        runs.append(run)
+    h.stop(gateway)
+    h.stop(sandbox)
+    m = medians(runs)
+    figures = []
+    for n in sizes:
+        for provider in models:
+            made = m[f"{n}.{provider.value}"]
+            bound = bounds[n][provider]
+            figures.append(
+                Figure(
+                    f"calls.n{n}.{provider.value}",
+                    made,
+                    "calls",
+                    Target("<=", 1.0, f"= bound {bound}"),
+                    made / bound if bound else None,
+                )
+            )
+        figures.append(Figure(f"calls.n{n}.time", m[f"{n}.ms"], "ms"))
+    return Outcome(
+        figures=figures,
+        details={
+            "runs": runs,
+            "bounds": {n: {p.value: c for p, c in b.items()} for n, b in bounds.items()},
+            "data": {p.value: len(e) for p, e in data.emails.items()},
+        },
+    )
+
+
+# -- 3. throughput, added latency, profile -------------------------------------------------
+
+
+def _direct_lookups(email: str) -> list[Request]:
+    """The three lookups the gateway's connectors send for one email, as they send them."""
+    basic = base64.b64encode(
+        f"{credentials.ADAPTIX_USERNAME}:{credentials.ADAPTIX_PASSWORD}".encode()
+    ).decode()
+    adaptix = urlencode(
+        [
+            ("where[0][col]", "email"),
+            ("where[0][expr]", "in"),
+            ("where[0][val]", email),
+            ("start", 0),
+            ("limit", 1),
+        ]
+    )
+    return [
+        Request("GET", f"/adaptix/api/contacts?{adaptix}", {"Authorization": f"Basic {basic}"}),
+        Request(
+            "GET",
+            "/trustmary/v1/contacts?" + urlencode({"email": email}),
+            {"Authorization": f"Apikey {credentials.TRUSTMARY_API_KEY}"},
+        ),
+        Request(
+            "GET",
+            "/lunarsend/api/contacts?" + urlencode({"searchby": "email", "search": email}),
+            {"x-api-key": credentials.LUNARSEND_API_KEY},
+        ),
+    ]
+
+
+def throughput(h: Harness) -> Outcome:
+    """One-contact queries at 0 ms providers: 1 and 2 workers, 32 clients; the gateway's
+    added latency over the same lookups made directly; a profile of one worker."""
+    sandbox, _ = h.sandbox()
+    emails = three_provider_emails()
+    units = [[graphql(ONE_CONTACT, {"email": email})] for email in emails]
+    direct = [_direct_lookups(email) for email in emails]
+    config = gateway_config(sandbox.url)
+    figures: list[Figure] = []
+    details: dict[str, Any] = {}
+    cpu_per_request: float | None = None
+    for workers in (1, 2):
+        gateway = h.gateway(config, workers=workers, label=f"w{workers}")
+        runs = []
+        for _ in range(h.options.runs):
+            by_worker, sandbox_cpu = gateway.cpu_by_worker(), sandbox.cpu_seconds()
+            result = check(
+                h.load(
+                    LoadSpec(
+                        port=gateway.port,
+                        units=units,
+                        concurrency=32,
+                        duration=h.options.seconds,
+                        warmup=1.0,
+                        check_graphql=True,
+                    )
+                ),
+                f"throughput ({workers} workers)",
+            )
+            answered = result.ok + result.warmup_units
+            spent = {
+                pid: cpu - by_worker.get(pid, 0.0) for pid, cpu in gateway.cpu_by_worker().items()
+            }
+            gateway_cpu = sum(spent.values())
+            runs.append(
+                {
+                    "rps": result.rps,
+                    "p50": percentile(result.latencies_ms, 50),
+                    "p99": percentile(result.latencies_ms, 99),
+                    "gateway_cpu_ms": gateway_cpu * 1000 / answered,
+                    "busiest_worker": max(spent.values()) / gateway_cpu if gateway_cpu else 0.0,
+                    "sandbox_cpu_ms": (sandbox.cpu_seconds() - sandbox_cpu) * 1000 / answered,
+                    "loadgen_cpu_ms": result.cpu_s * 1000 / result.ok,
+                }
+            )
+        m = medians(runs)
+        details[f"w{workers}"] = runs
+        figures += [
+            Figure(f"throughput.w{workers}.rps", m["rps"], "req/s", note="32 clients"),
+            Figure(f"throughput.w{workers}.p50", m["p50"], "ms"),
+            Figure(f"throughput.w{workers}.p99", m["p99"], "ms"),
+            Figure(
+                f"throughput.w{workers}.gateway_cpu",
+                m["gateway_cpu_ms"],
+                "ms/req",
+                note=f"sandbox {m['sandbox_cpu_ms']:.2f} ms/req, "
+                f"load generator {m['loadgen_cpu_ms']:.2f} ms/req, on 2 cores"
+                + (f"; busiest worker did {m['busiest_worker']:.0%}" if workers > 1 else ""),
+            ),
+        ]
+        if workers == 1:
+            cpu_per_request = m["gateway_cpu_ms"]
+            overhead = _added_latency(h, gateway, sandbox, units, direct)
+            details["overhead"] = overhead
+            o = medians(overhead)
+            figures += [
+                Figure("overhead.gateway_p50", o["gateway"], "ms", note="1 client, 1 worker"),
+                Figure(
+                    "overhead.direct_p50",
+                    o["direct"],
+                    "ms",
+                    note="the same 3 lookups sent at once by the load generator",
+                ),
+                Figure(
+                    "overhead.added_p50",
+                    o["added"],
+                    "ms",
+                    Target("<=", 2.0, "<= 2 ms", on="value"),
+                    o["added"] / 2.0,
+                ),
+            ]
+        h.stop(gateway)
+    profile_figures, details["profile"] = _profile(h, config, units, cpu_per_request)
+    h.stop(sandbox)
+    return Outcome(figures=figures + profile_figures, details=details)
+
+
+def _added_latency(
+    h: Harness,
+    gateway: Server,
+    sandbox: Server,
+    units: list[list[Request]],
+    direct: list[list[Request]],
+) -> list[dict[str, float]]:
+    runs = []
+    count = max(100, int(h.options.seconds * 60))
+    for _ in range(h.options.runs):
+        through = check(
+            h.load(
+                LoadSpec(
+                    port=gateway.port,
+                    units=units,
+                    duration=None,
+                    count=count,
+                    warmup=0.3,
+                    check_graphql=True,
+                )
+            ),
+            "gateway latency",
+        )
+        straight = check(
+            h.load(
+                LoadSpec(port=sandbox.port, units=direct, duration=None, count=count, warmup=0.3)
+            ),
+            "direct lookups",
+        )
+        g = percentile(through.latencies_ms, 50)
+        d = percentile(straight.latencies_ms, 50)
+        runs.append({"gateway": g, "direct": d, "added": g - d})
+    return runs
+
+
+def _profile(
+    h: Harness, config: str, units: list[list[Request]], cpu_per_request: float | None
+) -> tuple[list[Figure], dict[str, Any]]:
+    path = h.workdir / "gateway.prof"
+    gateway = h.gateway(config, profile_to=path, label="profile")
+    spec = LoadSpec(
+        port=gateway.port,
+        units=units,
+        concurrency=8,
+        duration=h.options.seconds,
+        check_graphql=True,
+    )
+    # Warm the worker (imports, connection pools) before the profiler starts.
+    check(h.load(replace(spec, duration=1.0)), "profile warmup")
+    with gateway.profiling(path):
+        result = check(h.load(spec), "profiled load")
+    h.stop(gateway)
+    summary = summarise_profile(path)
+    figures = []
+    for stage, share in summary.shares().items():
+        note = ""
+        if cpu_per_request is not None:
+            note = f"~ {share * cpu_per_request * 1000:,.0f} us of {cpu_per_request:.2f} ms/req"
+        figures.append(Figure(f"profile.{stage}", share * 100, "%", note=note))
+    details = {
+        "requests": result.ok,
+        "profiled_seconds": summary.total_s,
+        "by_stage_s": summary.by_stage,
+        "top_own_time": [
+            {"function": name, "seconds": seconds, "calls": n} for name, seconds, n in summary.top
+        ],
+    }
+    return figures, details
+
+
+# -- 4. large answer ------------------------------------------------------------------------
+
+
+def add_adaptix_contacts(url: str, count: int, *, prefix: str = "bench.large") -> None:
+    """Create `count` contacts through Adaptix's batch endpoint (200 a call)."""
+    limit = AdaptixConnector.BATCH_LIMIT
+    auth = (credentials.ADAPTIX_USERNAME, credentials.ADAPTIX_PASSWORD)
+    with httpx.Client(base_url=url, auth=auth, timeout=60) as client:
+        for start in range(0, count, limit):
+            batch = [
+                {
+                    "email": f"{prefix}.{i}@bench.test",
+                    "firstname": "Bench",
+                    "lastname": f"Large{i}",
+                    "company": "Bench Corp",
+                    "position": "Load Tester",
+                    "mobile": f"+3584{i:08d}",
+                }
+                for i in range(start, min(count, start + limit))
+            ]
+            response = client.post("/adaptix/api/contacts/batch/new", json=batch)
+            if response.status_code != 201 or response.json().get("errors"):
+                raise BenchError(f"Adaptix batch create failed: {response.text[:300]}")
+
+
+def large(h: Harness) -> Outcome:
+    """contacts(first: 1000) with 12 scalar fields, all providers and Adaptix alone."""
+    sandbox, controls = h.sandbox()
+    # Enough in Adaptix alone that both configurations list a full page from it.
+    held = len(dataset(controls).emails[Provider.ADAPTIX])
+    add_adaptix_contacts(sandbox.url, max(0, LARGE_PAGE + 50 - held))
+    data = dataset(controls)
+    if len(data.emails[Provider.ADAPTIX]) < LARGE_PAGE:
+        raise BenchError("the sandbox holds fewer than 1000 Adaptix contacts")
+    request = [[graphql(LARGE_CONTACTS, {"first": LARGE_PAGE})]]
+    figures = []
+    details: dict[str, Any] = {"adaptix_contacts": len(data.emails[Provider.ADAPTIX])}
+    for label, providers in (("all", tuple(Provider)), ("adaptix_only", (Provider.ADAPTIX,))):
+        gateway = h.gateway(
+            gateway_config(sandbox.url, providers=providers), label=f"large-{label}"
+        )
+        body = post_graphql(gateway, LARGE_CONTACTS, {"first": LARGE_PAGE})
+        edges = len(body["data"]["contacts"]["edges"])
+        if edges != LARGE_PAGE:
+            raise BenchError(f"contacts(first: {LARGE_PAGE}) answered {edges} contacts")
+        runs = []
+        for _ in range(h.options.runs):
+            controls.reset_stats()
+            before = gateway.cpu_seconds()
+            result = check(
+                h.load(
+                    LoadSpec(
+                        port=gateway.port,
+                        units=request,
+                        duration=None,
+                        count=1,
+                        timeout=300,
+                        check_graphql=True,
+                    )
+                ),
+                f"large answer ({label})",
+            )
+            cpu_ms = (gateway.cpu_seconds() - before) * 1000
+            runs.append(
+                {
+                    "total_ms": result.latencies_ms[0],
+                    "cpu_ms_per_1000": cpu_ms * 1000 / edges,
+                    "provider_calls": float(
+                        sum(sum(controls.stats(p.value).values()) for p in READABLE)
+                    ),
+                }
+            )
+        h.stop(gateway)
+        m = medians(runs)
+        details[label] = runs
+        note = "all five providers" if label == "all" else "only Adaptix enabled"
+        figures += [
+            Figure(
+                f"large.{label}.total",
+                m["total_ms"],
+                "ms",
+                note=f"{note}; {m['provider_calls']:.0f} provider calls",
+            ),
+            Figure(
+                f"large.{label}.cpu_per_1000",
+                m["cpu_ms_per_1000"],
+                "ms",
+                Target("<=", 60.0, "<= 60 ms", on="value"),
+                m["cpu_ms_per_1000"] / 60.0,
+                note="gateway worker CPU per 1000 contacts x 12 fields",
+            ),
+        ]
+    h.stop(sandbox)
+    return Outcome(figures=figures, details=details)
+
+
+# -- 5. bulk upsert -------------------------------------------------------------------------
+
+
+def bulk_inputs(count: int, run: int) -> list[dict[str, str]]:
+    """`count` new contacts every provider can take in one write each."""
+    return [
+        {
+            "email": f"bulk{run}.{i}@bench.test",
+            "externalId": f"bench-{run}-{i}",
+            "accountExternalId": "bench-account",
+            "firstName": "Bulk",
+            "lastName": f"Contact{i}",
+        }
+        for i in range(count)
+    ]
+
+
+def missing_records(
+    controls: SandboxControls, inputs: Sequence[Mapping[str, str]]
+) -> dict[str, int]:
+    """Per provider, how many of `inputs` it does not hold."""
+    emails = {i["email"].lower() for i in inputs}
+    ids = {i["externalId"] for i in inputs}
+    held: dict[str, set[str]] = {
+        "akita": {
+            str(r.get("internal_id"))
+            for r in controls.records("akita")
+            if r.get("kind") == "contact"
+        },
+        "interakt": {str(r.get("email", "")).lower() for r in controls.records("interakt")},
+        "trustmary": {str(r.get("email", "")).lower() for r in controls.records("trustmary")},
+        "adaptix": {
+            str((r.get("fields") or {}).get("all", {}).get("email") or "").lower()
+            for r in controls.records("adaptix")
+        },
+        "lunarsend": {str(r.get("email", "")).lower() for r in controls.records("lunarsend")},
+    }
+    return {key: len((ids if key == "akita" else emails) - stored) for key, stored in held.items()}
+
+
+def bulk(h: Harness) -> Outcome:
+    """upsertContacts to all five providers under 100 requests/s per provider."""
+    count = h.options.bulk_size
+    sandbox, controls = h.sandbox()
+    limits = dict.fromkeys(Provider, BULK_RATE)
+    for provider in Provider:
+        controls.set(provider.value, rate_limit=BULK_RATE)
+    gateway = h.gateway(gateway_config(sandbox.url, rate_limit=BULK_RATE), label="bulk")
+    needed = bulk_write_calls(count, list(Provider))
+    bound = paced_seconds(needed, limits)
+    runs = []
+    for run in range(h.options.runs):
+        inputs = bulk_inputs(count, run)
+        controls.reset_stats()
+        result = check(
+            h.load(
+                LoadSpec(
+                    port=gateway.port,
+                    units=[[graphql(BULK_UPSERT, {"inputs": inputs})]],
+                    duration=None,
+                    count=1,
+                    timeout=bound * 3 + 120,
+                    check_graphql=True,
+                    keep_bodies=1,
+                )
+            ),
+            "bulk upsert",
+        )
+        answer = json.loads(result.bodies[0])["data"]["upsertContacts"]
+        wall = result.latencies_ms[0] / 1000
+        made = {p: sum(controls.stats(p.value).values()) for p in Provider}
+        extra = {p.value: made[p] - needed[p] for p in Provider}
+        missing = missing_records(controls, inputs)
+        runs.append(
+            {
+                "wall_s": wall,
+                "ratio": bound / wall if wall else 0.0,
+                "extra_calls": float(sum(max(0, n) for n in extra.values())),
+                "missing": float(sum(missing.values())),
+                "failed": float(answer["failed"]),
+                "skipped": float(answer["skipped"]),
+                **{f"extra.{k}": float(v) for k, v in extra.items()},
+                **{f"missing.{k}": float(v) for k, v in missing.items()},
+            }
+        )
+    h.stop(gateway)
+    h.stop(sandbox)
+    m = medians(runs)
+    slowest = max(needed, key=lambda p: needed[p])
+    return Outcome(
+        figures=[
+            Figure(
+                "bulk.wall",
+                m["wall_s"],
+                "s",
+                Target(">=", 0.9, f">= 90% of bound {bound:.1f} s"),
+                m["ratio"],
+                note=f"{count} contacts x 5 providers; bound set by {slowest.value}: "
+                f"{needed[slowest]} calls at {BULK_RATE.requests:g}/s",
+            ),
+            Figure(
+                "bulk.extra_calls",
+                m["extra_calls"],
+                "calls",
+                note="calls beyond the bound's count (sandbox stats): 429s retried",
+            ),
+            Figure(
+                "bulk.failed_writes",
+                m["failed"],
+                "writes",
+                Target("<=", 0, "0", on="value"),
+                note=f"provider writes the gateway answered FAILED ({m['skipped']:.0f} SKIPPED)",
+            ),
+            Figure(
+                "bulk.missing_records",
+                m["missing"],
+                "writes",
+                Target("<=", m["failed"], "= failed writes", on="value"),
+                note="inputs some provider does not hold afterwards (more than FAILED: a false "
+                "success)",
+            ),
+        ],
+        details={
+            "runs": runs,
+            "bound_s": bound,
+            "calls_needed": {p.value: n for p, n in needed.items()},
+            "rate_limit": {"requests": BULK_RATE.requests, "per_seconds": BULK_RATE.per_seconds},
+        },
+    )
+
+
+# -- 6. memory --------------------------------------------------------------------------
+
+
+def memory(h: Harness) -> Outcome:
+    """The highest peak RSS of any gateway worker the run has started (large answer
+    first when nothing has run yet)."""
+    details: dict[str, Any] = {}
+    if not h.peak_rss_mb:
+        details["ran"] = "large"
+        large(h)
+    peak_name = max(h.peak_rss_mb, key=lambda name: h.peak_rss_mb[name])
+    peak = h.peak_rss_mb[peak_name]
+    details["peak_rss_mb"] = dict(h.peak_rss_mb)
+    return Outcome(
+        figures=[
+            Figure(
+                "memory.peak_rss",
+                peak,
+                "MB",
+                Target("<=", 150.0, "<= 150 MB", on="value"),
+                peak / 150.0,
+                note=f"VmHWM, highest in {peak_name}",
+            )
+        ],
+        details=details,
+    )
+
+
+SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
+    "loadgen": loadgen_ceiling,
+    "fanout": fanout,
+    "calls": calls,
+    "throughput": throughput,
+    "large": large,
+    "bulk": bulk,
+    "memory": memory,
+}
+
+
+def estimate_seconds(name: str, runs: int, bulk_size: int, seconds: float) -> float:
+    """Roughly how long a scenario takes (to say so before it starts)."""
+    rough = {
+        "loadgen": 2 + runs * 3.5,
+        "fanout": 3 + runs * (seconds + 0.5),
+        "calls": 4 + runs * 3,
+        "throughput": 8 + runs * 2 * (seconds + 1) + runs * 4 + seconds,
+        "large": 8 + runs * 4,
+        "bulk": 3
+        + runs
+        * paced_seconds(
+            bulk_write_calls(bulk_size, list(Provider)), dict.fromkeys(Provider, BULK_RATE)
+        ),
+        "memory": 1,
+    }
+    return math.ceil(rough[name])

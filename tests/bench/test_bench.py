@@ -1,0 +1,360 @@
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import json
+import os
+from pathlib import Path
+
+import pytest
+from graphql import parse, validate
+
+from bench import main
+from bench.bounds import (
+    CostModel,
+    Dataset,
+    bulk_write_calls,
+    cost_models,
+    listed_people,
+    listing_bound,
+    paced_seconds,
+)
+from bench.harness import Harness, Options
+from bench.loadgen import LoadSpec, Request, encode, read_response
+from bench.profile import stage_of_file, summarise_profile
+from bench.report import Figure, Report, Target, load_figures, table, write_json
+from bench.servers import ServerError, gateway_config, start_server
+from bench.stats import median, medians, percentile
+from connectors.settings import RateLimit
+from connectors.types import Provider, normalize_email
+from gateway.config import load_config
+from resolvers.schema import schema
+from sandbox.seed import generate
+
+A, T, L = Provider.ADAPTIX, Provider.TRUSTMARY, Provider.LUNARSEND
+
+
+# -- percentiles and medians ---------------------------------------------------------
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(range(1, 101), 99) == pytest.approx(99.01)
+    assert median([7.0]) == 7.0
+
+
+@pytest.mark.parametrize(
+    ("values", "q"), [([], 50), ([1.0], -1), ([1.0], 100.5)], ids=["empty", "below", "above"]
+)
+def test_percentile_refuses_what_has_none(values: list[float], q: float) -> None:
+    with pytest.raises(ValueError, match="percentile"):
+        percentile(values, q)
+
+
+def test_medians_take_each_key_over_the_runs_that_have_it() -> None:
+    runs = [{"p50": 10.0, "rps": 100.0}, {"p50": 30.0}, {"p50": 20.0, "rps": 300.0}]
+    assert medians(runs) == {"p50": 20.0, "rps": 200.0}
+
+
+# -- lower bounds -------------------------------------------------------------------------
+
+
+def test_cost_models_follow_the_connectors_capabilities() -> None:
+    models = cost_models()
+    assert set(models) == {A, T, L}  # Akita and Interakt cannot be read
+    assert models[A] == CostModel(A, True, None, True, 200, 2)
+    assert models[T] == CostModel(T, True, 1000, True, None, 0)
+    assert models[L] == CostModel(L, False, None, True, None, 0)
+
+
+def small_dataset() -> Dataset:
+    adaptix = ["a1", "a2", "a3", "a4", "a5"]
+    trustmary = ["a1", "t1", "t2"]
+    lunarsend = ["a1", "t1"]
+    return Dataset(
+        listing=[(A, adaptix), (T, trustmary)],
+        emails={A: frozenset(adaptix), T: frozenset(trustmary), L: frozenset(lunarsend)},
+    )
+
+
+def test_a_page_within_adaptix_costs_one_list_call_plus_activity() -> None:
+    # Trustmary: three emails to look up cost one page read; Lunar Send one search each.
+    assert listing_bound(3, small_dataset(), cost_models()) == {A: 1 + 2 * 3, T: 1, L: 3}
+
+
+def test_a_page_into_trustmary_reads_its_page_once_and_skips_duplicates() -> None:
+    data = small_dataset()
+    assert listed_people(7, data) == [
+        (A, "a1"),
+        (A, "a2"),
+        (A, "a3"),
+        (A, "a4"),
+        (A, "a5"),
+        (T, "t1"),
+        (T, "t2"),
+    ]
+    # Adaptix was read whole by its one list call, so the duplicate check is free.
+    assert listing_bound(7, data, cost_models()) == {A: 1 + 2 * 5, T: 1, L: 7}
+
+
+def test_trustmary_lookups_take_the_cheaper_of_searches_and_unread_pages() -> None:
+    models = {**cost_models(), T: CostModel(T, True, 2, True, None, 0)}
+    trustmary = ["t1", "t2", "t3", "t4", "t5", "t6"]
+    data = Dataset(
+        listing=[(A, ["a1"]), (T, trustmary)],
+        emails={A: frozenset({"a1"}), T: frozenset(trustmary), L: frozenset()},
+    )
+    # Listing 3 people reads Trustmary's first page (2 contacts) and needs a1 checked in
+    # Trustmary: one search beats the two pages left.
+    assert listing_bound(3, data, models)[T] == 1 + 1
+    # With only Adaptix listed, a1 costs one Trustmary search instead of three pages.
+    assert listing_bound(1, data, models)[T] == 1
+
+
+def test_seed_bounds_match_the_documented_apis() -> None:
+    data = seed_dataset()
+    models = cost_models()
+    assert len(data.emails[A]) == 180
+    assert listing_bound(10, data, models) == {A: 21, T: 1, L: 10}
+    assert listing_bound(100, data, models) == {A: 201, T: 1, L: 100}
+    # 180 from Adaptix, then Trustmary's 130 minus the 32 already listed.
+    assert len(listed_people(500, data)) == 278
+    assert listing_bound(500, data, models) == {A: 1 + 2 * 180, T: 1, L: 278}
+
+
+def seed_dataset() -> Dataset:
+    people = generate(0).people
+    lists = {
+        p: [normalize_email(x.records[p.value].email) or "" for x in people if p.value in x.records]
+        for p in (A, T, L)
+    }
+    return Dataset(
+        listing=[(A, lists[A]), (T, lists[T])],
+        emails={p: frozenset(emails) for p, emails in lists.items()},
+    )
+
+
+def test_lookup_needs_a_way_to_read() -> None:
+    with pytest.raises(ValueError, match="can neither"):
+        CostModel(L, False, None, False, None, 0).lookup_calls(3, pages_left=None)
+
+
+def test_bulk_bound_is_set_by_the_slowest_provider_at_its_rate() -> None:
+    calls = bulk_write_calls(2000, list(Provider))
+    assert calls == {
+        Provider.AKITA: 2000,
+        Provider.INTERAKT: 2000,
+        T: 2000,
+        A: 10,  # batches of 200
+        L: 4000,  # a lookup before each create
+    }
+    limits = dict.fromkeys(Provider, RateLimit(100, 1.0))
+    assert paced_seconds(calls, limits) == 40.0
+    assert paced_seconds({A: 10}, {A: RateLimit(2, 1)}) == 5.0
+
+
+# -- table and JSON ---------------------------------------------------------------------
+
+
+FIGURES = [
+    Figure("fanout.p50", 56.0, "ms", Target("<=", 1.15, "<= 1.15 x 50 ms"), 1.12, note="1 client"),
+    Figure("calls.n500.adaptix", 362, "calls", Target("<=", 1.0, "= bound 361"), 362 / 361),
+    Figure("bulk.wall", 41.0, "s", Target(">=", 0.9, ">= 90% of bound 40.0 s"), 40 / 41),
+    Figure("throughput.w1.rps", 123.4, "req/s"),
+]
+
+
+def test_targets_are_met_or_missed_on_ratio_or_value() -> None:
+    assert [f.met for f in FIGURES] == [True, False, True, None]
+    assert Target("<=", 2.0, "<= 2 ms", on="value").met(2.5, 1.25) is False
+
+
+def test_the_table_has_one_row_per_figure_with_value_target_and_ratio() -> None:
+    lines = table(FIGURES).splitlines()
+    assert lines[0].split() == ["figure", "value", "target", "ratio", "note"]
+    assert len(lines) == 2 + len(FIGURES)
+    assert "1.12 ok" in lines[2]
+    # A miss by 0.3% is not rounded into what looks like the target.
+    assert "1.003 MISSED" in lines[3]
+    assert "98% ok" in lines[4]
+    assert "123 req/s" in lines[5]
+
+
+def test_a_target_on_the_value_is_marked_without_a_ratio() -> None:
+    missed = Figure("bulk.failed_writes", 9, "writes", Target("<=", 0, "0", on="value"))
+    met = Figure("bulk.missing_records", 9, "writes", Target("<=", 9, "= failed", on="value"))
+    lines = table([missed, met]).splitlines()
+    assert lines[2].endswith("MISSED")
+    assert lines[3].endswith("ok")
+
+
+def test_the_markdown_table_is_a_pipe_table() -> None:
+    lines = table(FIGURES, markdown=True).splitlines()
+    assert lines[0] == "| figure | value | target | ratio | note |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert all(line.startswith("| ") and line.endswith(" |") for line in lines[2:])
+
+
+def test_json_holds_the_same_figures_as_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    write_json(Report(figures=FIGURES, args={"runs": 3}), path)
+    document = json.loads(path.read_text())
+    assert document["machine"]["cores"] == os.cpu_count()
+    assert [f["met"] for f in document["figures"]] == [True, False, True, None]
+    assert table(load_figures(document)) == table(FIGURES)
+
+
+# -- configuration the gateway is started with --------------------------------------------
+
+
+def test_gateway_config_is_a_valid_configuration_with_the_rate_limits(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(gateway_config("http://127.0.0.1:9", rate_limit=RateLimit(100, 1.0)))
+    settings = load_config(path)
+    assert set(settings.providers) == set(Provider)
+    assert settings.providers[A].base_url == "http://127.0.0.1:9/adaptix/api"
+    assert all(s.rate_limit == RateLimit(100, 1.0) for s in settings.providers.values())
+    assert settings.providers[Provider.AKITA].tag_ids["vip"] == 345
+
+    path.write_text(gateway_config("http://127.0.0.1:9", providers=[A]))
+    assert set(load_config(path).providers) == {A}
+
+
+# -- the load generator's HTTP ------------------------------------------------------------
+
+
+async def answer(raw: bytes) -> tuple[int, bool, bytes]:
+    reader = asyncio.StreamReader()
+    reader.feed_data(raw)
+    reader.feed_eof()
+    return await read_response(reader)
+
+
+async def test_reads_a_kept_alive_response_by_its_length() -> None:
+    raw = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhelloHTTP/1.1 ..."
+    assert await answer(raw) == (200, True, b"hello")
+
+
+async def test_reads_a_chunked_response() -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'4\r\n{"a"\r\n3;x=1\r\n:1}\r\n0\r\n\r\n'
+    )
+    assert await answer(raw) == (200, True, b'{"a":1}')
+
+
+async def test_a_close_or_a_body_to_the_end_ends_the_connection() -> None:
+    assert await answer(b"HTTP/1.1 503 X\r\nConnection: close\r\nContent-Length: 0\r\n\r\n") == (
+        503,
+        False,
+        b"",
+    )
+    assert await answer(b"HTTP/1.1 200 OK\r\n\r\nall of it") == (200, False, b"all of it")
+
+
+def test_requests_carry_host_and_body_length() -> None:
+    request = Request("POST", "/graphql", {"Content-Type": "application/json"}, '{"q":"é"}')
+    assert encode(request, "127.0.0.1", 8000) == (
+        b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n" + '{"q":"é"}'.encode()
+    )
+
+
+def test_load_specs_survive_the_trip_to_the_load_generator_process() -> None:
+    spec = LoadSpec(port=1, units=[[Request("GET", "/a")], [Request("GET", "/b")] * 3], count=5)
+    assert LoadSpec.from_json(spec.to_json()) == spec
+
+
+# -- profile stages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "stage"),
+    [
+        ("/v/site-packages/graphql/language/parser.py", "parsing"),
+        ("/v/site-packages/graphql/validation/rules/known_type_names.py", "validation"),
+        ("/v/site-packages/graphql/execution/execute.py", "execution"),
+        ("/work/main/resolvers/listing.py", "execution"),
+        ("/v/site-packages/httpcore/_async/connection_pool.py", "provider I/O"),
+        ("/work/main/connectors/adaptix.py", "provider I/O"),
+        ("/v/site-packages/strawberry/http/async_base_view.py", "HTTP server"),
+        ("/v/site-packages/graphql/language/visitor.py", None),
+        ("/usr/lib/python3.11/asyncio/events.py", None),
+    ],
+)
+def test_code_is_put_in_the_stage_of_its_file(filename: str, stage: str | None) -> None:
+    assert stage_of_file(filename) == stage
+
+
+def test_a_profile_of_parsing_and_validating_is_summarised_by_stage(tmp_path: Path) -> None:
+    query = "{ contacts(first: 3) { edges { node { id email sources { provider } } } } }"
+    graphql_schema = schema._schema
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        assert validate(graphql_schema, parse(query)) == []
+    profiler.disable()
+    path = tmp_path / "out.prof"
+    profiler.dump_stats(path)
+    shares = summarise_profile(path).shares()
+    # The AST visitor that validation drives counts as validation, not as parsing.
+    assert shares["validation"] > shares["parsing"] > 0.05
+    assert shares["provider I/O"] == 0
+    assert sum(shares.values()) == pytest.approx(1.0)
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv", [["--runs", "0"], ["--scenario", "nope"], ["--list-sizes", "10,x"]]
+)
+def test_bad_arguments_are_refused_before_anything_starts(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+@pytest.mark.e2e
+def test_a_server_that_cannot_start_is_reported_and_gone(tmp_path: Path) -> None:
+    with pytest.raises(ServerError, match="exited at start"):
+        start_server(
+            "broken",
+            "uvicorn",
+            ["bench.nothing_here:app", "--factory", "--port", "0"],
+            workdir=tmp_path,
+            timeout=20,
+        )
+
+
+@pytest.mark.e2e
+def test_closing_the_harness_stops_every_process_it_started(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, Options(runs=1), say=lambda text: None)
+    sandbox, controls = harness.sandbox(seed=None)
+    assert controls.stats("adaptix") == {}
+    harness.close()
+    assert sandbox.process.poll() is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(sandbox.process.pid, 0)
+    assert harness.servers == []
+
+
+@pytest.mark.e2e
+def test_provider_calls_scenario_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    status = main(["--scenario", "calls", "--list-sizes", "10", "--runs", "1", "--out", str(out)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    document = json.loads(out.read_text())
+    bounds = document["details"]["calls"]["bounds"]["10"]
+    assert bounds == {"adaptix": 21, "trustmary": 1, "lunarsend": 10}
+    for provider, bound in bounds.items():
+        figure = next(f for f in document["figures"] if f["name"] == f"calls.n10.{provider}")
+        # Fewer calls than the bound would mean the bound is wrong.
+        assert figure["value"] >= bound
+        assert figure["ratio"] == figure["value"] / bound
+        assert f"calls.n10.{provider}" in printed
+    assert "= bound 21" in printed
