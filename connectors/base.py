@@ -184,8 +184,11 @@ class HTTPConnector:
                     attempt_timeout=min(self.settings.timeout, remaining),
                 )
             except RetriableError as exc:
-                safe = retry or isinstance(exc, RateLimited) or getattr(exc, "not_sent", False)
-                if not safe or attempt >= policy.attempts:
+                refused = isinstance(exc, RateLimited)
+                safe = retry or refused or getattr(exc, "not_sent", False)
+                # A 429 is the provider saying "not yet", not a failure: it is tried
+                # again for as long as the budget lasts, not a fixed number of times.
+                if not safe or (attempt >= policy.attempts and not refused):
                     raise
                 if isinstance(exc, RateLimited) and exc.retry_after is not None:
                     pause = exc.retry_after

@@ -83,6 +83,8 @@ async def read_page(ctx: Context, provider: Provider, cursor: str | None, limit:
     if page is None:
         page = await ctx.gateway.connectors[provider].list_contacts(cursor=cursor, limit=limit)
         ctx.loaders.pages[key] = page
+        if cursor is None and page.next_cursor is None:
+            ctx.loaders.remember_listing(provider, page.contacts)
     assert isinstance(page, Page)
     return page
 

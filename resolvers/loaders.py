@@ -61,6 +61,9 @@ class Loaders:
         # Pages read while enumerating, by (provider, cursor, limit): a page read
         # to skip duplicates is not read again to list it.
         self.pages: dict[tuple[Provider, str | None, int], Any] = {}
+        # Every record of a provider whose whole listing was read in this request,
+        # by normalized email: lookups by email are answered from it, no call.
+        self.complete: dict[Provider, dict[str, Contact]] = {}
 
     def prime(self, record: Contact) -> None:
         """Remember a record read some other way, so no loader asks for it again."""
@@ -82,11 +85,22 @@ class Loaders:
                 loader.clear_all()
         self.people.clear_all()
         self.pages.clear()
+        self.complete.clear()
 
     # -- batch functions ------------------------------------------------------
 
-    @staticmethod
-    async def _load_by_email(connector: Connector, emails: list[str]) -> list[Any]:
+    def remember_listing(self, provider: Provider, records: Sequence[Contact]) -> None:
+        """Record that `records` are every contact `provider` has."""
+        known: dict[str, Contact] = {}
+        for record in records:
+            if email := normalize_email(record.email):
+                known.setdefault(email, record)
+        self.complete[provider] = known
+
+    async def _load_by_email(self, connector: Connector, emails: list[str]) -> list[Any]:
+        known = self.complete.get(connector.provider)
+        if known is not None:
+            return [known.get(email) for email in emails]
         try:
             found = await connector.fetch_by_emails(emails)
         except ConnectorError as exc:

@@ -409,7 +409,8 @@ async def test_unpaced_reads_over_the_limit_are_rate_limited(
     sandbox.emulators["lunarsend"].set_controls(Controls(rate_limit=EmulatorRateLimit(2, 1.0)))
     ids = [r["id"] for r in (await stored(sandbox_http))[:3]]
     lunarsend = LunarSendConnector(
-        sandbox_http, sandbox_settings(Provider.LUNARSEND, retry=RetryPolicy(attempts=1))
+        sandbox_http,
+        sandbox_settings(Provider.LUNARSEND, retry=RetryPolicy(attempts=1, budget=0.5)),
     )
 
     with pytest.raises(RateLimited, match="Rate limit exceeded"):

@@ -297,3 +297,18 @@ async def test_providers_lists_every_provider_with_capabilities(
     assert "LIST" in rows["ADAPTIX"]["capabilities"]
     assert rows["AKITA"]["capabilities"] == ["WRITE", "TAGS"]
     assert "externalId" in rows["AKITA"]["writableFields"]
+
+
+async def test_a_listing_read_whole_answers_the_other_lookups_without_calls(
+    sandbox: Sandbox, client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    # 500 is more than Adaptix and Trustmary hold: both listings are read whole, so the
+    # duplicate check and every person's lookups are answered from them.
+    await reset(client)
+    result = await execute(make_gateway(), LISTING, {"first": 500})
+    assert result.errors == []
+    listed = len(result.data["contacts"]["edges"])
+    assert listed == len(enumerable_emails(sandbox))
+    assert await stats(client, "adaptix") == {"GET /api/contacts": 1}
+    assert await stats(client, "trustmary") == {"GET /v1/contacts": 1}
+    assert await stats(client, "lunarsend") == {"GET /api/contacts": listed}

@@ -1,0 +1,65 @@
+"""The retry rules every connector shares (connectors/base.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+
+from connectors.akita import AkitaConnector
+from connectors.settings import RetryPolicy
+from connectors.types import ContactInput, Provider, WriteStatus
+from tests.support import sandbox_settings
+
+CONTACT = ContactInput(external_id="u-1", account_external_id="a-1", first_name="A")
+
+
+def answering(statuses: list[int]) -> tuple[httpx.MockTransport, list[int]]:
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = statuses[min(len(seen), len(statuses) - 1)]
+        seen.append(status)
+        if status == 429:
+            return httpx.Response(
+                429, headers={"Retry-After": "0.01"}, json={"message": "Too Many Attempts."}
+            )
+        if status >= 500:
+            return httpx.Response(status, json={"message": "Server Error"})
+        return httpx.Response(
+            201, json={"data": {"id": 7, "internal_id": "u-1", "internal_account_id": "a-1"}}
+        )
+
+    return httpx.MockTransport(handler), seen
+
+
+def akita(transport: httpx.MockTransport, budget: float) -> AkitaConnector:
+    settings = replace(
+        sandbox_settings(Provider.AKITA),
+        retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.01, budget=budget),
+    )
+    return AkitaConnector(
+        httpx.AsyncClient(transport=transport, base_url="http://sandbox"), settings
+    )
+
+
+async def test_a_write_refused_with_429_is_sent_again_until_accepted() -> None:
+    # More refusals than `attempts`: a 429 means "not yet", so only the budget limits it.
+    transport, seen = answering([429, 429, 429, 429, 201])
+    result = await akita(transport, budget=2.0).upsert(CONTACT)
+    assert result.status is WriteStatus.CREATED
+    assert seen == [429, 429, 429, 429, 201]
+
+
+async def test_a_write_still_refused_when_the_budget_ends_is_failed() -> None:
+    transport, seen = answering([429])
+    result = await akita(transport, budget=0.1).upsert(CONTACT)
+    assert result.status is WriteStatus.FAILED
+    assert 1 < len(seen) <= 11
+
+
+async def test_a_write_answered_with_a_5xx_is_not_sent_again() -> None:
+    transport, seen = answering([500, 201])
+    result = await akita(transport, budget=2.0).upsert(CONTACT)
+    assert result.status is WriteStatus.FAILED
+    assert seen == [500]
