@@ -348,6 +348,11 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 when the file differs from the code"
     )
     export.set_defaults(handler=_export_schema)
+
+    # Listed for --help; main() hands everything after "bench" to the benchmark command.
+    commands.add_parser(
+        "bench", help="benchmark the gateway against the sandbox (same as python -m bench)"
+    )
     return parser
 
 
@@ -361,6 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success (also after a clean stop on SIGINT/SIGTERM), 1 on a failed
         check or a port that cannot be used, 2 for a bad configuration or usage.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = _parser().parse_args(argv)
     status: int = args.handler(args)
     return status

@@ -123,3 +123,12 @@ def test_the_repository_schema_passes_the_check() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "schema.graphql matches the code's schema" in result.stdout
+
+
+def test_bench_subcommand_is_the_benchmark_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "--help"])
+    assert stopped.value.code == 0
+    assert "--scenario" in capsys.readouterr().out
