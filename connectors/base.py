@@ -170,34 +170,33 @@ class HTTPConnector:
         if retry is None:
             retry = method == "GET"
         policy = self.settings.retry
-        deadline = time.monotonic() + policy.budget
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline - time.monotonic()
-            try:
-                return await self._send_once(
-                    method,
-                    path,
-                    params=params,
-                    json=json,
-                    attempt_timeout=min(self.settings.timeout, remaining),
-                )
-            except RetriableError as exc:
-                refused = isinstance(exc, RateLimited)
-                safe = retry or refused or getattr(exc, "not_sent", False)
-                # A 429 is the provider saying "not yet", not a failure: it is tried
-                # again for as long as the budget lasts, not a fixed number of times.
-                if not safe or (attempt >= policy.attempts and not refused):
-                    raise
-                if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                    pause = exc.retry_after
-                else:
-                    pause = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1))
-                    pause *= random.uniform(0.5, 1.0)
-                if time.monotonic() + pause >= deadline:
-                    raise
-                await asyncio.sleep(pause)
+        # A call keeps its concurrency slot while it backs off, so a retry is not
+        # sent to the back of a queue of thousands (a bulk job); and its budget
+        # starts once it holds the slot, not while it waits for one.
+        async with self._semaphore:
+            deadline = time.monotonic() + policy.budget
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    return await self._send_once(
+                        method, path, params=params, json=json, deadline=deadline
+                    )
+                except RetriableError as exc:
+                    refused = isinstance(exc, RateLimited)
+                    safe = retry or refused or getattr(exc, "not_sent", False)
+                    # A 429 is the provider saying "not yet", not a failure: it is tried
+                    # again for as long as the budget lasts, not a fixed number of times.
+                    if not safe or (attempt >= policy.attempts and not refused):
+                        raise
+                    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                        pause = exc.retry_after
+                    else:
+                        pause = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1))
+                        pause *= random.uniform(0.5, 1.0)
+                    if time.monotonic() + pause >= deadline:
+                        raise
+                    await asyncio.sleep(pause)
 
     async def _send_once(
         self,
@@ -206,36 +205,37 @@ class HTTPConnector:
         *,
         params: Params,
         json: JSON,
-        attempt_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> httpx.Response:
-        timeout = self.settings.timeout if attempt_timeout is None else max(attempt_timeout, 0.001)
+        """One HTTP exchange, classified; the caller holds a concurrency slot."""
         url = self.base_url + path
-        async with self._semaphore:
-            if self._pacer is not None:
-                await self._pacer.wait()
-            metrics.count_call(self.provider)
-            try:
-                response = await self.client.request(
-                    method,
-                    url,
-                    params=httpx.QueryParams(params) if params is not None else None,
-                    json=json,
-                    headers=self.auth_headers(),
-                    auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
-                    timeout=timeout,
-                )
-            except httpx.TimeoutException as exc:
-                raise ProviderTimeout(
-                    f"no answer within {timeout:g}s", provider=self.provider
-                ) from exc
-            except httpx.ConnectError as exc:
-                error = ProviderUnavailable("cannot connect", provider=self.provider)
-                error.not_sent = True  # type: ignore[attr-defined]
-                raise error from exc
-            except httpx.TransportError as exc:
-                raise ProviderUnavailable(
-                    f"connection failed ({type(exc).__name__})", provider=self.provider
-                ) from exc
+        if self._pacer is not None:
+            await self._pacer.wait()
+        timeout = self.settings.timeout
+        if deadline is not None:
+            # No try runs past the budget: the last one's timeout is cut to what is left.
+            timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
+        metrics.count_call(self.provider)
+        try:
+            response = await self.client.request(
+                method,
+                url,
+                params=httpx.QueryParams(params) if params is not None else None,
+                json=json,
+                headers=self.auth_headers(),
+                auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
+                timeout=timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"no answer within {timeout:g}s", provider=self.provider) from exc
+        except httpx.ConnectError as exc:
+            error = ProviderUnavailable("cannot connect", provider=self.provider)
+            error.not_sent = True  # type: ignore[attr-defined]
+            raise error from exc
+        except httpx.TransportError as exc:
+            raise ProviderUnavailable(
+                f"connection failed ({type(exc).__name__})", provider=self.provider
+            ) from exc
         self.validate_response(response)
         return response
 
@@ -321,7 +321,8 @@ class HTTPConnector:
         """Health from one request: ok when the provider answers and accepts our credentials."""
         started = time.monotonic()
         try:
-            await self._send_once("GET", path, params=kwargs.get("params"), json=None)
+            async with self._semaphore:
+                await self._send_once("GET", path, params=kwargs.get("params"), json=None)
         except ConnectorError as exc:
             return Health(self.provider, ok=False, message=exc.message)
         return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import httpx
@@ -63,3 +64,32 @@ async def test_a_write_answered_with_a_5xx_is_not_sent_again() -> None:
     result = await akita(transport, budget=2.0).upsert(CONTACT)
     assert result.status is WriteStatus.FAILED
     assert seen == [500]
+
+
+async def test_a_call_queued_behind_others_gets_its_whole_budget_for_its_retries() -> None:
+    # One slot, six writes: the last ones wait for the others before it is sent, longer
+    # than the budget. Its budget starts when it is sent, and its retry keeps its slot.
+    tried: set[str] = set()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.1)
+        key = request.content.decode()
+        if key not in tried:
+            tried.add(key)
+            return httpx.Response(
+                429, headers={"Retry-After": "0.01"}, json={"message": "Slow down."}
+            )
+        return httpx.Response(
+            201, json={"data": {"id": 1, "internal_id": "x", "internal_account_id": "a"}}
+        )
+
+    settings = replace(
+        sandbox_settings(Provider.AKITA),
+        concurrency=1,
+        retry=RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.01, budget=0.35),
+    )
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://sandbox")
+    connector = AkitaConnector(client, settings)
+    inputs = [replace(CONTACT, external_id=f"u-{n}") for n in range(6)]
+    results = await asyncio.gather(*(connector.upsert(i) for i in inputs))
+    assert [r.status for r in results] == [WriteStatus.CREATED] * 6
