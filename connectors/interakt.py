@@ -63,16 +63,6 @@ class InteraktConnector(HTTPConnector):
             return None
         return httpx.BasicAuth(self.settings.app_id, key.get())
 
-    def error_message(self, response: httpx.Response) -> str:
-        """Interakt's `{"error": "..."}`."""
-        try:
-            body = response.json()
-        except ValueError:
-            return super().error_message(response)
-        if isinstance(body, dict) and isinstance(body.get("error"), str):
-            return str(body["error"])
-        return super().error_message(response)
-
     # -- writes ---------------------------------------------------------------
 
     async def upsert(self, contact: ContactInput) -> WriteResult:

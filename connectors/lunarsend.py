@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from connectors.base import HTTPConnector
 from connectors.errors import ConnectorError, NotFound, ProviderError
 from connectors.types import (
@@ -68,17 +66,6 @@ class LunarSendConnector(HTTPConnector):
     def auth_headers(self) -> Mapping[str, str]:
         assert self.settings.api_key is not None
         return {"x-api-key": self.settings.api_key.get()}
-
-    def error_message(self, response: httpx.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError:
-            return response.text[:200] or response.reason_phrase
-        if isinstance(body, dict):
-            for key in ("message", "error"):
-                if isinstance(body.get(key), str):
-                    return str(body[key])
-        return response.reason_phrase
 
     # -- reads ----------------------------------------------------------------
 

@@ -70,15 +70,6 @@ class TrustmaryConnector(HTTPConnector):
         assert self.settings.api_key is not None
         return {"Authorization": f"Apikey {self.settings.api_key.get()}"}
 
-    def error_message(self, response: httpx.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError:
-            return response.text[:200] or response.reason_phrase
-        if isinstance(body, dict) and isinstance(body.get("error"), str):
-            return str(body["error"])
-        return response.reason_phrase
-
     # -- reads ----------------------------------------------------------------
 
     async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:

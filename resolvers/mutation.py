@@ -334,14 +334,7 @@ class Mutation:
         tags: list[str],
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> ContactChangePayload:
-        names = _tag_names(tags)
-        return await _change(
-            info,
-            id,
-            providers,
-            [Capability.TAGS, Capability.LISTS],
-            lambda c, r: c.tag(r, add=names),
-        )
+        return await _retag(info, id, tags, providers, add=True)
 
     @strawberry.mutation(description="Remove tags (Adaptix tags, Trustmary lists by name).")
     async def untag_contact(
@@ -351,14 +344,7 @@ class Mutation:
         tags: list[str],
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> ContactChangePayload:
-        names = _tag_names(tags)
-        return await _change(
-            info,
-            id,
-            providers,
-            [Capability.TAGS, Capability.LISTS],
-            lambda c, r: c.tag(r, remove=names),
-        )
+        return await _retag(info, id, tags, providers, add=False)
 
     @strawberry.mutation(
         description="Mark (or unmark) a contact as do-not-contact on a channel (Adaptix)."
@@ -392,8 +378,23 @@ class Mutation:
         )
 
 
-def _tag_names(tags: list[str]) -> list[str]:
+async def _retag(
+    info: Info,
+    id: strawberry.ID,
+    tags: list[str],
+    providers: list[Provider] | None,
+    *,
+    add: bool,
+) -> ContactChangePayload:
     names = [t.strip() for t in tags]
-    if not names or any(not n or n.startswith("-") for n in names):
-        raise BadUserInput("tags must be non-empty names not starting with '-'", field="tags")
-    return names
+    if not names:
+        raise BadUserInput("tags is empty: name at least one tag", field="tags")
+    if any(not n or n.startswith("-") for n in names):
+        raise BadUserInput("tags must be non-blank names not starting with '-'", field="tags")
+    return await _change(
+        info,
+        id,
+        providers,
+        [Capability.TAGS, Capability.LISTS],
+        lambda c, r: c.tag(r, add=names) if add else c.tag(r, remove=names),
+    )
