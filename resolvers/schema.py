@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from resolvers.account import Account
 from resolvers.contact import Contact
+from resolvers.execution import PlainFieldExecution
 from resolvers.extensions import GatewayErrors
 from resolvers.mutation import Mutation
 from resolvers.query import Query
@@ -23,4 +24,6 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=256),
     ],
     config=StrawberryConfig(auto_camel_case=True),
+    # Large answers are mostly plain leaf fields: read them without a resolver call each.
+    execution_context_class=PlainFieldExecution,
 )
