@@ -416,14 +416,22 @@ class AdaptixConnector(HTTPConnector):
         params += [("orderBy", "id"), ("orderByDir", "asc")]
         return [self.to_contact(r) for r in await self.collect(params, self.BATCH_LIMIT)]
 
-    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
+    async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
+        """One page by id. `brief` asks for `minimal` records: no tags, do-not-contact
+        entries or grouped fields, about a quarter of the bytes (every core field is
+        still in `fields.all`)."""
         if cursor is not None and not is_remote_id(cursor):
             raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=self.provider)
         start = int(cursor) if cursor is not None else 0
-        body = await self.get_json(
-            "/contacts",
-            params={"start": start, "limit": max(1, limit), "orderBy": "id", "orderByDir": "asc"},
-        )
+        params: dict[str, Any] = {
+            "start": start,
+            "limit": max(1, limit),
+            "orderBy": "id",
+            "orderByDir": "asc",
+        }
+        if brief:
+            params["minimal"] = "true"
+        body = await self.get_json("/contacts", params=params)
         if not isinstance(body, Mapping):
             body = {}
         contacts = [self.to_contact(r) for r in entries(body.get("contacts"))]

@@ -280,7 +280,7 @@ class HTTPConnector:
     async def search(self, by: SearchField, value: str) -> list[Contact]:
         self.unsupported(f"search contacts by {by.value}")
 
-    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
+    async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
         self.unsupported("list contacts")
 
     async def upsert(self, contact: ContactInput) -> WriteResult:

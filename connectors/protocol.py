@@ -58,8 +58,11 @@ class Connector(Protocol):
         """Every contact whose `by` field matches `value` (equality, case-insensitive)."""
         ...
 
-    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
-        """One page of every contact, in a stable order. `cursor` None is the start."""
+    async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
+        """One page of every contact, in a stable order. `cursor` None is the start.
+
+        `brief`: the caller needs no tags, do-not-contact entries or full raw
+        record, so a provider with a lighter listing may answer with it."""
         ...
 
     async def upsert(self, contact: ContactInput) -> WriteResult:

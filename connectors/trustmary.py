@@ -115,9 +115,10 @@ class TrustmaryConnector(HTTPConnector):
                 return found
             offset += self.PAGE_SIZE
 
-    async def list_contacts(self, *, cursor: str | None, limit: int) -> Page:
+    async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
         """One Trustmary page (up to 1000 contacts); the API has no page size, so
-        `limit` is ignored and the cursor is the offset of the next page."""
+        `limit` is ignored and the cursor is the offset of the next page. Its
+        records have one form: `brief` changes nothing."""
         try:
             offset = int(cursor or 0)
         except ValueError:

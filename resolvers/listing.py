@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+
 from connectors.errors import ConnectorError, Unsupported
 from connectors.types import (
     Capability,
@@ -38,6 +40,8 @@ from resolvers.federation import Person, person_key
 
 ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 DUPLICATE_CHECK_CHUNK = 200
+# Fields whose values a brief provider record leaves out (see `list_contacts`).
+FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "raw"})
 
 
 @dataclass(frozen=True)
@@ -77,11 +81,42 @@ def enumerable(ctx: Context, provider: Provider | None) -> list[Provider]:
     return phases
 
 
-async def read_page(ctx: Context, provider: Provider, cursor: str | None, limit: int) -> Page:
-    key = (provider, cursor, limit)
+def brief_records_suffice(info: Info) -> bool:
+    """Whether the operation asks for nothing a brief provider record leaves out.
+
+    Decided for the whole document, not one field: the records a listing reads
+    answer later lookups in the same operation too.
+    """
+    # Strawberry's Info does not carry the document's fragments; graphql-core's does.
+    fragments = info._raw_info.fragments
+    seen: set[str] = set()
+    stack: list[SelectionSetNode] = [info.operation.selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in FULL_RECORD_FIELDS:
+                    return False
+                if selection.selection_set is not None:
+                    stack.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in seen and name in fragments:
+                    seen.add(name)
+                    stack.append(fragments[name].selection_set)
+    return True
+
+
+async def read_page(
+    ctx: Context, provider: Provider, cursor: str | None, limit: int, *, brief: bool = False
+) -> Page:
+    key = (provider, cursor, limit, brief)
     page = ctx.loaders.pages.get(key)
     if page is None:
-        page = await ctx.gateway.connectors[provider].list_contacts(cursor=cursor, limit=limit)
+        page = await ctx.gateway.connectors[provider].list_contacts(
+            cursor=cursor, limit=limit, brief=brief
+        )
         ctx.loaders.pages[key] = page
         if cursor is None and page.next_cursor is None:
             ctx.loaders.remember_listing(provider, page.contacts)
@@ -126,6 +161,7 @@ async def enumerate_people(
         if state.get("p") not in {p.value for p in phases} or not isinstance(state.get("s"), int):
             raise BadUserInput("not a cursor of this listing", field="after")
 
+    brief = brief_records_suffice(info)
     collected: list[Contact] = []
     cursors: list[str] = []
     while state is not None and len(collected) < first:
@@ -134,7 +170,7 @@ async def enumerate_people(
         cursor, skip = state["c"], state["s"]
         need = first - len(collected)
         try:
-            page = await read_page(ctx, phase, cursor, need + skip)
+            page = await read_page(ctx, phase, cursor, need + skip, brief=brief)
         except ConnectorError as exc:
             ctx.report(info, exc)
             state = _next_phase(phases, index)

@@ -60,7 +60,7 @@ class Loaders:
         self.people: DataLoader[str, Lookup] = DataLoader(self._load_people)
         # Pages read while enumerating, by (provider, cursor, limit): a page read
         # to skip duplicates is not read again to list it.
-        self.pages: dict[tuple[Provider, str | None, int], Any] = {}
+        self.pages: dict[tuple[Provider, str | None, int, bool], Any] = {}
         # Every record of a provider whose whole listing was read in this request,
         # by normalized email: lookups by email are answered from it, no call.
         self.complete: dict[Provider, dict[str, Contact]] = {}

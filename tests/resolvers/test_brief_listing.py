@@ -1,0 +1,116 @@
+"""A listing asks Adaptix for its `minimal` records when the operation needs nothing they leave
+out (tags, do-not-contact entries, raw records), and the answer is the same either way."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from connectors.registry import build_connector
+from connectors.types import Provider
+from resolvers.context import Gateway
+from resolvers.federation import Precedence
+from sandbox.app import Sandbox
+from tests.resolvers.conftest import execute
+from tests.support import SANDBOX_URL, sandbox_settings
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """Forwards to the in-process sandbox and keeps every request's URL."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.inner = httpx.ASGITransport(app=sandbox.app)
+        self.urls: list[httpx.URL] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        return await self.inner.handle_async_request(request)
+
+    def adaptix_listings(self) -> list[httpx.URL]:
+        """Adaptix reads of contacts by position (not by email, id or search)."""
+        return [
+            u
+            for u in self.urls
+            if u.path == "/adaptix/api/contacts"
+            and not any(k.startswith("where") or k == "search" for k in u.params)
+        ]
+
+
+@pytest.fixture
+async def recorded(sandbox: Sandbox) -> AsyncIterator[tuple[Gateway, Recording]]:
+    transport = Recording(sandbox)
+    async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as client:
+        connectors = {p: build_connector(p, client, sandbox_settings(p)) for p in Provider}
+        yield Gateway(connectors=connectors, precedence=Precedence()), transport
+
+
+FIELDS = "id email firstName lastName name company jobTitle points createdAt updatedAt"
+
+
+async def test_a_listing_without_tags_reads_minimal_records(
+    recorded: tuple[Gateway, Recording],
+) -> None:
+    gateway, transport = recorded
+    result = await execute(
+        gateway, f"{{ contacts(first: 40) {{ edges {{ node {{ {FIELDS} }} }} }} }}"
+    )
+    assert result.errors == []
+    [listing] = transport.adaptix_listings()
+    assert listing.params.get("minimal") == "true"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "tags { name }",
+        "doNotContact",
+        "sources { provider raw }",
+        "...More",
+    ],
+)
+async def test_a_field_a_minimal_record_lacks_anywhere_in_the_document_reads_full_records(
+    recorded: tuple[Gateway, Recording], extra: str
+) -> None:
+    gateway, transport = recorded
+    brief = await execute(
+        gateway, f"{{ contacts(first: 40) {{ edges {{ node {{ {FIELDS} }} }} }} }}"
+    )
+    transport.urls.clear()
+    # The field may sit in another root field or a fragment: the listing's records
+    # also answer lookups elsewhere in the same operation.
+    full = await execute(
+        gateway,
+        f"""{{
+          contacts(first: 40) {{ edges {{ node {{ {FIELDS} }} }} }}
+          other: contact(email: "nobody@example.test") {{ email {extra} }}
+        }}"""
+        + ("fragment More on Contact { tags { name } }" if "More" in extra else ""),
+    )
+    assert full.errors == []
+    [listing] = transport.adaptix_listings()
+    assert "minimal" not in listing.params
+    assert full.data["contacts"] == brief.data["contacts"]
+
+
+async def test_tags_and_do_not_contact_are_complete_when_asked(
+    sandbox: Sandbox, recorded: tuple[Gateway, Recording]
+) -> None:
+    gateway, _ = recorded
+    result = await execute(
+        gateway, "{ contacts(first: 200) { edges { node { email tags { name } doNotContact } } } }"
+    )
+    assert result.errors == []
+    assert sandbox.data is not None
+    tagged = {
+        p.records["adaptix"].email.lower(): list(p.tags)
+        for p in sandbox.data.in_provider("adaptix")
+        if p.tags
+    }
+    nodes = result.data["contacts"]["edges"]
+    with_tags = [n["node"] for n in nodes if n["node"]["email"].lower() in tagged]
+    assert with_tags, "the seed's first 200 contacts include tagged people"
+    for node in with_tags:
+        assert [t["name"] for t in node["tags"]] == tagged[node["email"].lower()]
+    assert any(n["node"]["doNotContact"] for n in nodes)
