@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -81,6 +82,20 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def query_string(params: Mapping[str, Any] | list[tuple[str, Any]]) -> str:
+    """`params` URL-encoded, primitives spelled as httpx spells them (true, false, "")."""
+    items = params.items() if isinstance(params, Mapping) else params
+    return urlencode([(key, _primitive(value)) for key, value in items])
+
+
+def _primitive(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
 
 
 class HTTPConnector:
@@ -217,14 +232,9 @@ class HTTPConnector:
             timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
         metrics.count_call(self.provider)
         try:
-            response = await self.client.request(
-                method,
-                url,
-                params=httpx.QueryParams(params) if params is not None else None,
-                json=json,
-                headers=self.auth_headers(),
+            response = await self.client.send(
+                self._build_request(method, url, params, json, timeout),
                 auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
-                timeout=timeout,
             )
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(f"no answer within {timeout:g}s", provider=self.provider) from exc
@@ -238,6 +248,31 @@ class HTTPConnector:
             ) from exc
         self.validate_response(response)
         return response
+
+    def _build_request(
+        self, method: str, url: str, params: Params, json: JSON, timeout: float
+    ) -> httpx.Request:
+        """The request `client.request` would build, for a fraction of its CPU.
+
+        The client's URL merging parses each URL three times and is the largest
+        part of a call's cost; here the URL is parsed once. The client's own
+        headers (User-Agent and httpx's defaults) and timeout are applied as
+        `build_request` would apply them.
+        """
+        if params:
+            url += ("&" if "?" in url else "?") + query_string(params)
+        headers = [*self.client.headers.multi_items(), *self.auth_headers().items()]
+        content = None
+        if json is not None:
+            content = orjson.dumps(json)
+            headers.append(("Content-Type", "application/json"))
+        return httpx.Request(
+            method,
+            url,
+            headers=headers,
+            content=content,
+            extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+        )
 
     async def get_json(self, path: str, *, params: Params = None) -> JSON:
         response = await self.request("GET", path, params=params)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import httpx
+import pytest
 
 from connectors.akita import AkitaConnector
+from connectors.base import query_string
 from connectors.settings import RetryPolicy
 from connectors.types import ContactInput, Provider, WriteStatus
 from tests.support import sandbox_settings
@@ -93,3 +96,15 @@ async def test_a_call_queued_behind_others_gets_its_whole_budget_for_its_retries
     inputs = [replace(CONTACT, external_id=f"u-{n}") for n in range(6)]
     results = await asyncio.gather(*(connector.upsert(i) for i in inputs))
     assert [r.status for r in results] == [WriteStatus.CREATED] * 6
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"searchby": "email", "search": "a+b@x.test"},
+        [("where[0][val]", "a@x.test,b c@é.fi"), ("limit", 5), ("start", 0)],
+        [("minimal", True), ("publishedOnly", False), ("empty", None), ("search", "tag:vip/1")],
+    ],
+)
+def test_query_strings_are_encoded_as_httpx_encodes_them(params: Any) -> None:
+    assert query_string(params) == str(httpx.QueryParams(params))
