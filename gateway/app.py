@@ -14,6 +14,7 @@ shutdown (the app's lifespan); every GraphQL request gets a fresh
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import urllib.request
@@ -257,6 +258,25 @@ def create_app(
     )
 
 
+# Collector thresholds for a serving worker (Python's default is (700, 10, 10)).
+GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Collect less often, and never scan what start-up built.
+
+    A large answer allocates hundreds of thousands of short-lived objects; at the
+    default thresholds the collector runs hundreds of times per request and now
+    and then walks every object in the process (the schema, the modules), which
+    made the CPU of the same 1000-contact query vary from 62 to 95 ms. Frozen
+    start-up objects and rarer collections make it a steady 62 ms; the peak
+    memory is measured by the benchmark.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def create_app_from_env() -> Starlette:
     """The app for `uvicorn --factory` and for each worker of `contact-gateway serve`.
 
@@ -271,12 +291,15 @@ def create_app_from_env() -> Starlette:
         RuntimeError: neither variable is set.
     """
     config = os.environ.get(ENV_CONFIG)
-    if config:
-        return create_app(load_config(config))
     sandbox_url = os.environ.get(ENV_SANDBOX_URL)
-    if sandbox_url:
-        return create_app(sandbox_settings(sandbox_url))
-    raise RuntimeError(
-        f"set {ENV_CONFIG} to a configuration file, or {ENV_SANDBOX_URL} to a running "
-        "sandbox (contact-gateway serve does this for you)"
-    )
+    if config:
+        app = create_app(load_config(config))
+    elif sandbox_url:
+        app = create_app(sandbox_settings(sandbox_url))
+    else:
+        raise RuntimeError(
+            f"set {ENV_CONFIG} to a configuration file, or {ENV_SANDBOX_URL} to a running "
+            "sandbox (contact-gateway serve does this for you)"
+        )
+    tune_gc()
+    return app
