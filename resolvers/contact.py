@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from resolvers.account import Account
 
 MAX_ACTIVITY_PAGE = 100
+_PROVIDER_ORDER = {p: i for i, p in enumerate(ProviderEnum)}
 
 
 @strawberry.type(description="One provider's record of a contact, as the provider gave it.")
@@ -98,7 +99,7 @@ class Contact(Node):
             status=person.pick("status"),
             points=person.pick("points"),
             do_not_contact=dnc,
-            providers=sorted({r.provider for r in person.sources}, key=list(ProviderEnum).index),
+            providers=sorted({r.provider for r in person.sources}, key=_PROVIDER_ORDER.__getitem__),
             created_at=person.created_at,
             updated_at=person.updated_at,
             person=person,

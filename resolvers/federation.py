@@ -112,7 +112,8 @@ class Person:
     def emails(self) -> list[str]:
         seen: dict[str, str] = {}
         primary = self.pick("email")
-        for email in [primary, *(e for r in self.ordered_sources() for e in [r.email, *r.emails])]:
+        sources = self.sources if len(self.sources) == 1 else self.ordered_sources()
+        for email in [primary, *(e for r in sources for e in [r.email, *r.emails])]:
             norm = normalize_email(email)
             if norm and email and norm not in seen:
                 seen[norm] = email.strip()
