@@ -47,6 +47,9 @@ READABLE = (Provider.ADAPTIX, Provider.TRUSTMARY, Provider.LUNARSEND)
 LISTING_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 FANOUT_LATENCY_MS = 50.0
 LARGE_PAGE = 1000
+# Queries per large-answer run: process CPU is read in clock ticks (10 ms), so one
+# query's ~60 ms would be read to the nearest 10; five read it to the nearest 2.
+LARGE_REPEAT = 5
 BULK_RATE = RateLimit(100, 1.0)
 
 ONE_CONTACT = """
@@ -561,21 +564,22 @@ def large(h: Harness) -> Outcome:
                         port=gateway.port,
                         units=request,
                         duration=None,
-                        count=1,
+                        count=LARGE_REPEAT,
                         timeout=300,
                         check_graphql=True,
                     )
                 ),
                 f"large answer ({label})",
             )
-            cpu_ms = (gateway.cpu_seconds() - before) * 1000
+            cpu_ms = (gateway.cpu_seconds() - before) * 1000 / result.ok
             runs.append(
                 {
-                    "total_ms": result.latencies_ms[0],
+                    "total_ms": percentile(result.latencies_ms, 50),
                     "cpu_ms_per_1000": cpu_ms * 1000 / edges,
                     "provider_calls": float(
                         sum(sum(controls.stats(p.value).values()) for p in READABLE)
-                    ),
+                    )
+                    / result.ok,
                 }
             )
         h.stop(gateway)
