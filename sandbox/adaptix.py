@@ -24,13 +24,15 @@ Where both are silent the emulator does what Mautic, which Adaptix forks, does:
   expr) is a 400 keyed by the parameter.
 - Activity pages hold 25 events by default; a date-only `filters[dateTo]`
   covers that whole day.
+- `points` is a signed 32-bit column: a write or `points/plus|minus` that would
+  leave it outside that range is a 400 keyed by `points`.
+
+Contacts are kept in id order with an index by email (one contact per email),
+so `/contacts/new` and its batch find an email's owner without a scan.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import ipaddress
 import math
 import operator
@@ -46,13 +48,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox import credentials
-from sandbox.emulator import Emulator, ProviderError, RateLimit, _Route
+from sandbox.emulator import (
+    Emulator,
+    ProviderError,
+    RateLimit,
+    _Route,
+    basic_credentials,
+    same_secret,
+    whole_number,
+)
 from sandbox.seed import EVENT_TYPES, SeedData
 
 BATCH_LIMIT = 200
 DEFAULT_LIMIT = 30
 ACTIVITY_LIMIT = 25
 TEXT_MAX = 191
+POINTS_MIN, POINTS_MAX = -(2**31), 2**31 - 1
 NOT_FOUND = "Item was not found."
 
 DNC_UNSUBSCRIBED, DNC_BOUNCED, DNC_MANUAL = 1, 2, 3
@@ -97,6 +108,19 @@ FIELDS: tuple[_Field, ...] = tuple(
 )
 FIELD_GROUPS = ("core", "social", "personal", "professional")
 _FIELD_BY_ALIAS = {f.alias: f for f in FIELDS}
+_ALIASES = tuple(f.alias for f in FIELDS)
+
+
+def _field_meta(f: _Field) -> dict[str, str]:
+    return {"id": str(f.id), "label": f.label, "alias": f.alias, "type": f.type, "group": f.group}
+
+
+# Each group's `fields.<group>.<alias>` entries but their value, built once: every
+# contact answer repeats them.
+_GROUP_FIELDS = {
+    group: tuple((f.alias, _field_meta(f)) for f in FIELDS if f.group == group)
+    for group in FIELD_GROUPS
+}
 # Every alias whose value lives in `_Contact.values`; points is a counter of its own.
 _TEXT_ALIASES = tuple(f.alias for f in FIELDS if f.alias != "points")
 
@@ -137,6 +161,18 @@ SEED_AGENTS = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Gecko/20100101 Firefox/125.0",
 )
 
+UTM_PARAMS = (
+    "utm_campaign",
+    "utm_content",
+    "utm_medium",
+    "utm_source",
+    "utm_term",
+    "useragent",
+    "url",
+    "referer",
+    "remotehost",
+)
+
 IP_DETAILS = (
     "city",
     "region",
@@ -149,7 +185,6 @@ IP_DETAILS = (
 )
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_DIGITS = re.compile(r"[0-9]+")
 _CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _COMMAND = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(.*)", re.DOTALL)
 _SEARCH_TOKEN = re.compile(r'(?:[^\s"]+:)?"[^"]*"|\S+')
@@ -240,19 +275,41 @@ def _parse_datetime(text: str) -> datetime | None:
     """`Y-m-d H:i:s`, `Y-m-d` or ISO 8601; a time without an offset is UTC."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+01:00 is before year 1
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _as_id(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value > 0 else None
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return int(value.strip()) or None
-    return None
+    number = whole_number(value.strip()) if isinstance(value, str) else None
+    return number or None
+
+
+def _id_list(text: str) -> list[int] | None:
+    """`1, 2,3` as ids (blank parts skipped); None when a part is not an id."""
+    ids: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        number = whole_number(part)
+        if number is None:
+            return None
+        ids.append(number)
+    return ids
+
+
+def _integer(text: str) -> int | None:
+    """A signed whole number (`-12`), as `whole_number` bounds it."""
+    number = whole_number(text.removeprefix("-"))
+    return -number if number is not None and text.startswith("-") else number
+
+
+def _points_problem(points: int) -> str | None:
+    if POINTS_MIN <= points <= POINTS_MAX:
+        return None
+    return f"This value should be between {POINTS_MIN} and {POINTS_MAX}."
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -290,9 +347,9 @@ def _int_param(query: QueryParams, name: str, default: int, *, minimum: int) -> 
     raw = query.get(name)
     if raw is None or raw.strip() == "":
         return default
-    if not _DIGITS.fullmatch(raw.strip()):
+    value = whole_number(raw.strip())
+    if value is None:
         raise _bad_param(name, "This value should be a whole number.")
-    value = int(raw.strip())
     if value < minimum:
         raise _bad_param(name, f"This value should be {minimum} or more.")
     return value
@@ -396,9 +453,10 @@ def _text(value: Any) -> str:
 def _coerce(kind: str, raw: str, param: str) -> Any:
     text = raw.strip()
     if kind == "int":
-        if not re.fullmatch(r"-?[0-9]+", text):
+        number = _integer(text)
+        if number is None:
             raise _bad_param(param, f"{raw!r} is not a number.")
-        return int(text)
+        return number
     if kind == "date":
         value = _parse_datetime(text)
         if value is None:
@@ -407,11 +465,33 @@ def _coerce(kind: str, raw: str, param: str) -> Any:
     return text.casefold()
 
 
-def _like(pattern: str) -> re.Pattern[str]:
-    """SQL LIKE (`%` any run, `_` one character), case-insensitive as MySQL's collation."""
-    wildcards = {"%": ".*", "_": "."}
-    regex = "".join(wildcards.get(ch) or re.escape(ch) for ch in pattern)
-    return re.compile(regex, re.IGNORECASE | re.DOTALL)
+def _like(pattern: str) -> Callable[[str], bool]:
+    """SQL LIKE (`%` any run, `_` one character), case-insensitive as MySQL's collation.
+
+    Matched by walking pattern and text, backing up only to the last `%`: at most
+    len(pattern) x len(text) steps, where a regex of `.*` runs takes exponential
+    time on a pattern such as `%%%%%%%%%%x` and stalls the whole sandbox.
+    """
+    wanted = pattern.lower()
+
+    def matches(value: str) -> bool:
+        text = value.lower()
+        p = t = 0
+        star, resume = -1, 0
+        while t < len(text):
+            if p < len(wanted) and wanted[p] == "%":
+                star, resume = p, t
+                p += 1
+            elif p < len(wanted) and wanted[p] in ("_", text[t]):
+                p, t = p + 1, t + 1
+            elif star >= 0:
+                resume += 1
+                p, t = star + 1, resume
+            else:
+                return False
+        return set(wanted[p:]) <= {"%"}
+
+    return matches
 
 
 _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -448,8 +528,8 @@ def _where_predicate(index: int, condition: dict[str, Any]) -> Predicate:
     if len(values) != 1:
         raise _bad_param(param, f"The {expr} condition takes one value.")
     if expr == "like":
-        regex = _like(values[0])
-        return lambda c: (v := getter(c)) is not None and regex.fullmatch(_text(v)) is not None
+        like = _like(values[0])
+        return lambda c: (v := getter(c)) is not None and like(_text(v))
     target = _coerce(kind, values[0], param)
     compare = _COMPARATORS[expr]
     return lambda c: (v := getter(c)) is not None and compare(_comparable(v), target)
@@ -518,10 +598,10 @@ def _search_predicates(search: str) -> list[Predicate]:
         if not value:
             predicates.append(lambda c: False)
         elif command == "ids":
-            parts = [p.strip() for p in value.split(",") if p.strip()]
-            if not all(_DIGITS.fullmatch(p) for p in parts):
+            ids = _id_list(value)
+            if ids is None:
                 raise _bad_param("search", f"ids:{value} is not a list of contact ids.")
-            predicates.append(_ids({int(p) for p in parts}))
+            predicates.append(_ids(set(ids)))
         elif command == "tag":
             predicates.append(_tagged(wanted))
         elif command in ("email", "company"):
@@ -539,15 +619,16 @@ def _field_value(spec: _Field, value: Any) -> tuple[str | int | None, str | None
     if value is None:
         return None, None
     if spec.type == "number":
+        number = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value, None
-        if isinstance(value, str):
-            text = value.strip()
-            if text == "":
+            number = value
+        elif isinstance(value, str):
+            if value.strip() == "":
                 return None, None
-            if re.fullmatch(r"-?[0-9]+", text):
-                return int(text), None
-        return None, "This value should be of type integer."
+            number = _integer(value.strip())
+        if number is None:
+            return None, "This value should be of type integer."
+        return number, _points_problem(number)
     if not isinstance(value, str):
         return None, "This value should be of type string."
     text = value.strip()
@@ -664,6 +745,10 @@ def _describe_agent(agent: str) -> dict[str, Any]:
     }
 
 
+def _by_label(types: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(types.items(), key=lambda kv: kv[1]))
+
+
 class AdaptixEmulator(Emulator):
     """Adaptix's contacts API: contacts with tags, segments, do-not-contact
     entries, UTM tags, points, notes, devices, companies and activity events."""
@@ -674,8 +759,11 @@ class AdaptixEmulator(Emulator):
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         super().__init__(rng_seed=rng_seed)
-        self._contacts: dict[int, _Contact] = {}
+        self._contacts: dict[int, _Contact] = {}  # in id order: ids only grow
+        self._emails: dict[str, int] = {}  # casefolded email -> contact id
         self._events: list[_Event] = []
+        # event -> type label, by label, as activity answers list them; fixed once seeded.
+        self._event_types = _by_label(dict(EVENT_TYPES))
         self._tag_ids: dict[str, tuple[int, str]] = {}  # casefold -> (id, name)
         self._companies: dict[str, tuple[int, str, datetime]] = {}  # casefold -> (id, name, added)
         self._segments: dict[int, tuple[str, str]] = {}  # id -> (name, alias)
@@ -686,17 +774,13 @@ class AdaptixEmulator(Emulator):
     # -- Emulator hooks ---------------------------------------------------------
 
     def authenticate(self, request: Request) -> bool:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
+        given = basic_credentials(request)
+        if given is None:
             return False
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        username, sep, password = decoded.partition(b":")
-        user_ok = hmac.compare_digest(username, credentials.ADAPTIX_USERNAME.encode())
-        password_ok = hmac.compare_digest(password, credentials.ADAPTIX_PASSWORD.encode())
-        return bool(sep) and user_ok and password_ok
+        username, password = given
+        return same_secret(username, credentials.ADAPTIX_USERNAME) and same_secret(
+            password, credentials.ADAPTIX_PASSWORD
+        )
 
     def error_body(self, error: ProviderError) -> Any:
         details = error.details if error.details is not None else []
@@ -709,9 +793,7 @@ class AdaptixEmulator(Emulator):
             ]
         }
 
-    def rate_limit_message(self) -> str:
-        limit = self.controls.rate_limit or self.rate_limit_default
-        assert limit is not None
+    def rate_limit_message(self, limit: RateLimit) -> str:
         per_hour = round(limit.requests * 3600 / limit.per_seconds)
         return f"You exceeded the rate limit of {per_hour} API calls per hour."
 
@@ -749,7 +831,7 @@ class AdaptixEmulator(Emulator):
         ]
 
     def records(self) -> Any:
-        return [self._contact_json(c) for c in sorted(self._contacts.values(), key=lambda c: c.id)]
+        return [self._contact_json(c) for c in self._contacts.values()]
 
     def load_seed(self, data: SeedData) -> None:
         for tag in data.tags:
@@ -758,6 +840,7 @@ class AdaptixEmulator(Emulator):
         self._automations = {
             aid: (name, segment) for aid, name, segment in AUTOMATIONS if segment in self._segments
         }
+        labels = dict(EVENT_TYPES)
         for n, person in enumerate(data.in_provider(self.key), start=1):
             record = person.records[self.key]
             contact = _Contact(
@@ -779,12 +862,12 @@ class AdaptixEmulator(Emulator):
                 company=record.company,
                 position=record.job_title,
             )
+            self._index_email(contact, None)
             self._sync_company(contact, record.created_at)
             contact.tags = [self._tag(t) for t in person.tags]
             contact.segments = {s: record.created_at for s in person.segments}
             for note in person.notes:
                 contact.notes.append(_Note(self._next_id(), note.text, note.type, note.at))
-            labels = dict(EVENT_TYPES)
             for seed_event in person.events:
                 self._events.append(
                     _Event(
@@ -809,6 +892,7 @@ class AdaptixEmulator(Emulator):
                 contact.dnc.append(self._dnc_entry("email", DNC_BOUNCED, record.updated_at))
                 contact.dnc[-1]["comments"] = "Hard bounce."
             self._contacts[contact.id] = contact
+        self._event_types = _by_label({**labels, **{e.event: e.type_label for e in self._events}})
 
     # -- shapes -----------------------------------------------------------------
 
@@ -839,8 +923,9 @@ class AdaptixEmulator(Emulator):
             "color": None,
         }
         value_of: dict[str, Any] = {**c.values, "points": c.points}
+        every = {"id": c.id, **{alias: value_of[alias] for alias in _ALIASES}}
         if minimal:
-            body["fields"] = {"all": {"id": c.id, **{f.alias: value_of[f.alias] for f in FIELDS}}}
+            body["fields"] = {"all": every}
             return body
         body["ipAddresses"] = {
             ip: {"ipAddress": ip, "ipDetails": dict.fromkeys(IP_DETAILS, "")}
@@ -849,21 +934,11 @@ class AdaptixEmulator(Emulator):
         body["tags"] = [{"id": self._tag_ids[t.casefold()][0], "tag": t} for t in c.tags]
         body["utmtags"] = [dict(u, query=u["query"] or []) for u in c.utmtags]
         body["doNotContact"] = [dict(d) for d in c.dnc]
-        fields: dict[str, Any] = {}
-        for group in FIELD_GROUPS:
-            fields[group] = {
-                f.alias: {
-                    "id": str(f.id),
-                    "label": f.label,
-                    "alias": f.alias,
-                    "type": f.type,
-                    "group": f.group,
-                    "value": value_of[f.alias],
-                }
-                for f in FIELDS
-                if f.group == group
-            } or []
-        fields["all"] = {"id": c.id, **{f.alias: value_of[f.alias] for f in FIELDS}}
+        fields: dict[str, Any] = {
+            group: {alias: {**meta, "value": value_of[alias]} for alias, meta in members} or []
+            for group, members in _GROUP_FIELDS.items()
+        }
+        fields["all"] = every
         body["fields"] = fields
         return body
 
@@ -926,18 +1001,23 @@ class AdaptixEmulator(Emulator):
             link.primary = link.company_id == company_id
 
     def _find(self, request: Request) -> _Contact:
-        raw = request.path_params["id"]
-        contact = self._contacts.get(int(raw)) if _DIGITS.fullmatch(raw) else None
+        contact_id = whole_number(request.path_params["id"])
+        contact = self._contacts.get(contact_id) if contact_id is not None else None
         if contact is None:
             raise _not_found()
         return contact
 
     def _by_email(self, email: str) -> _Contact | None:
-        wanted = email.casefold()
-        for contact in self._contacts.values():
-            if (contact.values.get("email") or "").casefold() == wanted:
-                return contact
-        return None
+        contact_id = self._emails.get(email.casefold())
+        return self._contacts[contact_id] if contact_id is not None else None
+
+    def _index_email(self, contact: _Contact, old: str | None) -> None:
+        """Move `contact` in the email index from `old` to its current email."""
+        if old:
+            del self._emails[old.casefold()]
+        email = contact.values.get("email")
+        if email:
+            self._emails[email.casefold()] = contact.id
 
     def _check_email_free(self, write: _Write, contact_id: int | None) -> None:
         email = write.email()
@@ -945,7 +1025,11 @@ class AdaptixEmulator(Emulator):
         if other is not None and other.id != contact_id:
             raise _invalid({"email": ["This email is already used by another contact."]})
 
-    def _apply(self, contact: _Contact, write: _Write, now: datetime) -> None:
+    def _apply(self, contact: _Contact, write: _Write, now: datetime, *, replace: bool) -> None:
+        """Store a validated write; `replace` (PUT) first blanks every field."""
+        old_email = contact.values.get("email")
+        if replace:
+            contact.values = dict.fromkeys(_TEXT_ALIASES)
         for alias, value in write.fields.items():
             if value is None and not write.overwrite_blank:
                 continue
@@ -969,6 +1053,7 @@ class AdaptixEmulator(Emulator):
             contact.values.get(a) for a in ("email", "firstname", "lastname")
         ):
             contact.date_identified = now
+        self._index_email(contact, old_email)
         self._sync_company(contact, now)
 
     def _create(self, write: _Write, now: datetime) -> _Contact:
@@ -976,14 +1061,12 @@ class AdaptixEmulator(Emulator):
             id=self._next_contact, date_added=now, values=dict.fromkeys(_TEXT_ALIASES)
         )
         self._next_contact += 1
-        self._apply(contact, write, now)
+        self._apply(contact, write, now, replace=False)
         self._contacts[contact.id] = contact
         return contact
 
     def _edit(self, contact: _Contact, write: _Write, now: datetime, *, replace: bool) -> None:
-        if replace:
-            contact.values = dict.fromkeys(_TEXT_ALIASES)
-        self._apply(contact, write, now)
+        self._apply(contact, write, now, replace=replace)
         contact.date_modified = now
         contact.modified_by = API_USER.id
 
@@ -1016,6 +1099,9 @@ class AdaptixEmulator(Emulator):
     def _remove(self, contact: _Contact) -> dict[str, Any]:
         body = self._contact_json(contact)
         del self._contacts[contact.id]
+        email = contact.values.get("email")
+        if email:
+            del self._emails[email.casefold()]
         self._events = [e for e in self._events if e.contact_id != contact.id]
         return body
 
@@ -1031,6 +1117,25 @@ class AdaptixEmulator(Emulator):
     def _batch_entry_error(self, error: ProviderError) -> dict[str, Any]:
         body: dict[str, Any] = self.error_body(error)["errors"][0]
         return body
+
+    def _batch(
+        self, items: list[Any], write: Callable[[Any], tuple[_Contact, int]]
+    ) -> dict[str, Any]:
+        """`write` each item; a refused item is reported under its index and the rest go on."""
+        self._check_batch_size(len(items))
+        contacts: list[dict[str, Any]] = []
+        codes: list[int] = []
+        errors: dict[str, Any] = {}
+        for index, item in enumerate(items):
+            try:
+                contact, status = write(item)
+            except ProviderError as exc:
+                codes.append(exc.status)
+                errors[str(index)] = self._batch_entry_error(exc)
+                continue
+            codes.append(status)
+            contacts.append(self._contact_json(contact))
+        return {"contacts": contacts, "statusCodes": codes, "errors": errors}
 
     async def _optional_body(self, request: Request) -> dict[str, Any]:
         if not (await request.body()).strip():
@@ -1052,14 +1157,9 @@ class AdaptixEmulator(Emulator):
         sort = self._sort_keys(query)
         predicates = _search_predicates(query.get("search", "")) + _where_predicates(query)
 
-        default_desc = (
-            not sort and _direction(query.get("orderByDir"), "orderByDir", "ASC") == "DESC"
-        )
-        matches = sorted(
-            (c for c in self._contacts.values() if all(p(c) for p in predicates)),
-            key=lambda c: c.id,
-            reverse=default_desc,
-        )
+        matches = [c for c in self._contacts.values() if all(p(c) for p in predicates)]
+        if not sort and _direction(query.get("orderByDir"), "orderByDir", "ASC") == "DESC":
+            matches.reverse()
         # Stable sorts, last key first, give a multi-column order with id as the tie-break.
         for getter, descending in reversed(sort):
             matches.sort(key=_sort_by(getter), reverse=descending)
@@ -1104,11 +1204,11 @@ class AdaptixEmulator(Emulator):
         return self.json({"contact": self._contact_json(edited)}, status)
 
     async def put_contact(self, request: Request) -> Response:
-        raw = request.path_params["id"]
-        if not _DIGITS.fullmatch(raw) or int(raw) == 0:
+        contact_id = whole_number(request.path_params["id"])
+        if not contact_id:
             raise _not_found()
         body = await self.json_body(request, expect=dict)
-        edited, status = self._edit_by_id(int(raw), body, _now(), create=True)
+        edited, status = self._edit_by_id(contact_id, body, _now(), create=True)
         return self.json({"contact": self._contact_json(edited)}, status)
 
     async def delete_contact(self, request: Request) -> Any:
@@ -1116,21 +1216,8 @@ class AdaptixEmulator(Emulator):
 
     async def create_batch(self, request: Request) -> Response:
         items = await self.json_body(request, expect=list)
-        self._check_batch_size(len(items))
         now = _now()
-        contacts: list[dict[str, Any]] = []
-        codes: list[int] = []
-        errors: dict[str, Any] = {}
-        for index, item in enumerate(items):
-            try:
-                contact, status = self._upsert(item, now)
-            except ProviderError as exc:
-                codes.append(exc.status)
-                errors[str(index)] = self._batch_entry_error(exc)
-                continue
-            codes.append(status)
-            contacts.append(self._contact_json(contact))
-        return self.json({"contacts": contacts, "statusCodes": codes, "errors": errors}, 201)
+        return self.json(self._batch(items, lambda item: self._upsert(item, now)), 201)
 
     async def patch_batch(self, request: Request) -> Any:
         return await self._edit_batch(request, create=False)
@@ -1140,37 +1227,27 @@ class AdaptixEmulator(Emulator):
 
     async def _edit_batch(self, request: Request, *, create: bool) -> Any:
         items = await self.json_body(request, expect=list)
-        self._check_batch_size(len(items))
         now = _now()
-        contacts: list[dict[str, Any]] = []
-        codes: list[int] = []
-        errors: dict[str, Any] = {}
-        for index, item in enumerate(items):
-            try:
-                if not isinstance(item, dict):
-                    raise ProviderError(400, "Each entity must be an object.", code="bad_request")
-                contact_id = _as_id(item.get("id"))
-                if contact_id is None:
-                    raise _invalid({"id": ["Each entity needs the id of the contact to edit."]})
-                contact, status = self._edit_by_id(contact_id, item, now, create=create)
-            except ProviderError as exc:
-                codes.append(exc.status)
-                errors[str(index)] = self._batch_entry_error(exc)
-                continue
-            codes.append(status)
-            contacts.append(self._contact_json(contact))
-        return {"contacts": contacts, "statusCodes": codes, "errors": errors}
+
+        def edit(item: Any) -> tuple[_Contact, int]:
+            if not isinstance(item, dict):
+                raise ProviderError(400, "Each entity must be an object.", code="bad_request")
+            contact_id = _as_id(item.get("id"))
+            if contact_id is None:
+                raise _invalid({"id": ["Each entity needs the id of the contact to edit."]})
+            return self._edit_by_id(contact_id, item, now, create=create)
+
+        return self._batch(items, edit)
 
     async def delete_batch(self, request: Request) -> Any:
-        raw = _array_param(request.query_params, "ids")
-        parts = [p.strip() for chunk in raw for p in chunk.split(",") if p.strip()]
-        if not parts or not all(_DIGITS.fullmatch(p) for p in parts):
+        ids = _id_list(",".join(_array_param(request.query_params, "ids")))
+        if not ids:
             raise _bad_param("ids", "This value should be a comma-separated list of contact ids.")
-        self._check_batch_size(len(parts))
+        self._check_batch_size(len(ids))
         deleted: list[dict[str, Any]] = []
         errors: dict[str, Any] = {}
-        for index, part in enumerate(parts):
-            contact = self._contacts.get(int(part))
+        for index, contact_id in enumerate(ids):
+            contact = self._contacts.get(contact_id)
             if contact is None:
                 errors[str(index)] = self._batch_entry_error(_not_found())
             else:
@@ -1219,20 +1296,9 @@ class AdaptixEmulator(Emulator):
     async def add_utm(self, request: Request) -> Any:
         contact = self._find(request)
         body = await self.json_body(request, expect=dict)
-        names = {
-            "utm_campaign": "utmCampaign",
-            "utm_content": "utmContent",
-            "utm_medium": "utmMedium",
-            "utm_source": "utmSource",
-            "utm_term": "utmTerm",
-            "useragent": "userAgent",
-            "url": "url",
-            "referer": "referer",
-            "remotehost": "remoteHost",
-        }
-        if not any(body.get(name) not in (None, "") for name in (*names, "query")):
+        if not any(body.get(name) not in (None, "") for name in (*UTM_PARAMS, "query")):
             raise _bad_param("utm", "At least one UTM parameter is required.")
-        values = _optional_text(body, [*names, "lastActive"])
+        values = _optional_text(body, (*UTM_PARAMS, "lastActive"))
         query = body.get("query")
         if isinstance(query, str):
             query = dict(parse_qsl(query.lstrip("?")))
@@ -1268,8 +1334,7 @@ class AdaptixEmulator(Emulator):
 
     async def remove_utm(self, request: Request) -> Any:
         contact = self._find(request)
-        raw = request.path_params["utmid"]
-        utm_id = int(raw) if _DIGITS.fullmatch(raw) else None
+        utm_id = whole_number(request.path_params["utmid"])
         if all(u["id"] != utm_id for u in contact.utmtags):
             raise _not_found()
         contact.utmtags = [u for u in contact.utmtags if u["id"] != utm_id]
@@ -1283,12 +1348,15 @@ class AdaptixEmulator(Emulator):
 
     async def _change_points(self, request: Request, sign: int) -> Any:
         contact = self._find(request)
-        raw = request.path_params["points"]
-        if not _DIGITS.fullmatch(raw):
+        delta = whole_number(request.path_params["points"])
+        if delta is None:
             raise _bad_param("points", "This value should be a whole number.")
         body = await self._optional_body(request)
         _optional_text(body, ("eventName", "actionName", "eventname", "actionname"))
-        contact.points += sign * int(raw)
+        problem = _points_problem(contact.points + sign * delta)
+        if problem is not None:
+            raise _bad_param("points", problem)
+        contact.points += sign * delta
         contact.date_modified = _now()
         contact.modified_by = API_USER.id
         return {"success": True}
@@ -1437,7 +1505,6 @@ class AdaptixEmulator(Emulator):
 
         events = [e for e in self._events if keep(e)]
         events.sort(key=lambda e: (columns[column](e), e.seq), reverse=direction == "DESC")
-        types = {**dict(EVENT_TYPES), **{e.event: e.type_label for e in self._events}}
         return {
             "events": [self._event_json(e) for e in events[(page - 1) * limit : page * limit]],
             "filters": {
@@ -1448,7 +1515,7 @@ class AdaptixEmulator(Emulator):
                 "dateTo": _iso(date_to),
             },
             "order": [column, direction],
-            "types": dict(sorted(types.items(), key=lambda kv: kv[1])),
+            "types": self._event_types,
             "total": len(events),
             "page": page,
             "limit": limit,

@@ -29,7 +29,6 @@ followed by the fields of its `data` answer.
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +36,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.credentials import AKITA_API_KEY, AKITA_TAG_IDS
-from sandbox.emulator import Emulator, ProviderError, RateLimit, _Route
+from sandbox.emulator import (
+    Emulator,
+    ProviderError,
+    RateLimit,
+    _Route,
+    authorization,
+    same_secret,
+)
 from sandbox.seed import SeedData
 
 INVALID = "The given data was invalid."
@@ -145,10 +151,8 @@ class AkitaEmulator(Emulator):
     # -- Emulator hooks -------------------------------------------------------
 
     def authenticate(self, request: Request) -> bool:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.encode(), AKITA_API_KEY.encode()
-        )
+        scheme, token = authorization(request)
+        return scheme == "bearer" and same_secret(token, AKITA_API_KEY)
 
     def error_body(self, error: ProviderError) -> Any:
         if error.status == 422:
@@ -158,7 +162,7 @@ class AkitaEmulator(Emulator):
     def unauthorized_body(self) -> Any:
         return {"message": "Unauthenticated."}
 
-    def rate_limit_message(self) -> str:
+    def rate_limit_message(self, limit: RateLimit) -> str:
         return "Too Many Attempts."
 
     def routes(self) -> list[_Route]:

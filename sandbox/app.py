@@ -14,14 +14,20 @@ from starlette.routing import Mount, Route
 
 from sandbox.adaptix import AdaptixEmulator
 from sandbox.akita import AkitaEmulator
-from sandbox.credentials import ROOTS, describe
+from sandbox.credentials import describe
 from sandbox.emulator import Emulator
 from sandbox.interakt import InteraktEmulator
 from sandbox.lunarsend import LunarSendEmulator
 from sandbox.seed import SeedData, generate
 from sandbox.trustmary import TrustmaryEmulator
 
-KEYS = ("akita", "interakt", "trustmary", "adaptix", "lunarsend")
+EMULATORS: tuple[type[Emulator], ...] = (
+    AkitaEmulator,
+    InteraktEmulator,
+    TrustmaryEmulator,
+    AdaptixEmulator,
+    LunarSendEmulator,
+)
 
 
 class Sandbox:
@@ -34,13 +40,7 @@ class Sandbox:
 
     def __init__(self, *, seed: int | None = 0) -> None:
         rng_seed = seed or 0
-        self.emulators: dict[str, Emulator] = {
-            "akita": AkitaEmulator(rng_seed=rng_seed),
-            "interakt": InteraktEmulator(rng_seed=rng_seed),
-            "trustmary": TrustmaryEmulator(rng_seed=rng_seed),
-            "adaptix": AdaptixEmulator(rng_seed=rng_seed),
-            "lunarsend": LunarSendEmulator(rng_seed=rng_seed),
-        }
+        self.emulators: dict[str, Emulator] = {cls.key: cls(rng_seed=rng_seed) for cls in EMULATORS}
         self.data: SeedData | None = None
         if seed is not None:
             self.data = generate(seed)
@@ -63,7 +63,10 @@ class Sandbox:
         base = str(request.base_url).rstrip("/")
         creds = describe()
         return JSONResponse(
-            {key: {"base_url": f"{base}/{key}{ROOTS[key]}", **creds[key]} for key in self.emulators}
+            {
+                key: {"base_url": f"{base}/{key}{emulator.root}", **creds[key]}
+                for key, emulator in self.emulators.items()
+            }
         )
 
     async def _stats(self, request: Request) -> Response:

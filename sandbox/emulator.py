@@ -8,6 +8,11 @@ and malformed bodies into the provider's documented error shape. Handlers are
 synchronous over the in-memory store, so a request's writes are never
 interleaved with another's.
 
+Shared by the emulators: `json_body` (a request body, or a 400 that keeps out
+anything that could not be sent back), `authorization` / `basic_credentials` /
+`same_secret` for credentials, `whole_number` for ids and counts in paths and
+query strings, and `iso_millis` for `2020-10-22T14:55:52.638Z` timestamps.
+
 Test and benchmark controls, per provider (no auth, sandbox only):
     GET  /<key>/_sandbox/records   what the emulator stores
     GET  /<key>/_sandbox/stats     {"total": N, "requests": {"GET /api/contacts": N}}
@@ -19,18 +24,24 @@ Test and benchmark controls, per provider (no auth, sandbox only):
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import hmac
 import json
 import math
 import random
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -147,15 +158,23 @@ class Emulator:
         return _Route(method, template, handler, auth)
 
     async def json_body(self, request: Request, *, expect: type = dict) -> Any:
-        """The request's JSON body, or a 400 in the provider's shape."""
+        """The request's JSON body, or a 400 in the provider's shape.
+
+        Refused as not valid JSON too: what JSON cannot carry back out (NaN,
+        Infinity, numbers too large for a double, unpaired surrogate escapes),
+        since a stored value the emulator cannot answer with would break every
+        later read of that record.
+        """
         raw = await request.body()
         try:
-            body = json.loads(raw, parse_constant=_reject_constant) if raw else None
+            body = _loads(raw) if raw else None
+            if _SURROGATE_ESCAPE.search(raw):
+                render_json(body)  # raises UnicodeEncodeError on an unpaired surrogate
         except RecursionError as exc:
             raise ProviderError(
                 400, "Request body is nested too deeply.", code="bad_request"
             ) from exc
-        except (ValueError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # also UnicodeDecodeError and UnicodeEncodeError
             raise ProviderError(400, "Request body is not valid JSON.", code="bad_request") from exc
         if not isinstance(body, expect):
             expected = "an object" if expect is dict else "an array"
@@ -163,7 +182,7 @@ class Emulator:
         return body
 
     def json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        return JSONResponse(body, status_code=status, headers=headers)
+        return Response(render_json(body), status, headers, media_type="application/json")
 
     def error(self, error: ProviderError, headers: dict[str, str] | None = None) -> Response:
         return self.json(self.error_body(error), error.status, headers)
@@ -188,15 +207,16 @@ class Emulator:
         if self._window is not None:
             wait = self._window.retry_after()
             if wait is not None:
+                message = self.rate_limit_message(self._window.limit)
                 return self.error(
-                    ProviderError(429, self.rate_limit_message(), code="rate_limited"),
-                    {"Retry-After": str(wait)},
+                    ProviderError(429, message, code="rate_limited"), {"Retry-After": str(wait)}
                 )
         if c.error_rate and self._random.random() < c.error_rate:
             return self.error(ProviderError(500, "Internal server error.", code="internal_error"))
         return None
 
-    def rate_limit_message(self) -> str:
+    def rate_limit_message(self, limit: RateLimit) -> str:
+        """The 429 message for the limit in force; providers that quote it override this."""
         return "Too many requests."
 
     # -- app ------------------------------------------------------------------
@@ -242,27 +262,96 @@ class Emulator:
         return self.error(ProviderError(405, "Method not allowed.", code="method_not_allowed"))
 
     async def _records_endpoint(self, request: Request) -> Response:
-        return JSONResponse({"records": self.records()})
+        return self.json({"records": self.records()})
 
     async def _stats_endpoint(self, request: Request) -> Response:
-        return JSONResponse(self.stats.as_dict())
+        return self.json(self.stats.as_dict())
 
     async def _reset_endpoint(self, request: Request) -> Response:
         self.reset_stats()
-        return JSONResponse(self.stats.as_dict())
+        return self.json(self.stats.as_dict())
 
     async def _controls_endpoint(self, request: Request) -> Response:
         if request.method == "POST":
             try:
                 self.set_controls(parse_controls(await request.json()))
-            except (ValueError, TypeError, KeyError) as exc:
-                return JSONResponse({"error": f"bad controls: {exc}"}, status_code=400)
-        return JSONResponse(self.controls.as_dict())
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                return self.json({"error": f"bad controls: {exc}"}, 400)
+        return self.json(self.controls.as_dict())
+
+
+# -- helpers for emulators ------------------------------------------------------
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_WHOLE = re.compile(r"[0-9]{1,18}")
+
+
+def render_json(body: Any) -> bytes:
+    """`body` as compact UTF-8 JSON, as Starlette's `JSONResponse` writes it.
+
+    orjson is several times faster on large answers (an Adaptix page of 1000
+    contacts); `json` takes what orjson cannot hold, integers past 64 bits.
+    """
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode()
 
 
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; echoing them back would fail mid-response.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses as infinity, which cannot be echoed back either.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+_loads = functools.partial(json.loads, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def authorization(request: Request) -> tuple[str, str]:
+    """The `Authorization` header as (lower-cased scheme, credentials)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower(), credentials
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The (user, password) of an HTTP Basic `Authorization` header, or None."""
+    scheme, encoded = authorization(request)
+    if scheme != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except ValueError:  # bad base64, non-ASCII header text, or not UTF-8 inside
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """An exact, constant-time comparison of a credential with the sandbox's."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a non-negative integer of at most 18 ASCII digits, else None.
+
+    Longer ids and counts exist in no store and would not fit a provider's
+    64-bit columns; refusing them also keeps Python's int parsing cheap.
+    """
+    return int(text) if _WHOLE.fullmatch(text) else None
+
+
+def iso_millis(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and `Z`: `2020-10-22T14:55:52.638Z`."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_controls(body: Any) -> Controls:
@@ -272,14 +361,14 @@ def parse_controls(body: Any) -> Controls:
     rate_limit = None
     if limit is not None:
         rate_limit = RateLimit(int(limit["requests"]), float(limit.get("per_seconds", 1.0)))
-        if rate_limit.requests < 1 or rate_limit.per_seconds <= 0:
-            raise ValueError("rate_limit needs requests >= 1 and per_seconds > 0")
+        if rate_limit.requests < 1 or not 0 < rate_limit.per_seconds < math.inf:
+            raise ValueError("rate_limit needs requests >= 1 and a finite per_seconds > 0")
     controls = Controls(
         latency_ms=float(body.get("latency_ms", 0.0)),
         error_rate=float(body.get("error_rate", 0.0)),
         outage=bool(body.get("outage", False)),
         rate_limit=rate_limit,
     )
-    if controls.latency_ms < 0 or not 0.0 <= controls.error_rate <= 1.0:
-        raise ValueError("latency_ms must be >= 0 and error_rate within 0..1")
+    if not 0 <= controls.latency_ms < math.inf or not 0.0 <= controls.error_rate <= 1.0:
+        raise ValueError("latency_ms must be finite and >= 0, and error_rate within 0..1")
     return controls

@@ -28,20 +28,22 @@ Nothing can be read back (Interakt documents no read endpoint). The sandbox's
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
 from sandbox.credentials import INTERAKT_API_KEY, INTERAKT_APP_ID
-from sandbox.emulator import Emulator, ProviderError, _Route
+from sandbox.emulator import (
+    Emulator,
+    ProviderError,
+    _Route,
+    basic_credentials,
+    same_secret,
+    whole_number,
+)
 from sandbox.seed import SeedData
 
-DIGITS = re.compile(r"[0-9]+")
 # datetime cannot hold timestamps past 9999-12-31T23:59:59Z.
 MAX_TIMESTAMP = 253402300799
 
@@ -53,13 +55,12 @@ def _now() -> str:
 
 
 def _timestamp(value: Any) -> int | None:
+    stamp: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         stamp = value
-    elif isinstance(value, str) and DIGITS.fullmatch(value) and len(value) <= 12:
-        stamp = int(value)
-    else:
-        return None
-    return stamp if 0 <= stamp <= MAX_TIMESTAMP else None
+    elif isinstance(value, str):
+        stamp = whole_number(value)
+    return stamp if stamp is not None and 0 <= stamp <= MAX_TIMESTAMP else None
 
 
 def _stored(key: str, value: Any) -> Any:
@@ -93,19 +94,11 @@ class InteraktEmulator(Emulator):
     # -- Emulator hooks -------------------------------------------------------
 
     def authenticate(self, request: Request) -> bool:
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
+        given = basic_credentials(request)
+        if given is None:
             return False
-        try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        app_id, sep, api_key = decoded.partition(":")
-        return (
-            bool(sep)
-            and hmac.compare_digest(app_id.encode(), INTERAKT_APP_ID.encode())
-            and hmac.compare_digest(api_key.encode(), INTERAKT_API_KEY.encode())
-        )
+        app_id, api_key = given
+        return same_secret(app_id, INTERAKT_APP_ID) and same_secret(api_key, INTERAKT_API_KEY)
 
     def error_body(self, error: ProviderError) -> Any:
         return {"error": error.message}

@@ -5,10 +5,15 @@ The docs give no paths; NOTES.md decides them, under `/lunarsend/api`:
     GET    /contacts?searchby=&search=      {"data": [...]}, equality, case-insensitive
     POST   /contacts/edit                   {"contactID", "updateFields"}: name, email, phone only
     DELETE /contacts                        {"contact_id"}: "Document deleted successfully"
+
+Contacts are kept in creation order, with an index by email (compared
+case-insensitively, one contact per email), so the per-email search and the
+duplicate check on create are lookups.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from dataclasses import asdict, dataclass
@@ -18,41 +23,14 @@ from typing import Any
 from starlette.requests import Request
 
 from sandbox.credentials import LUNARSEND_API_KEY
-from sandbox.emulator import Emulator, ProviderError, RateLimit, _Route
+from sandbox.emulator import Emulator, ProviderError, RateLimit, _Route, iso_millis, same_secret
 from sandbox.seed import SeedData
 
 CREATE_FIELDS = ("first_name", "last_name", "email", "company", "phone", "job_title", "notes")
 EDIT_FIELDS = ("name", "email", "phone")
-SEARCH_FIELDS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "notes",
-    "created_at",
-)
 DELETED = "Document deleted successfully"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
-}
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and `Z`, as Lunar Send's document store writes it."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -69,6 +47,10 @@ class LunarSendContact:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# `searchby` takes any contact field.
+SEARCH_FIELDS = tuple(f.name for f in dataclasses.fields(LunarSendContact))
 
 
 def _bad(message: str) -> ProviderError:
@@ -109,22 +91,21 @@ class LunarSendEmulator(Emulator):
         # Ids get their own generator so injected faults never shift them.
         self._ids = random.Random(f"lunarsend-{rng_seed}")
         self._contacts: dict[str, LunarSendContact] = {}
+        self._by_email: dict[str, str] = {}  # casefolded email -> id
 
     # -- Emulator hooks -------------------------------------------------------
 
     def authenticate(self, request: Request) -> bool:
-        return request.headers.get("x-api-key") == LUNARSEND_API_KEY
+        return same_secret(request.headers.get("x-api-key", ""), LUNARSEND_API_KEY)
 
     def error_body(self, error: ProviderError) -> Any:
-        return {"error": error.code or _CODES.get(error.status, "error"), "message": error.message}
+        # Every error raised here and in the base carries its code (bad_request, not_found...).
+        return {"error": error.code or "error", "message": error.message}
 
     def unauthorized_body(self) -> Any:
         return {"error": "unauthorized", "message": "Missing or invalid API key."}
 
-    def rate_limit_message(self) -> str:
-        limit = self.controls.rate_limit or self.rate_limit_default
-        if limit is None:
-            return super().rate_limit_message()
+    def rate_limit_message(self, limit: RateLimit) -> str:
         return f"Rate limit exceeded: {limit.requests} requests per {limit.per_seconds:g} seconds."
 
     def routes(self) -> list[_Route]:
@@ -154,7 +135,7 @@ class LunarSendEmulator(Emulator):
                     company=record.company,
                     job_title=record.job_title,
                     notes=notes,
-                    created_at=iso(record.created_at),
+                    created_at=iso_millis(record.created_at),
                 )
             )
 
@@ -168,13 +149,11 @@ class LunarSendEmulator(Emulator):
 
     def _store(self, contact: LunarSendContact) -> None:
         self._contacts[contact.id] = contact
+        self._by_email[contact.email.casefold()] = contact.id
 
     def _owner_of(self, email: str) -> LunarSendContact | None:
-        folded = email.casefold()
-        for contact in self._contacts.values():
-            if contact.email.casefold() == folded:
-                return contact
-        return None
+        contact_id = self._by_email.get(email.casefold())
+        return self._contacts[contact_id] if contact_id is not None else None
 
     def _contact(self, contact_id: Any, name: str) -> LunarSendContact:
         if not isinstance(contact_id, str) or not contact_id:
@@ -198,7 +177,7 @@ class LunarSendEmulator(Emulator):
             raise _bad("email is required.")
         email = _email(body["email"])
         contact = LunarSendContact(
-            id="",
+            id="",  # given below, once the contact is known to be stored
             first_name=first_name,
             last_name=_text(body, "last_name"),
             email=email,
@@ -206,10 +185,11 @@ class LunarSendEmulator(Emulator):
             company=_text(body, "company"),
             job_title=_text(body, "job_title"),
             notes=_text(body, "notes"),
-            created_at=iso(datetime.now(UTC)),
+            created_at=iso_millis(datetime.now(UTC)),
         )
         if self._owner_of(email) is not None:
             raise ProviderError(409, "A contact with this email already exists.", code="conflict")
+        # A refused create draws no id, so the ids that follow stay deterministic.
         contact.id = self._new_id()
         self._store(contact)
         return {"id": contact.id}
@@ -221,14 +201,18 @@ class LunarSendEmulator(Emulator):
             raise _bad(f"searchby must be one of: {', '.join(SEARCH_FIELDS)}.")
         if not search:
             raise _bad("search is required.")
-        term = search.casefold()
-        return {
-            "data": [
-                contact.as_json()
+        if searchby in ("id", "email"):
+            # Both are unique (ids are digits): a lookup, not a scan of every contact.
+            contact = self._contacts.get(search) if searchby == "id" else self._owner_of(search)
+            found = [contact] if contact is not None else []
+        else:
+            term = search.casefold()
+            found = [
+                contact
                 for contact in self._contacts.values()
                 if (value := getattr(contact, searchby)) is not None and value.casefold() == term
             ]
-        }
+        return {"data": [contact.as_json() for contact in found]}
 
     async def edit_contact(self, request: Request) -> Any:
         body = await self.json_body(request)
@@ -256,14 +240,17 @@ class LunarSendEmulator(Emulator):
             owner = self._owner_of(changes["email"])
             if owner is not None and owner is not contact:
                 raise ProviderError(409, "Another contact already has this email.", code="conflict")
+        del self._by_email[contact.email.casefold()]
         for name, value in changes.items():
             setattr(contact, name, value)
+        self._by_email[contact.email.casefold()] = contact.id
         return {"id": contact.id}
 
     async def delete_contact(self, request: Request) -> Any:
         body = await self.json_body(request)
         contact = self._contact(body.get("contact_id"), "contact_id")
         del self._contacts[contact.id]
+        del self._by_email[contact.email.casefold()]
         return DELETED
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 ADAPTIX = "adaptix"
@@ -199,15 +199,15 @@ def _person(
             # Later copies of a shared person drift the way real data does.
             variant = (index + n) % 4
             if variant == 0:
-                record = _replace(record, email=_recase(email))
+                record = replace(record, email=_recase(email))
             elif variant == 1:
-                record = _replace(record, phone=f"+35850{rng.randrange(10**6, 10**7)}")
+                record = replace(record, phone=f"+35850{rng.randrange(10**6, 10**7)}")
             elif variant == 2:
                 other, _ = COMPANIES[(COMPANIES.index((company, domain)) + 1) % len(COMPANIES)]
-                record = _replace(record, company=other)
+                record = replace(record, company=other)
             else:
-                record = _replace(record, company=company.upper(), email=email.upper())
-            record = _replace(record, updated_at=updated + timedelta(days=n * 3))
+                record = replace(record, company=company.upper(), email=email.upper())
+            record = replace(record, updated_at=updated + timedelta(days=n * 3))
         records[key] = record
 
     tags = tuple(sorted(rng.sample(TAGS, rng.randrange(0, 3))))
@@ -246,9 +246,3 @@ def _person(
 def _recase(email: str) -> str:
     local, _, domain = email.partition("@")
     return f"{local.title()}@{domain.title()}"
-
-
-def _replace(record: SeedRecord, **changes: object) -> SeedRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)  # type: ignore[arg-type]

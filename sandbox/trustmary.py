@@ -19,7 +19,15 @@ from typing import Any
 from starlette.requests import Request
 
 from sandbox.credentials import TRUSTMARY_API_KEY
-from sandbox.emulator import Emulator, ProviderError, _Route
+from sandbox.emulator import (
+    Emulator,
+    ProviderError,
+    _Route,
+    authorization,
+    iso_millis,
+    same_secret,
+    whole_number,
+)
 from sandbox.seed import BASE_TIME, SeedData
 
 PAGE_SIZE = 1000
@@ -27,14 +35,7 @@ CONTACT_TYPES = ("customer", "employee")
 TEXT_FIELDS = ("name", "eid", "phone", "company")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_OFFSET = re.compile(r"^[0-9]+$")
 _ID_ALPHABET = string.ascii_letters + string.digits
-
-
-def iso(moment: datetime) -> str:
-    """Trustmary's timestamp format: ISO 8601 in UTC with milliseconds and `Z`."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _now() -> datetime:
@@ -77,9 +78,9 @@ class TrustmaryContact:
             "name": self.name,
             "phone": self.phone,
             "company": self.company,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "deleted_at": iso(self.deleted_at) if self.deleted_at else None,
+            "created_at": iso_millis(self.created_at),
+            "updated_at": iso_millis(self.updated_at),
+            "deleted_at": iso_millis(self.deleted_at) if self.deleted_at else None,
             # Set by survey sends, which the sandbox does not emulate.
             "last_action": None,
             "status": self.status,
@@ -114,8 +115,8 @@ class TrustmaryEmulator(Emulator):
     # -- Emulator hooks -------------------------------------------------------
 
     def authenticate(self, request: Request) -> bool:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() in ("apikey", "bearer") and key == TRUSTMARY_API_KEY
+        scheme, key = authorization(request)
+        return scheme in ("apikey", "bearer") and same_secret(key, TRUSTMARY_API_KEY)
 
     def error_body(self, error: ProviderError) -> Any:
         return {"error": error.message}
@@ -254,22 +255,23 @@ class TrustmaryEmulator(Emulator):
 
     async def list_contacts(self, request: Request) -> Any:
         params = request.query_params
-        offset_param = params.get("offset", "0")
-        if not _OFFSET.match(offset_param):
+        offset = whole_number(params.get("offset", "0"))
+        if offset is None:
             raise ProviderError(400, "offset must be a non-negative integer")
         include_param = params.get("includeAll", "false").lower()
         if include_param not in ("true", "false"):
             raise ProviderError(400, "includeAll must be true or false")
-        contacts: list[TrustmaryContact] = list(self._contacts.values())
+        contacts: list[TrustmaryContact]
         if "email" in params:
             email = params["email"].strip()
             if not email:
                 raise ProviderError(400, "email must not be empty")
             found = self.find(email)
             contacts = [found] if found else []
+        else:
+            contacts = list(self._contacts.values())
         if include_param != "true":
             contacts = [contact for contact in contacts if not contact.deleted]
-        offset = int(offset_param)
         page = contacts[offset : offset + PAGE_SIZE]
         return {"contacts": [contact.as_json() for contact in page]}
 
@@ -311,8 +313,8 @@ class TrustmaryEmulator(Emulator):
                 "type": item.type,
                 "count": counts[item.id],
                 "name": item.name,
-                "created_at": iso(item.created_at),
-                "updated_at": iso(item.updated_at),
+                "created_at": iso_millis(item.created_at),
+                "updated_at": iso_millis(item.updated_at),
                 "deleted_at": None,
             }
             for item in self._lists.values()

@@ -1,4 +1,4 @@
-"""Akita's emulator through HTTP: upserts, Laravel validation, auth and controls."""
+"""Akita's emulator through HTTP: upserts and Laravel validation (the rest: test_contract.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
 from sandbox.credentials import AKITA_API_KEY, AKITA_TAG_IDS
-from sandbox.emulator import Controls, RateLimit
 
 CONTACTS = "/akita/v1/contacts"
 ACCOUNTS = "/akita/v1/accounts"
@@ -358,84 +356,7 @@ async def test_seeded_sandbox_holds_no_akita_records(sandbox_http: httpx.AsyncCl
     assert response.status_code == 201
 
 
-# -- errors, auth, controls ---------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        {"Authorization": "Bearer wrong-key"},
-        {"Authorization": f"Bearer {AKITA_API_KEY}x"},
-        {"Authorization": f"Basic {AKITA_API_KEY}"},
-        {"Authorization": AKITA_API_KEY},
-    ],
-)
-@pytest.mark.parametrize("path", [CONTACTS, ACCOUNTS])
-async def test_bad_credentials_are_401_and_change_nothing(
-    empty_sandbox_http: httpx.AsyncClient, headers: dict[str, str], path: str
-) -> None:
-    body = {"internal_id": "a", "internal_account_id": "1", "name": "Acme"}
-    response = await empty_sandbox_http.post(path, json=body, headers=headers)
-    assert response.status_code == 401
-    assert response.json() == {"message": "Unauthenticated."}
-    assert await records(empty_sandbox_http) == []
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b'{"internal_id": "a",', "Request body is not valid JSON."),
-        (b"", "Request body must be an object."),
-        (b'[{"internal_id": "a", "internal_account_id": "1"}]', "Request body must be an object."),
-        (b'"text"', "Request body must be an object."),
-        (b'{"internal_id": "a", "internal_account_id": NaN}', "Request body is not valid JSON."),
-        (
-            b'{"internal_id": "a", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-            "Request body is nested too deeply.",
-        ),
-    ],
-)
-@pytest.mark.parametrize("path", [CONTACTS, ACCOUNTS])
-async def test_malformed_body_is_400(
-    empty_sandbox_http: httpx.AsyncClient, content: bytes, message: str, path: str
-) -> None:
-    headers = {**AUTH, "Content-Type": "application/json"}
-    response = await empty_sandbox_http.post(path, content=content, headers=headers)
-    assert response.status_code == 400
-    assert response.json() == {"message": message}
-    assert await records(empty_sandbox_http) == []
-
-
-async def test_unknown_path_and_reads_are_not_served(empty_sandbox_http: httpx.AsyncClient) -> None:
-    missing = await empty_sandbox_http.post("/akita/v1/people", json={}, headers=AUTH)
-    assert missing.status_code == 404
-    assert missing.json() == {"message": "Not found."}
-    # Akita documents no read endpoint.
-    read = await empty_sandbox_http.get(CONTACTS, headers=AUTH)
-    assert read.status_code == 405
-    assert read.json() == {"message": "Method not allowed."}
-
-
-async def test_rate_limit_is_429_with_retry_after(
-    empty_sandbox: Sandbox, empty_sandbox_http: httpx.AsyncClient
-) -> None:
-    emulator = empty_sandbox.emulators["akita"]
-    assert emulator.rate_limit_default == RateLimit(120, 60)
-    assert emulator.controls.rate_limit is None
-    emulator.set_controls(Controls(rate_limit=RateLimit(2, 60)))
-    for n in range(2):
-        response = await post(
-            empty_sandbox_http, CONTACTS, {"internal_id": str(n), "internal_account_id": "1"}
-        )
-        assert response.status_code == 201
-    refused = await post(
-        empty_sandbox_http, CONTACTS, {"internal_id": "x", "internal_account_id": "1"}
-    )
-    assert refused.status_code == 429
-    assert refused.json() == {"message": "Too Many Attempts."}
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    assert [r["internal_id"] for r in await records(empty_sandbox_http)] == ["0", "1"]
+# -- stats (auth, bodies and limits: test_contract.py) ------------------------
 
 
 async def test_stats_count_requests_by_path_template(empty_sandbox_http: httpx.AsyncClient) -> None:

@@ -1,16 +1,13 @@
-"""Interakt's emulator through HTTP: silent upserts by email, auth and controls."""
+"""Interakt's emulator through HTTP: silent upserts by email (the rest: test_contract.py)."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
 from sandbox.credentials import INTERAKT_API_KEY, INTERAKT_APP_ID
-from sandbox.emulator import Controls, RateLimit
 
 MEMBERS = "/interakt/api/v1/members"
 LEADS = "/interakt/api/v1/leads"
@@ -180,6 +177,7 @@ async def test_custom_fields_that_are_not_an_object_are_dropped(
         (1467875969.5, 1467875969.5),
         (True, True),
         ("9" * 40, "9" * 40),
+        ("0001467875969", "2016-07-07T07:19:29Z"),
     ],
 )
 async def test_at_keys_with_unix_timestamps_become_datetimes(
@@ -219,6 +217,14 @@ async def test_lead_phone_is_stored_as_phone_number(
     assert record["attributes"] == {"name": "Lead", "phone_number": phone}
 
 
+async def test_numbers_past_64_bits_are_kept_exactly(
+    empty_sandbox_http: httpx.AsyncClient,
+) -> None:
+    big = 2**100 + 1
+    await post(empty_sandbox_http, MEMBERS, {"email": "ann@b.test", "seats": big, "ids": [big]})
+    assert (await only(empty_sandbox_http))["attributes"] == {"seats": big, "ids": [big]}
+
+
 async def test_member_phone_stays_phone(empty_sandbox_http: httpx.AsyncClient) -> None:
     await post(empty_sandbox_http, MEMBERS, {"email": "ann@b.test", "phone": "+91 1"})
     assert (await only(empty_sandbox_http))["attributes"] == {"phone": "+91 1"}
@@ -251,92 +257,7 @@ async def test_seeded_sandbox_holds_no_interakt_records(sandbox_http: httpx.Asyn
     assert await records(sandbox_http) == []
 
 
-# -- errors, auth, controls ---------------------------------------------------
-
-
-def basic(raw: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        basic(f"{INTERAKT_APP_ID}:wrong"),
-        basic(f"wrong:{INTERAKT_API_KEY}"),
-        basic(f"{INTERAKT_API_KEY}:{INTERAKT_APP_ID}"),
-        basic(f"{INTERAKT_APP_ID}{INTERAKT_API_KEY}"),
-        basic(f"{INTERAKT_APP_ID}:{INTERAKT_API_KEY}:"),
-        {"Authorization": f"Bearer {INTERAKT_API_KEY}"},
-        {"Authorization": "Basic not-base64!"},
-    ],
-)
-@pytest.mark.parametrize("path", [MEMBERS, LEADS])
-async def test_bad_credentials_are_401_and_change_nothing(
-    empty_sandbox_http: httpx.AsyncClient, headers: dict[str, str], path: str
-) -> None:
-    response = await empty_sandbox_http.post(
-        path, json={"email": "ann@b.test", "name": "Ann"}, headers=headers
-    )
-    assert response.status_code == 401
-    assert response.json() == {"error": "Unauthorized"}
-    assert await records(empty_sandbox_http) == []
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b'{"email": "ann@b.test",', "Request body is not valid JSON."),
-        (b"", "Request body must be an object."),
-        (b'[{"email": "ann@b.test"}]', "Request body must be an object."),
-        (b'{"email": "ann@b.test", "score": Infinity}', "Request body is not valid JSON."),
-        (
-            b'{"email": "ann@b.test", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-            "Request body is nested too deeply.",
-        ),
-    ],
-)
-@pytest.mark.parametrize("path", [MEMBERS, LEADS])
-async def test_malformed_body_is_400(
-    empty_sandbox_http: httpx.AsyncClient, content: bytes, message: str, path: str
-) -> None:
-    response = await empty_sandbox_http.post(
-        path, content=content, auth=AUTH, headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == 400
-    assert response.json() == {"error": message}
-    assert await records(empty_sandbox_http) == []
-
-
-async def test_unknown_path_and_reads_are_not_served(empty_sandbox_http: httpx.AsyncClient) -> None:
-    missing = await empty_sandbox_http.post("/interakt/api/v1/users", json={}, auth=AUTH)
-    assert missing.status_code == 404
-    assert missing.json() == {"error": "Not found."}
-    read = await empty_sandbox_http.get(MEMBERS, auth=AUTH)
-    assert read.status_code == 405
-    assert read.json() == {"error": "Method not allowed."}
-
-
-async def test_rate_limit_is_429_with_retry_after(
-    empty_sandbox: Sandbox, empty_sandbox_http: httpx.AsyncClient
-) -> None:
-    emulator = empty_sandbox.emulators["interakt"]
-    assert emulator.rate_limit_default is None
-    assert emulator.controls.rate_limit is None
-    controls = await empty_sandbox_http.post(
-        "/interakt/_sandbox/controls", json={"rate_limit": {"requests": 2, "per_seconds": 60}}
-    )
-    assert controls.status_code == 200
-    await post(empty_sandbox_http, MEMBERS, {"email": "a@b.test"})
-    await post(empty_sandbox_http, LEADS, {"email": "b@b.test"})
-    refused = await empty_sandbox_http.post(MEMBERS, json={"email": "c@b.test"}, auth=AUTH)
-    assert refused.status_code == 429
-    assert refused.json() == {"error": "Too many requests."}
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    assert [r["email"] for r in await records(empty_sandbox_http)] == ["a@b.test", "b@b.test"]
-
-    emulator.set_controls(Controls(rate_limit=RateLimit(100, 60)))
-    await post(empty_sandbox_http, MEMBERS, {"email": "c@b.test"})
+# -- stats (auth, bodies and limits: test_contract.py) ------------------------
 
 
 async def test_stats_count_requests_by_path_template(empty_sandbox_http: httpx.AsyncClient) -> None:

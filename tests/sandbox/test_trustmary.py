@@ -8,7 +8,6 @@ import pytest
 
 from sandbox.app import Sandbox
 from sandbox.credentials import TRUSTMARY_API_KEY
-from sandbox.emulator import Controls, RateLimit
 from sandbox.trustmary import TrustmaryEmulator
 
 BASE = "/trustmary/v1"
@@ -95,14 +94,6 @@ async def test_seeded_contacts_have_the_documented_shape(
     assert {contact["type"] for contact in found} == {"customer", "employee"}
 
 
-async def test_seed_is_deterministic(sandbox_http: httpx.AsyncClient) -> None:
-    again = Sandbox(seed=0)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=again.app), base_url=sandbox_http.base_url
-    ) as other:
-        assert await records(other) == await records(sandbox_http)
-
-
 async def test_get_by_email_is_case_insensitive(sandbox_http: httpx.AsyncClient) -> None:
     first = (await contacts(sandbox_http))[0]
 
@@ -119,6 +110,7 @@ async def test_get_by_email_is_case_insensitive(sandbox_http: httpx.AsyncClient)
         {"offset": "abc"},
         {"offset": "1.5"},
         {"offset": ""},
+        {"offset": "9" * 30},
         {"includeAll": "yes"},
         {"email": ""},
     ],
@@ -321,27 +313,6 @@ async def test_unknown_list_id_refuses_an_update_of_an_existing_contact(
     assert await records(sandbox_http) == before
 
 
-@pytest.mark.parametrize(
-    "content", [b"{not json", b"[]", b'"email"', b""], ids=["broken", "array", "string", "empty"]
-)
-@pytest.mark.parametrize("method", ["POST", "DELETE"])
-async def test_malformed_bodies_are_400(
-    sandbox_http: httpx.AsyncClient, method: str, content: bytes
-) -> None:
-    before = await records(sandbox_http)
-
-    response = await sandbox_http.request(
-        method,
-        f"{BASE}/contacts",
-        content=content,
-        headers={**AUTH, "Content-Type": "application/json"},
-    )
-
-    assert response.status_code == 400
-    assert set(response.json()) == {"error"}
-    assert await records(sandbox_http) == before
-
-
 # -- deletes ------------------------------------------------------------------
 
 
@@ -407,7 +378,7 @@ async def test_delete_without_an_email_is_400(
     assert set(response.json()) == {"error"}
 
 
-# -- auth, limits, stats ------------------------------------------------------
+# -- auth, stats (the rest of auth, bodies and limits: test_contract.py) ------
 
 
 async def test_bearer_is_accepted_too(sandbox_http: httpx.AsyncClient) -> None:
@@ -416,59 +387,6 @@ async def test_bearer_is_accepted_too(sandbox_http: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 200
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        {"Authorization": "Apikey wrong-key"},
-        {"Authorization": f"Basic {TRUSTMARY_API_KEY}"},
-        {"Authorization": TRUSTMARY_API_KEY},
-        {"Authorization": f"Apikey {TRUSTMARY_API_KEY}x"},
-    ],
-    ids=["missing", "wrong-key", "wrong-scheme", "no-scheme", "longer-key"],
-)
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("GET", "/contacts", None),
-        ("GET", "/lists", None),
-        ("POST", "/contacts", {"email": "intruder@example.test"}),
-        ("DELETE", "/contacts", {"email": "intruder@example.test"}),
-    ],
-)
-async def test_bad_credentials_are_401_and_change_nothing(
-    sandbox_http: httpx.AsyncClient,
-    headers: dict[str, str],
-    method: str,
-    path: str,
-    body: dict[str, str] | None,
-) -> None:
-    await upsert(sandbox_http, {"email": "intruder@example.test", "name": "Kept"})
-    before = await records(sandbox_http)
-
-    response = await sandbox_http.request(method, BASE + path, json=body, headers=headers)
-
-    assert response.status_code == 401
-    assert response.json() == {"error": "Unauthorized"}
-    assert await records(sandbox_http) == before
-
-
-async def test_rate_limit_answers_429_with_retry_after(
-    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
-) -> None:
-    assert TrustmaryEmulator.rate_limit_default is None
-    emulator(sandbox).set_controls(Controls(rate_limit=RateLimit(2, 60)))
-
-    answers = [await sandbox_http.get(f"{BASE}/lists", headers=AUTH) for _ in range(3)]
-
-    assert [a.status_code for a in answers] == [200, 200, 429]
-    assert int(answers[2].headers["Retry-After"]) >= 1
-    assert set(answers[2].json()) == {"error"}
-    refused = await upsert(sandbox_http, {"email": "late@example.test"})
-    assert refused.status_code == 429
-    assert all(r["email"] != "late@example.test" for r in await records(sandbox_http))
 
 
 async def test_stats_count_requests_by_path_template(sandbox_http: httpx.AsyncClient) -> None:
