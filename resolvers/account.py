@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.contact import Contact, ContactConnection, ContactEdge
+from resolvers.contact import MAX_PAGE, ContactConnection
 from resolvers.context import Info
-from resolvers.cursors import decode_offset, encode_offset
-from resolvers.errors import BadUserInput
+from resolvers.cursors import decode_offset, offset_window, page_size
 from resolvers.federation import Person, account_key, encode_id
 from resolvers.listing import ContactsFilter, lookup_people
-from resolvers.node import Node, PageInfo
-
-MAX_PAGE = 1000
+from resolvers.node import Node
 
 
 @strawberry.type(
@@ -42,10 +39,9 @@ class Account(Node):
 
     @classmethod
     def for_key(cls, key: str, people: list[Person]) -> Account:
-        names = [p.pick("company") for p in people if p.pick("company")]
         return cls(
             id=strawberry.ID(encode_id("Account", key)),
-            name=names[0] if names else None,
+            name=next(filter(None, (p.pick("company") for p in people)), None),
             external_id=key.removeprefix("ext:") if key.startswith("ext:") else None,
             key=key,
             people=people,
@@ -58,25 +54,12 @@ class Account(Node):
     async def contacts(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> ContactConnection:
-        first = 20 if first is None else first
-        if not 0 < first <= MAX_PAGE:
-            raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", field="first")
+        first = page_size(first, default=20, maximum=MAX_PAGE)
         offset = decode_offset(after)
         people = self.people
         if people is None:
             people = await account_people(info, self.key, self.name)
-        page = people[offset : offset + first]
-        edges = [
-            ContactEdge(cursor=encode_offset(offset + i + 1), node=Contact.from_person(p))
-            for i, p in enumerate(page)
-        ]
-        return ContactConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(people) > offset + first,
-                end_cursor=edges[-1].cursor if edges else after,
-            ),
-        )
+        return ContactConnection.of(offset_window(people, offset=offset, first=first), after)
 
 
 async def account_people(info: Info, key: str, name: str | None) -> list[Person]:

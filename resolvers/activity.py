@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from connectors.types import Activity as ProviderActivity
+from resolvers.cursors import Window
 from resolvers.federation import encode_id
 from resolvers.node import PageInfo
 from resolvers.scalars import JSON, ProviderEnum
@@ -46,3 +47,13 @@ class ActivityEdge:
 class ActivityConnection:
     edges: list[ActivityEdge]
     page_info: PageInfo
+
+    @classmethod
+    def of(cls, window: Window[ProviderActivity], after: str | None) -> ActivityConnection:
+        return cls(
+            edges=[
+                ActivityEdge(cursor=cursor, node=Activity.from_provider(item))
+                for cursor, item in zip(window.cursors, window.items, strict=True)
+            ],
+            page_info=PageInfo.of(window, after),
+        )

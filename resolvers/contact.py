@@ -11,11 +11,10 @@ import strawberry
 from connectors.errors import ConnectorError
 from connectors.types import Activity as ProviderActivity
 from connectors.types import Contact as ProviderRecord
-from resolvers.activity import Activity, ActivityConnection, ActivityEdge
+from resolvers.activity import ActivityConnection
 from resolvers.context import Info
-from resolvers.cursors import decode_offset, encode_offset
-from resolvers.errors import BadUserInput
-from resolvers.federation import Person, encode_id
+from resolvers.cursors import Window, decode_offset, offset_window, page_size
+from resolvers.federation import Person
 from resolvers.node import Node, PageInfo
 from resolvers.scalars import JSON, ProviderEnum
 from resolvers.tag import Tag
@@ -23,6 +22,7 @@ from resolvers.tag import Tag
 if TYPE_CHECKING:
     from resolvers.account import Account
 
+MAX_PAGE = 1000
 MAX_ACTIVITY_PAGE = 100
 _PROVIDER_ORDER = {p: i for i, p in enumerate(ProviderEnum)}
 
@@ -128,10 +128,8 @@ class Contact(Node):
     async def activity(
         self, info: Info, first: int | None = 10, after: str | None = None
     ) -> ActivityConnection:
-        first = 10 if first is None else first
-        if not 0 < first <= MAX_ACTIVITY_PAGE:
-            raise BadUserInput(f"first must be between 1 and {MAX_ACTIVITY_PAGE}", field="first")
-        offset = decode_offset(after, field="after")
+        first = page_size(first, default=10, maximum=MAX_ACTIVITY_PAGE)
+        offset = decode_offset(after)
         need = offset + first + 1
         items: list[ProviderActivity] = [a for r in self.person.sources for a in r.inline_activity]
         loaders = info.context.loaders.activity
@@ -147,22 +145,7 @@ class Contact(Node):
         for found in await asyncio.gather(*(load(r) for r in wanted)):
             items.extend(found)
         items.sort(key=lambda a: (a.timestamp, a.id), reverse=True)
-        page = items[offset : offset + first]
-        edges = [
-            ActivityEdge(cursor=encode_offset(offset + i + 1), node=Activity.from_provider(a))
-            for i, a in enumerate(page)
-        ]
-        return ActivityConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(items) > offset + first,
-                end_cursor=edges[-1].cursor if edges else after,
-            ),
-        )
-
-
-def contact_id(person: Person) -> str:
-    return encode_id("Contact", person.key)
+        return ActivityConnection.of(offset_window(items, offset=offset, first=first), after)
 
 
 @strawberry.type
@@ -175,3 +158,13 @@ class ContactEdge:
 class ContactConnection:
     edges: list[ContactEdge]
     page_info: PageInfo
+
+    @classmethod
+    def of(cls, window: Window[Person], after: str | None) -> ContactConnection:
+        return cls(
+            edges=[
+                ContactEdge(cursor=cursor, node=Contact.from_person(person))
+                for cursor, person in zip(window.cursors, window.items, strict=True)
+            ],
+            page_info=PageInfo.of(window, after),
+        )

@@ -39,9 +39,6 @@ class Gateway:
         connector = self.connectors.get(provider)
         return connector is not None and capability in connector.capabilities
 
-    def with_capability(self, capability: Capability) -> list[Provider]:
-        return [p for p in Provider if self.can(p, capability)]
-
 
 @dataclass(frozen=True)
 class ReportedFailure:
@@ -61,6 +58,8 @@ class Context:
 
     def report(self, info: Info, *errors: ConnectorError) -> None:
         """Record provider failures against the field being resolved."""
+        if not errors:  # the common case, once per contact of a page
+            return
         path = tuple(info.path.as_list())
         for error in errors:
             failure = ReportedFailure(path, error)

@@ -1,18 +1,25 @@
-"""Opaque cursors: what a client hands back to get the next page."""
+"""Opaque cursors, and the pages they bound: what a client hands back to get the next page."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
 
 from resolvers.errors import BadUserInput
 
+T = TypeVar("T")
+
 
 def encode_cursor(state: dict[str, Any]) -> str:
-    raw = json.dumps(state, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    # One per edge of every page: orjson is ~4x faster than json.dumps here.
+    raw = orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, *, field: str = "after") -> dict[str, Any]:
@@ -37,3 +44,31 @@ def decode_offset(cursor: str | None, *, field: str = "after") -> int:
     if not isinstance(offset, int) or offset < 0:
         raise BadUserInput("not a cursor this gateway gave out", field=field)
     return offset
+
+
+def page_size(first: int | None, *, default: int, maximum: int) -> int:
+    """`first` as asked (`default` when null), refused unless between 1 and `maximum`."""
+    size = default if first is None else first
+    if not 0 < size <= maximum:
+        raise BadUserInput(f"first must be between 1 and {maximum}", field="first")
+    return size
+
+
+@dataclass(frozen=True, slots=True)
+class Window(Generic[T]):
+    """One page: its items, the cursor that resumes right after each, whether more follow."""
+
+    items: list[T]
+    cursors: list[str]
+    has_next: bool
+
+    def end_cursor(self, after: str | None) -> str | None:
+        """The last item's cursor; on an empty page, the cursor asked with."""
+        return self.cursors[-1] if self.cursors else after
+
+
+def offset_window(items: Sequence[T], *, offset: int, first: int) -> Window[T]:
+    """The `first` items from `offset` of a list held whole, with offset cursors."""
+    page = list(items[offset : offset + first])
+    cursors = [encode_offset(offset + i) for i in range(1, len(page) + 1)]
+    return Window(page, cursors, len(items) > offset + first)

@@ -1,15 +1,15 @@
 """Errors at the GraphQL boundary: each carries `extensions.code`.
 
-Raise `BadUserInput` for input the gateway refuses before any write;
-`ProviderFailure` wraps a connector error (adding `extensions.provider`).
+Raise `BadUserInput` for input the gateway refuses before any write and
+`NotFoundError` for an id no provider has. A provider's failure is not raised:
+resolvers record it with `Context.report`, and `GatewayErrors` turns it into an
+error with `extensions.provider`, beside the data the other providers gave.
 Anything else that escapes a resolver is masked by `GatewayErrors`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from connectors.errors import ConnectorError
 
 
 class GatewayError(Exception):
@@ -36,12 +36,3 @@ class BadUserInput(GatewayError):
 
 class NotFoundError(GatewayError):
     code = "NOT_FOUND"
-
-
-class ProviderFailure(GatewayError):
-    """A provider failed; its part of the answer is null or empty."""
-
-    def __init__(self, error: ConnectorError) -> None:
-        self.code = error.code
-        super().__init__(str(error), provider=error.provider.name)
-        self.error = error

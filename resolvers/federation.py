@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.errors import ConnectorError
 from connectors.types import Contact, Provider, TagRef, normalize_company, normalize_email
 
 DEFAULT_PRECEDENCE: tuple[Provider, ...] = (
@@ -80,6 +79,9 @@ class Precedence:
         return found
 
 
+_UNRANKED = 99
+
+
 def _has_value(value: Any) -> bool:
     return value not in (None, "", [], {})
 
@@ -91,18 +93,19 @@ class Person:
     key: str
     sources: list[Contact]
     precedence: Precedence
-    failures: list[ConnectorError] = field(default_factory=list)
 
     def pick(self, name: str) -> Any:
         if len(self.sources) == 1:
             value = getattr(self.sources[0], name)
             return value if _has_value(value) else None
+        # One pass, no sort: this runs for every field of every contact of a page.
         rank = self.precedence.rank(name)
-        for record in sorted(self.sources, key=lambda r: rank.get(r.provider, 99)):
+        best, best_rank = None, _UNRANKED + 1
+        for record in self.sources:
             value = getattr(record, name)
-            if _has_value(value):
-                return value
-        return None
+            if _has_value(value) and (at := rank.get(record.provider, _UNRANKED)) < best_rank:
+                best, best_rank = value, at  # strictly better: the earlier record wins a tie
+        return best
 
     @property
     def id(self) -> str:
@@ -138,14 +141,12 @@ class Person:
 
     @property
     def updated_at(self) -> datetime | None:
-        stamps = [
-            r.updated_at or r.created_at for r in self.sources if r.updated_at or r.created_at
-        ]
-        return max(s for s in stamps if s) if stamps else None
+        stamps = [s for r in self.sources if (s := r.updated_at or r.created_at)]
+        return max(stamps) if stamps else None
 
     def ordered_sources(self) -> list[Contact]:
         rank = self.precedence.rank("email")
-        return sorted(self.sources, key=lambda r: (rank.get(r.provider, 99), r.remote_id))
+        return sorted(self.sources, key=lambda r: (rank.get(r.provider, _UNRANKED), r.remote_id))
 
     def source(self, provider: Provider) -> Contact | None:
         return next((r for r in self.sources if r.provider is provider), None)
@@ -171,6 +172,8 @@ def merge(records: Iterable[Contact], precedence: Precedence) -> list[Person]:
     The result keeps the order in which each person's first record came.
     """
     records = list(records)
+    if len(records) == 1:  # the common case: a lookup per person of a page
+        return [Person(key=person_key(records[0]), sources=records, precedence=precedence)]
     parent = list(range(len(records)))
 
     def find(i: int) -> int:
@@ -200,11 +203,17 @@ def merge(records: Iterable[Contact], precedence: Precedence) -> list[Person]:
     for members in groups.values():
         unique = {(r.provider, r.remote_id): r for r in members}
         person = Person(key="", sources=list(unique.values()), precedence=precedence)
-        primary = person.ordered_sources()[0]
         chosen_email = normalize_email(person.pick("email"))
-        person.key = f"email:{chosen_email}" if chosen_email else person_key(primary)
+        person.key = (
+            f"email:{chosen_email}" if chosen_email else person_key(person.ordered_sources()[0])
+        )
         people.append(person)
     return people
+
+
+def sort_people(people: Iterable[Person]) -> list[Person]:
+    """People in the stable order lookups page by: by person key."""
+    return sorted(people, key=lambda p: p.key)
 
 
 def account_key(external_id: str | None, company: str | None) -> str | None:
@@ -232,7 +241,3 @@ def decode_id(global_id: str) -> tuple[str, str] | None:
     if not sep or not key:
         return None
     return type_name, key
-
-
-def sort_people(people: Sequence[Person]) -> list[Person]:
-    return sorted(people, key=lambda p: p.key)

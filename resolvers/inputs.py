@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import strawberry
 
 from connectors.types import ContactInput as UnifiedInput
 from connectors.types import Provider
 from resolvers.errors import BadUserInput
+from resolvers.listing import ContactsFilter
 from resolvers.scalars import JSON, ProviderEnum
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -68,10 +68,8 @@ class ContactInput:
                     )
             strings[name] = value
         email = strings["email"]
-        if email is not None and not EMAIL.match(email):
-            raise BadUserInput(
-                f"{where}.email is not a valid email address", field=f"{where}.email"
-            )
+        if email is not None:
+            check_email(email, f"{where}.email")
         phones = _clean_list(self.phones, f"{where}.phones")
         tags = _clean_list(self.tags, f"{where}.tags")
         for i, tag in enumerate(tags or ()):
@@ -132,6 +130,30 @@ class ContactFilter:
         default=None, description="Company name, compared case-insensitively."
     )
 
+    def to_filter(self, where: str = "filter") -> ContactsFilter:
+        """Validate and convert; raises BadUserInput naming the field."""
+        if self.email is not None:
+            check_email(self.email, f"{where}.email")
+        for name in ("search", "tag", "company"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise BadUserInput(f"{where}.{name} must not be blank", field=f"{where}.{name}")
+        return ContactsFilter(
+            email=self.email,
+            search=self.search,
+            provider=self.provider,
+            tag=self.tag,
+            company=self.company,
+        )
+
+
+def check_email(value: str, field: str) -> str:
+    """`value` trimmed; BadUserInput naming `field` unless it is an email address."""
+    email = value.strip()
+    if not EMAIL.match(email):
+        raise BadUserInput(f"{field} is not a valid email address", field=field)
+    return email
+
 
 def target_providers(providers: list[Provider] | None, field: str = "providers") -> list[Provider]:
     """The providers a write goes to: all of them when none are named."""
@@ -156,7 +178,3 @@ def camel_field(name: str) -> str:
         if found:
             return _camel(head) + sep + tail
     return _camel(name)
-
-
-def json_object(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}

@@ -34,9 +34,9 @@ from connectors.types import (
     normalize_email,
 )
 from resolvers.context import Context, Info
-from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.cursors import Window, decode_cursor, encode_cursor
 from resolvers.errors import BadUserInput
-from resolvers.federation import Person, person_key
+from resolvers.federation import Person, person_key, sort_people
 
 ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 DUPLICATE_CHECK_CHUNK = 200
@@ -55,13 +55,6 @@ class ContactsFilter:
     @property
     def needs_lookup(self) -> bool:
         return any(v for v in (self.email, self.search, self.tag, self.company))
-
-
-@dataclass(frozen=True)
-class Found:
-    people: list[Person]
-    cursors: list[str]
-    has_next: bool
 
 
 # -- enumeration --------------------------------------------------------------
@@ -120,7 +113,6 @@ async def read_page(
         ctx.loaders.pages[key] = page
         if cursor is None and page.next_cursor is None:
             ctx.loaders.remember_listing(provider, page.contacts)
-    assert isinstance(page, Page)
     return page
 
 
@@ -148,18 +140,30 @@ async def _listed_earlier(
     return seen
 
 
+def _listing_state(after: str | None, phases: Sequence[Provider]) -> dict[str, Any]:
+    """Where to resume: the provider, its own page cursor and the records of it consumed."""
+    if after is None:
+        return {"p": phases[0].value, "c": None, "s": 0}
+    state = decode_cursor(after)
+    provider, cursor, skip = state.get("p"), state.get("c"), state.get("s")
+    if (
+        provider not in {p.value for p in phases}
+        or "c" not in state
+        or not (cursor is None or isinstance(cursor, str))
+        or not isinstance(skip, int)
+        or skip < 0
+    ):
+        raise BadUserInput("not a cursor of this listing", field="after")
+    return {"p": provider, "c": cursor, "s": skip}
+
+
 async def enumerate_people(
     ctx: Context, info: Info, *, first: int, after: str | None, provider: Provider | None
-) -> Found:
+) -> Window[Person]:
     phases = enumerable(ctx, provider)
     if not phases:
-        return Found([], [], False)
-    if after is None:
-        state: dict[str, Any] | None = {"p": phases[0].value, "c": None, "s": 0}
-    else:
-        state = decode_cursor(after)
-        if state.get("p") not in {p.value for p in phases} or not isinstance(state.get("s"), int):
-            raise BadUserInput("not a cursor of this listing", field="after")
+        return Window([], [], False)
+    state: dict[str, Any] | None = _listing_state(after, phases)
 
     brief = brief_records_suffice(info)
     collected: list[Contact] = []
@@ -201,7 +205,8 @@ async def enumerate_people(
     for record in collected:
         ctx.loaders.prime(record)
     people = await _complete(ctx, info, [person_key(r) for r in collected])
-    return Found(people, cursors[: len(people)], state is not None)
+    found = [(p, c) for p, c in zip(people, cursors, strict=True) if p is not None]
+    return Window([p for p, _ in found], [c for _, c in found], state is not None)
 
 
 def _next_phase(phases: Sequence[Provider], index: int) -> dict[str, Any] | None:
@@ -210,15 +215,12 @@ def _next_phase(phases: Sequence[Provider], index: int) -> dict[str, Any] | None
     return None
 
 
-async def _complete(ctx: Context, info: Info, keys: Sequence[str]) -> list[Person]:
-    """The people behind `keys`, with every readable provider's record."""
+async def _complete(ctx: Context, info: Info, keys: Sequence[str]) -> list[Person | None]:
+    """The person behind each key (None if no provider has it), with every readable record."""
     lookups = await ctx.loaders.people.load_many(list(keys))
-    people = []
     for lookup in lookups:
         ctx.report(info, *lookup.failures)
-        if lookup.person is not None:
-            people.append(lookup.person)
-    return people
+    return [lookup.person for lookup in lookups]
 
 
 # -- lookup -------------------------------------------------------------------
@@ -305,5 +307,5 @@ async def lookup_people(ctx: Context, info: Info, flt: ContactsFilter) -> list[P
         keys = list(dict.fromkeys(person_key(r) for r in candidates))
     people = await _complete(ctx, info, keys)
     matches = _predicate(flt)
-    unique = {p.key: p for p in people if matches(p.sources)}
-    return sorted(unique.values(), key=lambda p: p.key)
+    unique = {p.key: p for p in people if p is not None and matches(p.sources)}
+    return sort_people(unique.values())

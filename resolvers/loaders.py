@@ -8,7 +8,7 @@ spends the fewest provider calls its API allows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -17,7 +17,7 @@ from aiodataloader import DataLoader
 
 from connectors.errors import ConnectorError
 from connectors.protocol import Connector
-from connectors.types import Activity, Capability, Contact, Provider, normalize_email
+from connectors.types import Activity, Capability, Contact, Page, Provider, normalize_email
 from resolvers.federation import Person, Precedence, merge
 
 
@@ -29,8 +29,16 @@ class Lookup:
     failures: list[ConnectorError] = field(default_factory=list)
 
 
-def _fail_all(error: ConnectorError, n: int) -> list[Any]:
-    return [error] * n
+async def _answer(
+    fetch: Callable[[list[str]], Awaitable[Mapping[str, Contact]]], keys: list[str]
+) -> list[Any]:
+    """One batch call: each key's record or None; a failure is every key's answer, which
+    the DataLoader raises to each caller (hence `Any`: its typing has no room for it)."""
+    try:
+        found = await fetch(keys)
+    except ConnectorError as exc:
+        return [exc] * len(keys)
+    return [found.get(key) for key in keys]
 
 
 class Loaders:
@@ -58,9 +66,9 @@ class Loaders:
             if Capability.ACTIVITY in caps:
                 self.activity[provider] = DataLoader(partial(self._load_activity, connector))
         self.people: DataLoader[str, Lookup] = DataLoader(self._load_people)
-        # Pages read while enumerating, by (provider, cursor, limit): a page read
-        # to skip duplicates is not read again to list it.
-        self.pages: dict[tuple[Provider, str | None, int, bool], Any] = {}
+        # Pages read while enumerating, by (provider, cursor, limit, brief): a page
+        # read to skip duplicates is not read again to list it.
+        self.pages: dict[tuple[Provider, str | None, int, bool], Page] = {}
         # Every record of a provider whose whole listing was read in this request,
         # by normalized email: lookups by email are answered from it, no call.
         self.complete: dict[Provider, dict[str, Contact]] = {}
@@ -73,11 +81,6 @@ class Loaders:
         if email and (loader := self.by_email.get(record.provider)) is not None:
             loader.prime(email, record)
 
-    def prime_absent(self, provider: Provider, emails: Sequence[str]) -> None:
-        if (loader := self.by_email.get(provider)) is not None:
-            for email in emails:
-                loader.prime(email, None)
-
     def clear(self) -> None:
         """Forget every answer (after a write, reads must see the providers anew)."""
         for loaders in (self.by_email, self.by_id, self.activity):
@@ -87,8 +90,6 @@ class Loaders:
         self.pages.clear()
         self.complete.clear()
 
-    # -- batch functions ------------------------------------------------------
-
     def remember_listing(self, provider: Provider, records: Sequence[Contact]) -> None:
         """Record that `records` are every contact `provider` has."""
         known: dict[str, Contact] = {}
@@ -97,23 +98,17 @@ class Loaders:
                 known.setdefault(email, record)
         self.complete[provider] = known
 
+    # -- batch functions ------------------------------------------------------
+
     async def _load_by_email(self, connector: Connector, emails: list[str]) -> list[Any]:
         known = self.complete.get(connector.provider)
         if known is not None:
             return [known.get(email) for email in emails]
-        try:
-            found = await connector.fetch_by_emails(emails)
-        except ConnectorError as exc:
-            return _fail_all(exc, len(emails))
-        return [found.get(email) for email in emails]
+        return await _answer(connector.fetch_by_emails, emails)
 
     @staticmethod
     async def _load_by_id(connector: Connector, ids: list[str]) -> list[Any]:
-        try:
-            found = await connector.fetch_by_ids(ids)
-        except ConnectorError as exc:
-            return _fail_all(exc, len(ids))
-        return [found.get(i) for i in ids]
+        return await _answer(connector.fetch_by_ids, ids)
 
     @staticmethod
     async def _load_activity(connector: Connector, keys: list[tuple[str, int]]) -> list[Any]:
@@ -165,7 +160,7 @@ class Loaders:
         await asyncio.gather(*(by_id(key) for key in id_keys))
 
         async def by_email(provider: Provider, loader: DataLoader[str, Contact | None]) -> None:
-            wanted = [(key, email) for key, email in emails.items()]
+            wanted = list(emails.items())
             answers = await asyncio.gather(
                 *(loader.load(email) for _, email in wanted), return_exceptions=True
             )
@@ -190,8 +185,6 @@ class Loaders:
             if person is not None and len(people) > 1:
                 # An external-id join cannot split a lookup by one email: keep them together.
                 person.sources = [r for p in people for r in p.sources]
-            if person is not None:
-                person.failures = failures[key]
             results.append(Lookup(person, _unique(failures[key])))
         return results
 

@@ -18,7 +18,7 @@ from resolvers.context import Info
 from resolvers.errors import BadUserInput, NotFoundError
 from resolvers.federation import Person
 from resolvers.inputs import ContactInput, camel_field, target_providers
-from resolvers.query import contact_key, find_person
+from resolvers.query import contact_key, find_contact, find_person
 from resolvers.scalars import DeleteStatus, ProviderEnum, WriteStatusEnum
 
 logger = logging.getLogger("contact_gateway.mutation")
@@ -63,10 +63,7 @@ class UpsertContactPayload:
 
     @strawberry.field(description="The contact as the readable providers show it after the write.")
     async def contact(self, info: Info) -> Contact | None:
-        if self.key is None:
-            return None
-        person = await find_person(info, self.key)
-        return Contact.from_person(person) if person else None
+        return None if self.key is None else await find_contact(info, self.key)
 
 
 @strawberry.type
@@ -93,53 +90,51 @@ class ContactChangePayload:
 
     @strawberry.field
     async def contact(self, info: Info) -> Contact | None:
-        person = await find_person(info, self.key)
-        return Contact.from_person(person) if person else None
+        return await find_contact(info, self.key)
+
+
+# Where a change to an existing contact goes in one provider, or why it is skipped there.
+_Target = tuple[Connector, ProviderRecord] | WriteResult
 
 
 def _skipped(provider: Provider, reason: str) -> WriteResult:
     return WriteResult(provider, WriteStatus.SKIPPED, message=reason)
 
 
-def _guard_write(
-    info: Info, provider: Provider, capability: Capability
-) -> tuple[Connector | None, WriteResult | None]:
-    connector = info.context.gateway.connectors.get(provider)
-    if connector is None:
-        return None, _skipped(provider, "not enabled in this gateway")
-    if capability not in connector.capabilities:
-        return None, _skipped(
-            provider, f"{provider.name} has no API to {capability.value.replace('_', ' ')}"
-        )
-    return connector, None
+def _failure(provider: Provider, exc: Exception) -> WriteResult:
+    """What a write that raised did: SKIPPED if the provider has no API for it, else FAILED."""
+    if isinstance(exc, Unsupported):
+        return _skipped(provider, exc.message)
+    if isinstance(exc, ConnectorError):
+        return WriteResult(provider, WriteStatus.FAILED, message=exc.message)
+    logger.error("unexpected error writing to %s", provider.value, exc_info=exc)
+    return WriteResult(provider, WriteStatus.FAILED, message="unexpected error in the gateway")
 
 
 async def _safely(provider: Provider, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
     try:
         return await call()
-    except Unsupported as exc:
-        return _skipped(provider, exc.message)
-    except ConnectorError as exc:
-        return WriteResult(provider, WriteStatus.FAILED, message=exc.message)
-    except Exception:
-        logger.exception("unexpected error writing to %s", provider.value)
-        return WriteResult(provider, WriteStatus.FAILED, message="unexpected error in the gateway")
+    except Exception as exc:
+        return _failure(provider, exc)
+
+
+def _writer(info: Info, provider: Provider) -> Connector | WriteResult:
+    """The connector a write goes to, or the SKIPPED result saying why there is none."""
+    connector = info.context.gateway.connectors.get(provider)
+    if connector is None:
+        return _skipped(provider, "not enabled in this gateway")
+    if Capability.WRITE not in connector.capabilities:
+        return _skipped(provider, f"{provider.name} has no API to write")
+    return connector
 
 
 def _result_key(unified: UnifiedInput, results: Sequence[WriteResult], info: Info) -> str | None:
     if unified.email:
         return f"email:{normalize_email(unified.email)}"
     loaders = info.context.loaders.by_id
+    written = (WriteStatus.CREATED, WriteStatus.UPDATED)
     for result in results:
-        if (
-            result.remote_id
-            and result.provider in loaders
-            and result.status
-            in (
-                WriteStatus.CREATED,
-                WriteStatus.UPDATED,
-            )
-        ):
+        if result.remote_id and result.provider in loaders and result.status in written:
             return f"{result.provider.value}:{result.remote_id}"
     return None
 
@@ -153,24 +148,25 @@ async def _person_or_error(info: Info, global_id: str) -> Person:
 
 def _change_targets(
     info: Info, person: Person, providers: list[Provider] | None, capabilities: Sequence[Capability]
-) -> list[tuple[Provider, ProviderRecord | None, Connector | None, WriteResult | None]]:
+) -> list[_Target]:
+    """Per provider: its connector and the contact's record there, or why it is skipped."""
     wanted = (
         target_providers(providers)
         if providers is not None
         else [r.provider for r in person.sources]
     )
-    targets = []
+    targets: list[_Target] = []
     for provider in wanted:
         record = person.source(provider)
         connector = info.context.gateway.connectors.get(provider)
-        skip: WriteResult | None = None
         if connector is None:
-            skip = _skipped(provider, "not enabled in this gateway")
+            targets.append(_skipped(provider, "not enabled in this gateway"))
         elif not any(c in connector.capabilities for c in capabilities):
-            skip = _skipped(provider, f"{provider.name} has no API for this change")
+            targets.append(_skipped(provider, f"{provider.name} has no API for this change"))
         elif record is None:
-            skip = _skipped(provider, f"the contact has no record in {provider.name}")
-        targets.append((provider, record, connector, skip))
+            targets.append(_skipped(provider, f"the contact has no record in {provider.name}"))
+        else:
+            targets.append((connector, record))
     return targets
 
 
@@ -182,19 +178,15 @@ async def _change(
     call: Callable[[Connector, ProviderRecord], Awaitable[WriteResult]],
 ) -> ContactChangePayload:
     person = await _person_or_error(info, str(id))
+
+    async def run(target: _Target) -> WriteResult:
+        if isinstance(target, WriteResult):
+            return target
+        connector, record = target
+        return await _safely(record.provider, lambda: call(connector, record))
+
     targets = _change_targets(info, person, providers, capabilities)
-
-    async def run(
-        provider: Provider,
-        record: ProviderRecord | None,
-        connector: Connector | None,
-        skip: WriteResult | None,
-    ) -> WriteResult:
-        if skip is not None or connector is None or record is None:
-            return skip or _skipped(provider, "nothing to change")
-        return await _safely(provider, lambda: call(connector, record))
-
-    results = await asyncio.gather(*(run(*t) for t in targets))
+    results = await asyncio.gather(*(run(t) for t in targets))
     info.context.loaders.clear()
     return ContactChangePayload(
         results=[ProviderWriteResult.from_result(r) for r in results], key=person.key
@@ -218,9 +210,9 @@ class Mutation:
         targets = target_providers(providers)
 
         async def write(provider: Provider) -> WriteResult:
-            connector, skip = _guard_write(info, provider, Capability.WRITE)
-            if skip is not None or connector is None:
-                return skip or _skipped(provider, "not enabled in this gateway")
+            connector = _writer(info, provider)
+            if isinstance(connector, WriteResult):
+                return connector
             return await _safely(provider, lambda: connector.upsert(unified))
 
         results = await asyncio.gather(*(write(p) for p in targets))
@@ -248,23 +240,13 @@ class Mutation:
         targets = target_providers(providers)
 
         async def write(provider: Provider) -> list[WriteResult]:
-            connector, skip = _guard_write(info, provider, Capability.WRITE)
-            if skip is not None or connector is None:
-                reason = skip.message if skip else "not enabled in this gateway"
-                return [_skipped(provider, reason or "") for _ in unified]
+            connector = _writer(info, provider)
+            if isinstance(connector, WriteResult):
+                return [connector] * len(unified)
             try:
-                results = await connector.upsert_many(unified)
-            except ConnectorError as exc:
-                return [WriteResult(provider, WriteStatus.FAILED, message=exc.message)] * len(
-                    unified
-                )
-            except Exception:
-                logger.exception("unexpected error writing to %s", provider.value)
-                failed = WriteResult(
-                    provider, WriteStatus.FAILED, message="unexpected error in the gateway"
-                )
-                return [failed] * len(unified)
-            return list(results)
+                return list(await connector.upsert_many(unified))
+            except Exception as exc:
+                return [_failure(provider, exc)] * len(unified)
 
         per_provider = await asyncio.gather(*(write(p) for p in targets))
         info.context.loaders.clear()
@@ -298,31 +280,29 @@ class Mutation:
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> DeleteContactPayload:
         person = await _person_or_error(info, str(id))
-        targets = _change_targets(info, person, providers, [Capability.DELETE])
 
         async def run(
-            provider: Provider,
-            record: ProviderRecord | None,
-            connector: Connector | None,
-            skip: WriteResult | None,
+            target: _Target,
         ) -> ProviderDeleteResult:
-            if skip is not None or connector is None or record is None:
+            if isinstance(target, WriteResult):
                 return ProviderDeleteResult(
-                    provider=provider,
+                    provider=target.provider,
                     status=DeleteStatus.SKIPPED,
                     remote_id=None,
-                    message=skip.message if skip else None,
+                    message=target.message,
                 )
-            result = await _safely(provider, lambda: connector.delete(record))
+            connector, record = target
+            result = await _safely(record.provider, lambda: connector.delete(record))
             ok = result.status in (WriteStatus.UPDATED, WriteStatus.CREATED)
             return ProviderDeleteResult(
-                provider=provider,
+                provider=record.provider,
                 status=DeleteStatus.DELETED if ok else DeleteStatus(result.status.value),
                 remote_id=strawberry.ID(record.remote_id),
                 message=None if ok else result.message,
             )
 
-        results = await asyncio.gather(*(run(*t) for t in targets))
+        targets = _change_targets(info, person, providers, [Capability.DELETE])
+        results = await asyncio.gather(*(run(t) for t in targets))
         info.context.loaders.clear()
         return DeleteContactPayload(deleted_id=id, results=list(results))
 

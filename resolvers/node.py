@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+
+from resolvers.cursors import Window
 
 
 @strawberry.interface(description="An object with a stable, opaque global id that `node` resolves.")
@@ -14,3 +18,7 @@ class Node:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, window: Window[Any], after: str | None) -> PageInfo:
+        return cls(has_next_page=window.has_next, end_cursor=window.end_cursor(after))

@@ -8,6 +8,7 @@ from connectors.errors import ConnectorError, Unsupported
 from connectors.registry import CONNECTORS
 from connectors.types import Capability, Provider
 from resolvers.context import Info
+from resolvers.inputs import camel_field
 from resolvers.scalars import CapabilityEnum, ProviderEnum
 
 
@@ -36,7 +37,7 @@ class ProviderInfo:
             name=provider,
             enabled=connector is not None,
             capabilities=[c for c in Capability if c in caps],
-            writable_fields=sorted(_camel(f) for f in fields),
+            writable_fields=sorted(camel_field(f) for f in fields),
         )
 
     @strawberry.field(description="Asks the provider now; null when it is not enabled.")
@@ -51,8 +52,3 @@ class ProviderInfo:
         except ConnectorError as exc:
             return ProviderHealth(ok=False, latency_ms=None, message=exc.message)
         return ProviderHealth(ok=health.ok, latency_ms=health.latency_ms, message=health.message)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)

@@ -10,25 +10,29 @@ import strawberry
 from connectors.errors import ConnectorError, Unsupported
 from connectors.types import Capability, Provider, normalize_email
 from resolvers.account import Account, account_people
-from resolvers.contact import Contact, ContactConnection, ContactEdge
+from resolvers.contact import MAX_PAGE, Contact, ContactConnection
 from resolvers.context import Info
-from resolvers.cursors import decode_offset, encode_offset
+from resolvers.cursors import Window, decode_offset, offset_window, page_size
 from resolvers.errors import BadUserInput
 from resolvers.federation import Person, decode_id
-from resolvers.inputs import EMAIL, ContactFilter
+from resolvers.inputs import ContactFilter, check_email
 from resolvers.listing import ContactsFilter, enumerate_people, lookup_people
-from resolvers.node import Node, PageInfo
+from resolvers.node import Node
 from resolvers.provider import ProviderInfo
 from resolvers.scalars import ProviderEnum
 from resolvers.tag import Tag
-
-MAX_PAGE = 1000
 
 
 async def find_person(info: Info, key: str) -> Person | None:
     lookup = await info.context.loaders.people.load(key)
     info.context.report(info, *lookup.failures)
     return lookup.person
+
+
+async def find_contact(info: Info, key: str) -> Contact | None:
+    """The contact behind a person key, null when no provider has it."""
+    person = await find_person(info, key)
+    return Contact.from_person(person) if person else None
 
 
 def contact_key(global_id: str, field: str = "id") -> str:
@@ -50,13 +54,10 @@ class Query:
         if (id is None) == (email is None):
             raise BadUserInput("give exactly one of id and email", field="id")
         if email is not None:
-            if not EMAIL.match(email.strip()):
-                raise BadUserInput("email is not a valid email address", field="email")
-            key = f"email:{normalize_email(email)}"
+            key = f"email:{normalize_email(check_email(email, 'email'))}"
         else:
             key = contact_key(str(id))
-        person = await find_person(info, key)
-        return Contact.from_person(person) if person else None
+        return await find_contact(info, key)
 
     @strawberry.field(
         description="Contacts, one per person across providers, in a stable order. Without "
@@ -71,44 +72,18 @@ class Query:
         after: str | None = None,
         filter: ContactFilter | None = None,
     ) -> ContactConnection:
-        first = 20 if first is None else first
-        if not 0 < first <= MAX_PAGE:
-            raise BadUserInput(f"first must be between 1 and {MAX_PAGE}", field="first")
-        flt = ContactsFilter(
-            email=filter.email if filter else None,
-            search=filter.search if filter else None,
-            provider=filter.provider if filter else None,
-            tag=filter.tag if filter else None,
-            company=filter.company if filter else None,
-        )
-        if flt.email is not None and not EMAIL.match(flt.email.strip()):
-            raise BadUserInput("filter.email is not a valid email address", field="filter.email")
-        for name in ("search", "tag", "company"):
-            value = getattr(flt, name)
-            if value is not None and not value.strip():
-                raise BadUserInput(f"filter.{name} must not be blank", field=f"filter.{name}")
-        ctx = info.context
+        first = page_size(first, default=20, maximum=MAX_PAGE)
+        flt = filter.to_filter() if filter else ContactsFilter()
+        window: Window[Person]
         if flt.needs_lookup:
             offset = decode_offset(after)
-            people = await lookup_people(ctx, info, flt)
-            page = people[offset : offset + first]
-            cursors = [encode_offset(offset + i + 1) for i in range(len(page))]
-            has_next = len(people) > offset + first
+            people = await lookup_people(info.context, info, flt)
+            window = offset_window(people, offset=offset, first=first)
         else:
-            found = await enumerate_people(
-                ctx, info, first=first, after=after, provider=flt.provider
+            window = await enumerate_people(
+                info.context, info, first=first, after=after, provider=flt.provider
             )
-            page, cursors, has_next = found.people, found.cursors, found.has_next
-        edges = [
-            ContactEdge(cursor=c, node=Contact.from_person(p))
-            for c, p in zip(cursors, page, strict=True)
-        ]
-        return ContactConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else after
-            ),
-        )
+        return ContactConnection.of(window, after)
 
     @strawberry.field(description="Any object by its global id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -117,8 +92,7 @@ class Query:
             raise BadUserInput("id is not a global id of this gateway", field="id")
         type_name, key = decoded
         if type_name == "Contact":
-            person = await find_person(info, key)
-            return Contact.from_person(person) if person else None
+            return await find_contact(info, key)
         if type_name == "Account":
             return await _account(info, key)
         return None
