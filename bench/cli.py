@@ -1,33 +1,39 @@
 """`python -m bench` (and `contact-gateway bench`): run the scenarios, print one table.
 
 Exit status: 0 when every scenario measured (whatever the figures), 1 when one
-could not (a server failed, answers were wrong), 2 for bad arguments, 130 when
-interrupted. Every server started is stopped before it returns.
+could not (a server failed, answers were wrong; the others still run) or the
+`--out` file could not be written, 2 for bad arguments, 130 when interrupted.
+Every server started is stopped before it returns.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
-import httpx
-
-from bench.harness import Harness, Options
+from bench.harness import Harness, Options, Outcome
 from bench.report import Report, table, write_json
 from bench.scenarios import SCENARIOS, estimate_seconds
-from bench.servers import ServerError
+
+N = TypeVar("N", int, float)
 
 
-class _Stopped(Exception):
-    """SIGTERM or the overall time limit: stop measuring, stop the servers."""
+class _Stopped(BaseException):
+    """SIGTERM or the overall time limit: stop measuring, stop the servers.
+
+    A BaseException, like KeyboardInterrupt: it ends the run, not just a scenario.
+    """
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,13 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this scenario (repeatable); default: all, in the order listed",
     )
     parser.add_argument(
-        "--runs", type=int, default=3, help="measurements per figure; figures are medians"
+        "--runs",
+        type=_positive(int),
+        default=3,
+        help="measurements per figure; figures are medians",
     )
     parser.add_argument(
-        "--bulk-size", type=int, default=2000, help="contacts in the bulk upsert (default 2000)"
+        "--bulk-size",
+        type=_positive(int),
+        default=2000,
+        help="contacts in the bulk upsert (default 2000)",
     )
     parser.add_argument(
-        "--seconds", type=float, default=4.0, help="length of each timed load (default 4)"
+        "--seconds",
+        type=_positive(float),
+        default=4.0,
+        help="length of each timed load (default 4)",
     )
     parser.add_argument(
         "--list-sizes",
@@ -63,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument(
         "--max-seconds",
-        type=float,
+        type=_positive(float),
         default=1200,
         help="stop everything after this long (default 1200)",
     )
@@ -90,6 +105,21 @@ def _signals(limit: float) -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def _positive(kind: Callable[[str], N]) -> Callable[[str], N]:
+    """An argparse type: a number of `kind` (int or float) above 0."""
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+
+    return parse
+
+
 def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(","))
@@ -104,54 +134,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.bulk_size < 1 or args.seconds <= 0 or args.max_seconds <= 0:
-        parser.error("--runs and --bulk-size must be at least 1, --seconds positive")
+    if args.keep_logs:
+        try:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--keep-logs {args.keep_logs}: {exc.strerror}")
+    if args.out and not args.out.parent.is_dir():
+        parser.error(f"--out {args.out}: {args.out.parent} is not a directory")
     names = list(dict.fromkeys(args.scenario or SCENARIOS))
     options = Options(
         runs=args.runs, bulk_size=args.bulk_size, seconds=args.seconds, list_sizes=args.list_sizes
     )
-    report = Report(
-        args={
-            "scenarios": names,
-            "runs": args.runs,
-            "bulk_size": args.bulk_size,
-            "seconds": args.seconds,
-            "list_sizes": list(args.list_sizes),
-        }
-    )
-    say = _say
-    total = sum(estimate_seconds(n, args.runs, args.bulk_size, args.seconds) for n in names)
-    say(f"bench: {', '.join(names)}; about {total:.0f} s")
+    report = Report(args={"scenarios": names, **asdict(options)})
+    total = sum(estimate_seconds(n, options) for n in names)
+    _say(f"bench: {', '.join(names)}; about {total:.0f} s")
     status = 0
     with tempfile.TemporaryDirectory(prefix="contact-gateway-bench-") as tmp:
-        workdir = Path(args.keep_logs) if args.keep_logs else Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
-        harness = Harness(workdir, options, say=say)
+        harness = Harness(args.keep_logs or Path(tmp), options, say=_say)
         try:
             with _signals(args.max_seconds):
                 for name in names:
-                    status = max(status, _run(harness, name, report, args))
+                    _say(f"bench: {name} (about {estimate_seconds(name, options):.0f} s)")
+                    status = max(status, run_scenario(harness, name, SCENARIOS[name], report))
         except (KeyboardInterrupt, _Stopped) as exc:
-            say(f"bench: stopped ({exc or 'interrupted'}); stopping the servers")
+            _say(f"bench: stopped ({exc or 'interrupted'}); stopping the servers")
             status = 130
         finally:
             harness.close()
     print(table(report.figures, markdown=args.markdown))
     if args.out:
-        write_json(report, args.out)
-        say(f"bench: wrote {args.out}")
+        try:
+            write_json(report, args.out)
+        except OSError as exc:
+            _say(f"bench: cannot write {args.out}: {exc.strerror}")
+            return max(status, 1)
+        _say(f"bench: wrote {args.out}")
     return status
 
 
-def _run(harness: Harness, name: str, report: Report, args: argparse.Namespace) -> int:
-    estimate = estimate_seconds(name, args.runs, args.bulk_size, args.seconds)
-    harness.say(f"bench: {name} (about {estimate:.0f} s)")
+def run_scenario(
+    harness: Harness, name: str, scenario: Callable[[Harness], Outcome], report: Report
+) -> int:
+    """Run one scenario into `report`; 1 (said, servers stopped) when it could not measure.
+
+    Whatever it raised, the run goes on with the next scenario; the traceback is
+    kept in the report's details, not shown.
+    """
     started = time.monotonic()
     try:
-        outcome = SCENARIOS[name](harness)
-    except (ServerError, RuntimeError, OSError, ValueError, KeyError, httpx.HTTPError) as exc:
-        harness.say(f"bench: {name} could not measure: {exc}")
-        report.details[name] = {"error": str(exc), "traceback": traceback.format_exc()}
+        outcome = scenario(harness)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        harness.say(f"bench: {name} could not measure: {reason}")
+        report.details[name] = {"error": reason, "traceback": traceback.format_exc()}
         harness.close()
         return 1
     outcome.details["seconds"] = round(time.monotonic() - started, 1)

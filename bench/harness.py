@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,10 @@ class Options:
     bulk_size: int = 2000
     seconds: float = 4.0
     list_sizes: tuple[int, ...] = (10, 100, 500)
+
+
+class BenchError(RuntimeError):
+    """A scenario could not measure: a server failed or answers were wrong."""
 
 
 @dataclass
@@ -82,9 +86,55 @@ class Harness:
         self.gateways.add(server.name)
         return server
 
-    def load(self, spec: LoadSpec) -> LoadResult:
-        """Run `spec` from a separate load generator process."""
-        return run_in_subprocess(spec)
+    def load(
+        self,
+        server: Server,
+        units: Sequence[Sequence[Request]],
+        what: str,
+        *,
+        concurrency: int = 1,
+        duration: float | None = None,
+        count: int | None = None,
+        warmup: float = 0.0,
+        timeout: float = 60.0,
+        keep_bodies: int = 0,
+    ) -> LoadResult:
+        """Load `server` from a separate load generator process (see `LoadSpec`).
+
+        Args:
+            server: a sandbox or a gateway this harness started; a gateway's
+                answers that carry GraphQL errors count as failed.
+            units: what to send, cycled through.
+            what: names the load in an error.
+            concurrency: clients.
+            duration: seconds to measure for, or else
+            count: units to measure.
+            warmup: seconds of unrecorded load first.
+            timeout: seconds to wait for any one answer.
+            keep_bodies: answers' bodies to keep.
+
+        Raises:
+            BenchError: an answer failed or carried GraphQL errors, or none came:
+                figures from broken answers would lie.
+        """
+        spec = LoadSpec(
+            port=server.port,
+            units=units,
+            concurrency=concurrency,
+            duration=duration,
+            count=count,
+            warmup=warmup,
+            timeout=timeout,
+            check_graphql=server.name in self.gateways,
+            keep_bodies=keep_bodies,
+        )
+        result = run_in_subprocess(spec)
+        if result.failed or result.graphql_errors or not result.ok:
+            raise BenchError(
+                f"{what}: {result.ok} ok, {result.failed} failed, "
+                f"{result.graphql_errors} with GraphQL errors; first: {result.sample}"
+            )
+        return result
 
     def stop(self, server: Server) -> None:
         if server.name in self.gateways:

@@ -165,8 +165,9 @@ def summarise_profile(path: str | Path, *, top: int = 12) -> ProfileSummary:
         if tottime <= 0:
             continue
         total += tottime
-        if attribution.own(func) is not None:
-            by_stage[attribution.own(func) or _OTHER] += tottime
+        stage = attribution.own(func)
+        if stage is not None:
+            by_stage[stage] += tottime
             continue
         # Split a shared helper's own time by what each caller spent in it.
         spent = {c: float(e[2]) for c, e in callers.items() if float(e[2]) > 0}

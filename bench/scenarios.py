@@ -16,7 +16,6 @@ import base64
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,8 +29,8 @@ from bench.bounds import (
     listing_bound,
     paced_seconds,
 )
-from bench.harness import Harness, Outcome, graphql
-from bench.loadgen import LoadResult, LoadSpec, Request
+from bench.harness import BenchError, Harness, Options, Outcome, graphql
+from bench.loadgen import Request
 from bench.profile import summarise_profile
 from bench.report import Figure, Target
 from bench.servers import SandboxControls, Server, gateway_config
@@ -51,6 +50,7 @@ LARGE_PAGE = 1000
 # query's ~60 ms would be read to the nearest 10; five read it to the nearest 2.
 LARGE_REPEAT = 5
 BULK_RATE = RateLimit(100, 1.0)
+BULK_LIMITS = dict.fromkeys(Provider, BULK_RATE)
 
 ONE_CONTACT = """
 query One($email: String!) {
@@ -88,20 +88,6 @@ mutation Bulk($inputs: [ContactInput!]!) {
 }"""
 
 
-class BenchError(RuntimeError):
-    """A scenario could not measure: a server failed or answers were wrong."""
-
-
-def check(result: LoadResult, what: str) -> LoadResult:
-    """The result, unless some answers failed: figures from broken answers would lie."""
-    if result.failed or result.graphql_errors or not result.ok:
-        raise BenchError(
-            f"{what}: {result.ok} ok, {result.failed} failed, "
-            f"{result.graphql_errors} with GraphQL errors; first: {result.sample}"
-        )
-    return result
-
-
 def three_provider_emails(seed: int = 0) -> list[str]:
     """Emails of the seed's people who are in Adaptix, Trustmary and Lunar Send."""
     wanted = {p.value for p in READABLE}
@@ -125,33 +111,27 @@ def post_graphql(
     return body
 
 
+def stored_emails(controls: SandboxControls, provider: Provider) -> list[str]:
+    """The normalized emails a provider's sandbox holds, in its order (deleted ones left out)."""
+    found = []
+    for record in controls.records(provider.value):
+        if record.get("status") == "deleted":  # Trustmary keeps deleted contacts
+            continue
+        if provider is Provider.ADAPTIX:
+            record = (record.get("fields") or {}).get("all", {})
+        email = record.get("email")
+        if isinstance(email, str) and (normalized := normalize_email(email)):
+            found.append(normalized)
+    return found
+
+
 def dataset(controls: SandboxControls) -> Dataset:
     """The readable providers' emails, read back from the sandbox, in list order."""
-    adaptix = [
-        (r.get("fields") or {}).get("all", {}).get("email") for r in controls.records("adaptix")
-    ]
-    trustmary = [
-        r.get("email") for r in controls.records("trustmary") if r.get("status") != "deleted"
-    ]
-    lunarsend = [r.get("email") for r in controls.records("lunarsend")]
-    lists = {
-        Provider.ADAPTIX: _emails(adaptix),
-        Provider.TRUSTMARY: _emails(trustmary),
-        Provider.LUNARSEND: _emails(lunarsend),
-    }
+    lists = {p: stored_emails(controls, p) for p in READABLE}
     return Dataset(
         listing=[(p, lists[p]) for p in LISTING_ORDER],
         emails={p: frozenset(emails) for p, emails in lists.items()},
     )
-
-
-def _emails(values: Sequence[Any]) -> list[str]:
-    found = (normalize_email(v) if isinstance(v, str) else None for v in values)
-    return [email for email in found if email]
-
-
-def _ms(value: float) -> float:
-    return round(value, 3)
 
 
 # -- loadgen ----------------------------------------------------------------------
@@ -163,17 +143,13 @@ def loadgen_ceiling(h: Harness) -> Outcome:
     unit = [Request("GET", "/lunarsend/_sandbox/controls")]
     runs = []
     for _ in range(h.options.runs):
-        result = check(
-            h.load(
-                LoadSpec(
-                    port=sandbox.port,
-                    units=[unit],
-                    concurrency=32,
-                    duration=min(3.0, h.options.seconds),
-                    warmup=0.5,
-                )
-            ),
+        result = h.load(
+            sandbox,
+            [unit],
             "loadgen ceiling",
+            concurrency=32,
+            duration=min(3.0, h.options.seconds),
+            warmup=0.5,
         )
         runs.append({"rps": result.rps, "cpu_us": result.cpu_us_per_unit})
     h.stop(sandbox)
@@ -215,19 +191,7 @@ def fanout(h: Harness) -> Outcome:
     units = [[graphql(ONE_CONTACT, {"email": email})] for email in emails]
     runs = []
     for _ in range(h.options.runs):
-        result = check(
-            h.load(
-                LoadSpec(
-                    port=gateway.port,
-                    units=units,
-                    concurrency=1,
-                    duration=h.options.seconds,
-                    warmup=0.5,
-                    check_graphql=True,
-                )
-            ),
-            "fan-out",
-        )
+        result = h.load(gateway, units, "fan-out", duration=h.options.seconds, warmup=0.5)
         runs.append(
             {
                 "p50": percentile(result.latencies_ms, 50),
@@ -276,17 +240,8 @@ def calls(h: Harness) -> Outcome:
         run: dict[str, float] = {}
         for n in sizes:
             controls.reset_stats()
-            result = check(
-                h.load(
-                    LoadSpec(
-                        port=gateway.port,
-                        units=[[graphql(LIST_CONTACTS, {"first": n})]],
-                        duration=None,
-                        count=1,
-                        check_graphql=True,
-                    )
-                ),
-                f"contacts(first: {n})",
+            result = h.load(
+                gateway, [[graphql(LIST_CONTACTS, {"first": n})]], f"contacts(first: {n})", count=1
             )
             run[f"{n}.ms"] = result.latencies_ms[0]
             for provider in models:
@@ -368,18 +323,13 @@ def throughput(h: Harness) -> Outcome:
         runs = []
         for _ in range(h.options.runs):
             by_worker, sandbox_cpu = gateway.cpu_by_worker(), sandbox.cpu_seconds()
-            result = check(
-                h.load(
-                    LoadSpec(
-                        port=gateway.port,
-                        units=units,
-                        concurrency=32,
-                        duration=h.options.seconds,
-                        warmup=1.0,
-                        check_graphql=True,
-                    )
-                ),
+            result = h.load(
+                gateway,
+                units,
                 f"throughput ({workers} workers)",
+                concurrency=32,
+                duration=h.options.seconds,
+                warmup=1.0,
             )
             answered = result.ok + result.warmup_units
             spent = {
@@ -449,25 +399,8 @@ def _added_latency(
     runs = []
     count = max(100, int(h.options.seconds * 60))
     for _ in range(h.options.runs):
-        through = check(
-            h.load(
-                LoadSpec(
-                    port=gateway.port,
-                    units=units,
-                    duration=None,
-                    count=count,
-                    warmup=0.3,
-                    check_graphql=True,
-                )
-            ),
-            "gateway latency",
-        )
-        straight = check(
-            h.load(
-                LoadSpec(port=sandbox.port, units=direct, duration=None, count=count, warmup=0.3)
-            ),
-            "direct lookups",
-        )
+        through = h.load(gateway, units, "gateway latency", count=count, warmup=0.3)
+        straight = h.load(sandbox, direct, "direct lookups", count=count, warmup=0.3)
         g = percentile(through.latencies_ms, 50)
         d = percentile(straight.latencies_ms, 50)
         runs.append({"gateway": g, "direct": d, "added": g - d})
@@ -479,17 +412,10 @@ def _profile(
 ) -> tuple[list[Figure], dict[str, Any]]:
     path = h.workdir / "gateway.prof"
     gateway = h.gateway(config, profile_to=path, label="profile")
-    spec = LoadSpec(
-        port=gateway.port,
-        units=units,
-        concurrency=8,
-        duration=h.options.seconds,
-        check_graphql=True,
-    )
     # Warm the worker (imports, connection pools) before the profiler starts.
-    check(h.load(replace(spec, duration=1.0)), "profile warmup")
+    h.load(gateway, units, "profile warmup", concurrency=8, duration=1.0)
     with gateway.profiling(path):
-        result = check(h.load(spec), "profiled load")
+        result = h.load(gateway, units, "profiled load", concurrency=8, duration=h.options.seconds)
     h.stop(gateway)
     summary = summarise_profile(path)
     figures = []
@@ -558,18 +484,8 @@ def large(h: Harness) -> Outcome:
         for _ in range(h.options.runs):
             controls.reset_stats()
             before = gateway.cpu_seconds()
-            result = check(
-                h.load(
-                    LoadSpec(
-                        port=gateway.port,
-                        units=request,
-                        duration=None,
-                        count=LARGE_REPEAT,
-                        timeout=300,
-                        check_graphql=True,
-                    )
-                ),
-                f"large answer ({label})",
+            result = h.load(
+                gateway, request, f"large answer ({label})", count=LARGE_REPEAT, timeout=300
             )
             cpu_ms = (gateway.cpu_seconds() - before) * 1000 / result.ok
             runs.append(
@@ -626,53 +542,40 @@ def bulk_inputs(count: int, run: int) -> list[dict[str, str]]:
 def missing_records(
     controls: SandboxControls, inputs: Sequence[Mapping[str, str]]
 ) -> dict[str, int]:
-    """Per provider, how many of `inputs` it does not hold."""
-    emails = {i["email"].lower() for i in inputs}
+    """Per provider, how many of `inputs` it does not hold (Akita by external id, the
+    others by email)."""
+    emails = {normalize_email(i["email"]) for i in inputs}
     ids = {i["externalId"] for i in inputs}
-    held: dict[str, set[str]] = {
-        "akita": {
-            str(r.get("internal_id"))
-            for r in controls.records("akita")
-            if r.get("kind") == "contact"
-        },
-        "interakt": {str(r.get("email", "")).lower() for r in controls.records("interakt")},
-        "trustmary": {str(r.get("email", "")).lower() for r in controls.records("trustmary")},
-        "adaptix": {
-            str((r.get("fields") or {}).get("all", {}).get("email") or "").lower()
-            for r in controls.records("adaptix")
-        },
-        "lunarsend": {str(r.get("email", "")).lower() for r in controls.records("lunarsend")},
+    akita = {
+        str(r.get("internal_id")) for r in controls.records("akita") if r.get("kind") == "contact"
     }
-    return {key: len((ids if key == "akita" else emails) - stored) for key, stored in held.items()}
+    missing = {Provider.AKITA.value: len(ids - akita)}
+    for provider in Provider:
+        if provider is not Provider.AKITA:
+            missing[provider.value] = len(emails - set(stored_emails(controls, provider)))
+    return missing
 
 
 def bulk(h: Harness) -> Outcome:
     """upsertContacts to all five providers under 100 requests/s per provider."""
     count = h.options.bulk_size
     sandbox, controls = h.sandbox()
-    limits = dict.fromkeys(Provider, BULK_RATE)
     for provider in Provider:
         controls.set(provider.value, rate_limit=BULK_RATE)
     gateway = h.gateway(gateway_config(sandbox.url, rate_limit=BULK_RATE), label="bulk")
     needed = bulk_write_calls(count, list(Provider))
-    bound = paced_seconds(needed, limits)
+    bound = paced_seconds(needed, BULK_LIMITS)
     runs = []
     for run in range(h.options.runs):
         inputs = bulk_inputs(count, run)
         controls.reset_stats()
-        result = check(
-            h.load(
-                LoadSpec(
-                    port=gateway.port,
-                    units=[[graphql(BULK_UPSERT, {"inputs": inputs})]],
-                    duration=None,
-                    count=1,
-                    timeout=bound * 3 + 120,
-                    check_graphql=True,
-                    keep_bodies=1,
-                )
-            ),
+        result = h.load(
+            gateway,
+            [[graphql(BULK_UPSERT, {"inputs": inputs})]],
             "bulk upsert",
+            count=1,
+            timeout=bound * 3 + 120,
+            keep_bodies=1,
         )
         answer = json.loads(result.bodies[0])["data"]["upsertContacts"]
         wall = result.latencies_ms[0] / 1000
@@ -747,7 +650,7 @@ def memory(h: Harness) -> Outcome:
     if not h.peak_rss_mb:
         details["ran"] = "large"
         large(h)
-    peak_name = max(h.peak_rss_mb, key=lambda name: h.peak_rss_mb[name])
+    peak_name = max(h.peak_rss_mb, key=h.peak_rss_mb.__getitem__)
     peak = h.peak_rss_mb[peak_name]
     details["peak_rss_mb"] = dict(h.peak_rss_mb)
     return Outcome(
@@ -776,8 +679,9 @@ SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
 }
 
 
-def estimate_seconds(name: str, runs: int, bulk_size: int, seconds: float) -> float:
+def estimate_seconds(name: str, options: Options) -> float:
     """Roughly how long a scenario takes (to say so before it starts)."""
+    runs, seconds = options.runs, options.seconds
     rough = {
         "loadgen": 2 + runs * 3.5,
         "fanout": 3 + runs * (seconds + 0.5),
@@ -785,10 +689,7 @@ def estimate_seconds(name: str, runs: int, bulk_size: int, seconds: float) -> fl
         "throughput": 8 + runs * 2 * (seconds + 1) + runs * 4 + seconds,
         "large": 8 + runs * 4,
         "bulk": 3
-        + runs
-        * paced_seconds(
-            bulk_write_calls(bulk_size, list(Provider)), dict.fromkeys(Provider, BULK_RATE)
-        ),
+        + runs * paced_seconds(bulk_write_calls(options.bulk_size, list(Provider)), BULK_LIMITS),
         "memory": 1,
     }
     return math.ceil(rough[name])

@@ -14,6 +14,7 @@ started separately, so the harness can set that sandbox's controls.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -30,7 +31,7 @@ from starlette.applications import Starlette
 
 from connectors.settings import RateLimit
 from connectors.types import Provider
-from sandbox import credentials
+from gateway.config import sandbox_document
 from sandbox.app import Sandbox
 
 HOST = "127.0.0.1"
@@ -251,26 +252,30 @@ def gateway_config(
         rate_limit: the client-side rate limit for every enabled provider.
         concurrency: calls in flight per provider (the gateway's default when None).
     """
-    known = credentials.describe()
+    document = sandbox_document(sandbox_url, providers)
     lines: list[str] = []
-    for provider in providers:
-        key = provider.value
-        lines.append(f"[providers.{key}]")
-        lines.append(f'base_url = "{sandbox_url}/{key}{credentials.ROOTS[key]}"')
-        for name, value in known[key].items():
-            lines.append(f'{name} = "{value}"')
+    for key, table in document["providers"].items():
         if rate_limit is not None:
-            lines.append(
-                f"rate_limit = {{requests = {rate_limit.requests:g}, "
-                f"per_seconds = {rate_limit.per_seconds:g}}}"
-            )
+            table["rate_limit"] = {
+                "requests": rate_limit.requests,
+                "per_seconds": rate_limit.per_seconds,
+            }
         if concurrency is not None:
-            lines.append(f"concurrency = {concurrency}")
-        if provider is Provider.AKITA:
-            tags = ", ".join(f'"{n}" = {i}' for n, i in credentials.AKITA_TAG_IDS.items())
-            lines.append(f"tags = {{{tags}}}")
+            table["concurrency"] = concurrency
+        lines.append(f"[providers.{key}]")
+        lines += [f"{name} = {_toml(value)}" for name, value in table.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _toml(value: object) -> str:
+    """A string, a number or an inline table of them, as TOML."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        # JSON's escapes (\\, \", \uXXXX) are TOML basic-string escapes too.
+        return json.dumps(value)
+    return repr(value)
 
 
 # -- the sandbox's controls, as the harness uses them ---------------------------

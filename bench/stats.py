@@ -39,14 +39,3 @@ def medians(runs: Sequence[Mapping[str, float]]) -> dict[str, float]:
     for run in runs:
         keys.update(dict.fromkeys(run))
     return {key: median(run[key] for run in runs if key in run) for key in keys}
-
-
-def summarise(latencies_ms: Sequence[float]) -> dict[str, float]:
-    """Count, p50, p90, p99 and max of a list of latencies in milliseconds."""
-    return {
-        "count": float(len(latencies_ms)),
-        "p50": percentile(latencies_ms, 50),
-        "p90": percentile(latencies_ms, 90),
-        "p99": percentile(latencies_ms, 99),
-        "max": max(latencies_ms),
-    }

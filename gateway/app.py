@@ -179,9 +179,8 @@ async def readiness(connectors: Mapping[Provider, Connector]) -> dict[str, Any]:
         `{"ready": bool, "providers": {key: {"enabled", "ok", "latency_ms", "message"}}}`,
         with every provider listed; `ready` is true when every enabled one is ok.
     """
-    enabled = list(connectors.items())
-    results = await asyncio.gather(*(_probe(connector) for _, connector in enabled))
-    by_provider = {provider: result for (provider, _), result in zip(enabled, results, strict=True)}
+    results = await asyncio.gather(*(_probe(connector) for connector in connectors.values()))
+    by_provider = dict(zip(connectors, results, strict=True))
     providers = {
         provider.value: by_provider.get(
             provider,
@@ -189,7 +188,7 @@ async def readiness(connectors: Mapping[Provider, Connector]) -> dict[str, Any]:
         )
         for provider in Provider
     }
-    return {"ready": all(r["ok"] for r in by_provider.values()), "providers": providers}
+    return {"ready": all(r["ok"] for r in results), "providers": providers}
 
 
 def create_app(
@@ -221,10 +220,7 @@ def create_app(
             connectors: dict[Provider, Connector] = {}
             for provider, connector_settings in settings.providers.items():
                 client = await stack.enter_async_context(_client(connector_settings, transport))
-                connector = build_connector(provider, client, connector_settings)
-                # HTTPConnector declares provider/capabilities as ClassVars, which the
-                # Protocol's plain attributes do not accept structurally.
-                connectors[provider] = connector
+                connectors[provider] = build_connector(provider, client, connector_settings)
             gateway = Gateway(connectors=connectors, precedence=settings.precedence)
             logger.info(
                 "event=startup providers=%s",
@@ -287,7 +283,7 @@ def create_app_from_env() -> Starlette:
         The gateway app.
 
     Raises:
-        ConfigError: the configuration file is not usable.
+        ConfigError: the configuration file, or the sandbox URL, is not usable.
         RuntimeError: neither variable is set.
     """
     config = os.environ.get(ENV_CONFIG)

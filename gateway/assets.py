@@ -35,6 +35,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 VENDOR = "vendor"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 FETCH_HINT = "python -m gateway.assets fetch"
+NPM_TIMEOUT = 300
 
 
 class AssetError(Exception):
@@ -176,14 +177,17 @@ def extract(package: Package, tarball: bytes) -> dict[str, bytes]:
 
 
 def _npm_pack(package: Package, npm: str, workdir: Path) -> bytes:
-    result = subprocess.run(
-        [npm, "pack", package.spec, "--json", "--silent"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            [npm, "pack", package.spec, "--json", "--silent"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise AssetError(f"npm pack {package.spec} did not finish in {NPM_TIMEOUT} s") from None
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise AssetError(f"npm pack {package.spec} failed: {last}")
@@ -206,8 +210,14 @@ def _registry_fetch(package: Package, client: httpx.Client, registry: str) -> by
             )
         response = client.get(dist["tarball"])
         response.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        # Not the URL: a private registry's may carry a token.
+        status = exc.response.status_code
+        raise AssetError(
+            f"{package.spec}: cannot download (the registry answered {status})"
+        ) from None
     except httpx.HTTPError as exc:
-        raise AssetError(f"{package.spec}: cannot download ({exc})") from None
+        raise AssetError(f"{package.spec}: cannot download ({exc or type(exc).__name__})") from None
     except (ValueError, LookupError, TypeError):
         raise AssetError(f"{package.spec}: unexpected registry metadata") from None
     return response.content
@@ -297,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrote = fetch(args.dir, force=args.force)
     except AssetError as exc:
         print(f"GraphiQL assets not fetched: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"GraphiQL assets not written to {folder}: {exc.strerror}", file=sys.stderr)
         return 1
     names = ", ".join(FILES)
     print(f"{'fetched' if wrote else 'already present'}: {names} in {folder}")

@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -84,14 +84,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _sandbox_providers(base_url: str) -> list[tuple[str, str, str]]:
     """(key, base URL, "name=value ..." credentials) per provider of a sandbox at `base_url`."""
+    from gateway.config import sandbox_document
     from sandbox import credentials
 
+    tables = sandbox_document(base_url)["providers"]
     return [
-        (
-            key,
-            f"{base_url}/{key}{credentials.ROOTS[key]}",
-            " ".join(f"{name}={value}" for name, value in creds.items()),
-        )
+        (key, tables[key]["base_url"], " ".join(f"{name}={value}" for name, value in creds.items()))
         for key, creds in credentials.describe().items()
     ]
 
@@ -257,11 +255,13 @@ def _export_schema(args: argparse.Namespace) -> int:
     sdl = schema_sdl()
     out: str = args.out
     if args.check:
-        path = Path(out)
         try:
-            current = path.read_text(encoding="utf-8")
+            current = Path(out).read_text(encoding="utf-8")
         except FileNotFoundError:
             print(f"{out} does not exist: run `contact-gateway export-schema`", file=sys.stderr)
+            return 1
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"{out} cannot be read ({_reason(exc)})", file=sys.stderr)
             return 1
         if current == sdl:
             print(f"{out} matches the code's schema")
@@ -280,19 +280,38 @@ def _export_schema(args: argparse.Namespace) -> int:
     if out == "-":
         sys.stdout.write(sdl)
         return 0
-    Path(out).write_text(sdl, encoding="utf-8")
+    try:
+        Path(out).write_text(sdl, encoding="utf-8")
+    except OSError as exc:
+        print(f"{out} cannot be written ({_reason(exc)})", file=sys.stderr)
+        return 1
     print(f"wrote {out}")
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _reason(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or type(exc).__name__
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number within `low..high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {value}")
+        return value
+
+    return parse
+
+
+_positive = _whole(1)
+_port = _whole(0, 65535)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -309,7 +328,7 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox mode: every provider is a seeded in-process emulator.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    serve.add_argument("--port", type=int, default=8000, help="default: %(default)s")
+    serve.add_argument("--port", type=_port, default=8000, help="default: %(default)s")
     serve.add_argument(
         "--workers", type=_positive, default=1, help="processes; default: %(default)s"
     )
@@ -321,7 +340,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--sandbox-port",
-        type=int,
+        type=_port,
         default=8100,
         help="sandbox mode: the sandbox's port on 127.0.0.1, 0 for any free one "
         "(default: %(default)s)",
@@ -332,7 +351,7 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="run the five provider emulators on one port, under /<provider>"
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    sandbox.add_argument("--port", type=int, default=8100, help="default: %(default)s")
+    sandbox.add_argument("--port", type=_port, default=8100, help="default: %(default)s")
     sandbox.add_argument("--seed", type=int, default=0, help="seed data set; default: 0")
     sandbox.add_argument("--empty", action="store_true", help="start with every store empty")
     sandbox.add_argument("--log-level", choices=LOG_LEVELS, default="info")

@@ -30,29 +30,30 @@ line that names the file and the key.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.registry import CONNECTORS
 from connectors.settings import ConnectorSettings, RateLimit, RetryPolicy, Secret
 from connectors.types import Provider
 from resolvers.federation import PRECEDENCE_FIELDS, Precedence
 from sandbox import credentials
 
-__all__ = ["ConfigError", "GatewaySettings", "load_config", "sandbox_settings"]
+__all__ = [
+    "ConfigError",
+    "GatewaySettings",
+    "load_config",
+    "sandbox_document",
+    "sandbox_settings",
+]
 
-CREDENTIALS: dict[Provider, tuple[str, ...]] = {
-    Provider.AKITA: ("api_key",),
-    Provider.INTERAKT: ("app_id", "api_key"),
-    Provider.TRUSTMARY: ("api_key",),
-    Provider.ADAPTIX: ("username", "password"),
-    Provider.LUNARSEND: ("api_key",),
-}
 SECRET_KEYS = frozenset({"api_key", "password"})
 COMMON_KEYS = ("base_url", "timeout", "concurrency", "rate_limit", "retry")
 # Provider-specific extras, passed to the connector as `ConnectorSettings.options`.
@@ -135,47 +136,63 @@ def load_config(path: str | os.PathLike[str]) -> GatewaySettings:
     return _Reader(source, os.environ).settings(document)
 
 
-def sandbox_settings(base_url: str) -> GatewaySettings:
-    """Settings that enable every provider against a running sandbox.
+def sandbox_document(
+    base_url: str, providers: Iterable[Provider] = tuple(Provider)
+) -> dict[str, Any]:
+    """The configuration file, as TOML parses it, that points providers at a running sandbox.
 
     Args:
         base_url: where the sandbox answers, e.g. `http://127.0.0.1:8100`; each
             provider lives under `/<key>` plus the provider's own path root.
+        providers: the providers to enable; default all five.
 
     Returns:
-        All five providers with the sandbox's fixed credentials, Akita's sandbox
-        tag map and no client-side rate limits (the sandbox has none by default).
+        `{"providers": {key: {"base_url", credentials..., "tags" (Akita)}}}` with
+        the sandbox's fixed credentials and Akita's sandbox tag map.
     """
     base = base_url.rstrip("/")
     known = credentials.describe()
-    providers: dict[Provider, ConnectorSettings] = {}
-    for provider in Provider:
-        creds = known[provider.value]
-        providers[provider] = ConnectorSettings(
-            base_url=f"{base}/{provider.value}{credentials.ROOTS[provider.value]}",
-            api_key=Secret(creds["api_key"]) if "api_key" in creds else None,
-            app_id=creds.get("app_id"),
-            username=creds.get("username"),
-            password=Secret(creds["password"]) if "password" in creds else None,
-            tag_ids=dict(credentials.AKITA_TAG_IDS) if provider is Provider.AKITA else {},
-        )
-    return GatewaySettings(providers=providers, precedence=Precedence())
+    tables: dict[str, dict[str, Any]] = {}
+    for provider in providers:
+        key = provider.value
+        tables[key] = {"base_url": f"{base}/{key}{credentials.ROOTS[key]}", **known[key]}
+        if provider is Provider.AKITA:
+            tables[key]["tags"] = dict(credentials.AKITA_TAG_IDS)
+    return {"providers": tables}
+
+
+def sandbox_settings(base_url: str) -> GatewaySettings:
+    """Settings that enable every provider against a running sandbox.
+
+    Args:
+        base_url: where the sandbox answers, e.g. `http://127.0.0.1:8100`.
+
+    Returns:
+        `sandbox_document(base_url)` read like a configuration file: all five
+        providers with the sandbox's credentials, Akita's sandbox tag map and no
+        client-side rate limits (the sandbox has none by default).
+
+    Raises:
+        ConfigError: `base_url` is not an http(s) URL with a host.
+    """
+    return _Reader(f"sandbox at {base_url}", {}).settings(sandbox_document(base_url))
+
+
+# The first match names a TOML value's type (bool before int: a bool is an int).
+_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "a table"),
+)
 
 
 def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
+    return next(
+        (name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__
+    )
 
 
 def _choices(names: Any) -> str:
@@ -196,7 +213,7 @@ class _Reader:
 
     def settings(self, document: dict[str, Any]) -> GatewaySettings:
         self.only(None, document, ("providers", "precedence"))
-        providers_table = self.table("providers", document.get("providers"), required=True)
+        providers_table = self.table("providers", document.get("providers"))
         self.only("providers", providers_table, [p.value for p in Provider], what="provider")
         providers = {
             provider: self.provider(provider, providers_table[provider.value])
@@ -214,16 +231,17 @@ class _Reader:
 
     def provider(self, provider: Provider, raw: Any) -> ConnectorSettings:
         prefix = f"providers.{provider.value}"
-        table = self.table(prefix, raw, required=True)
-        allowed = [*COMMON_KEYS, *CREDENTIALS[provider]]
+        table = self.table(prefix, raw)
+        required = CONNECTORS[provider].required_credentials
+        allowed = [*COMMON_KEYS, *required]
         if provider is Provider.AKITA:
             allowed.append("tags")
         if provider in OPTIONS:
             allowed.append("options")
         self.only(prefix, table, allowed)
         values: dict[str, Any] = {"base_url": self.url(f"{prefix}.base_url", table)}
-        for name in CREDENTIALS[provider]:
-            text = self.string(f"{prefix}.{name}", table, name, required=True)
+        for name in required:
+            text = self.string(f"{prefix}.{name}", table, name)
             values[name] = Secret(text) if name in SECRET_KEYS else text
         if "timeout" in table:
             values["timeout"] = self.number(f"{prefix}.timeout", table["timeout"], positive=True)
@@ -242,7 +260,7 @@ class _Reader:
         return ConnectorSettings(**values)
 
     def rate_limit(self, key: str, raw: Any) -> RateLimit:
-        table = self.table(key, raw, required=True)
+        table = self.table(key, raw)
         self.only(key, table, ("requests", "per_seconds"))
         if "requests" not in table:
             raise self.fail(f"{key}.requests", "is required (e.g. {requests = 2, per_seconds = 1})")
@@ -253,7 +271,7 @@ class _Reader:
         return RateLimit(requests=requests, per_seconds=per_seconds)
 
     def retry(self, key: str, raw: Any) -> RetryPolicy:
-        table = self.table(key, raw, required=True)
+        table = self.table(key, raw)
         self.only(key, table, ("attempts", "backoff", "max_backoff", "budget"))
         values: dict[str, Any] = {}
         if "attempts" in table:
@@ -266,13 +284,13 @@ class _Reader:
         return RetryPolicy(**values)
 
     def tags(self, key: str, raw: Any) -> dict[str, int]:
-        table = self.table(key, raw, required=True)
+        table = self.table(key, raw)
         return {
             name: self.integer(f"{key}.{name}", value, minimum=1) for name, value in table.items()
         }
 
     def options(self, provider: Provider, key: str, raw: Any) -> dict[str, Any]:
-        table = self.table(key, raw, required=True)
+        table = self.table(key, raw)
         self.only(key, table, OPTIONS[provider], what="option")
         return {
             name: self.integer(f"{key}.{name}", value, minimum=1) for name, value in table.items()
@@ -281,13 +299,13 @@ class _Reader:
     def precedence(self, raw: Any) -> Precedence:
         if raw is None:
             return Precedence()
-        table = self.table("precedence", raw, required=True)
+        table = self.table("precedence", raw)
         self.only("precedence", table, ("default", "fields"))
         values: dict[str, Any] = {}
         if "default" in table:
             values["default"] = self.provider_order("precedence.default", table["default"])
         if "fields" in table:
-            fields_table = self.table("precedence.fields", table["fields"], required=True)
+            fields_table = self.table("precedence.fields", table["fields"])
             self.only("precedence.fields", fields_table, PRECEDENCE_FIELDS, what="field")
             values["fields"] = {
                 name: self.provider_order(f"precedence.fields.{name}", order)
@@ -334,21 +352,21 @@ class _Reader:
                 key = f"{prefix}.{name}" if prefix else name
                 raise self.fail(key, f"unknown {what} (expected one of {_choices(allowed)})")
 
-    def table(self, key: str, raw: Any, *, required: bool) -> dict[str, Any]:
-        if raw is None and required:
+    def table(self, key: str, raw: Any) -> dict[str, Any]:
+        if raw is None:
             raise self.fail(key, "is required")
         if not isinstance(raw, dict):
             raise self.fail(key, f"must be a table, not {_type_name(raw)}")
         return raw
 
-    def string(self, key: str, table: Mapping[str, Any], name: str, *, required: bool) -> str:
+    def string(self, key: str, table: Mapping[str, Any], name: str) -> str:
         if name not in table:
             raise self.fail(key, "is required")
         raw = table[name]
         if not isinstance(raw, str):
             raise self.fail(key, f"must be a string, not {_type_name(raw)}")
         value = self.expand(key, raw)
-        if required and not value.strip():
+        if not value.strip():
             raise self.fail(key, "must not be empty")
         return value
 
@@ -364,15 +382,18 @@ class _Reader:
         return _ENV_REFERENCE.sub(replace, raw)
 
     def url(self, key: str, table: Mapping[str, Any]) -> str:
-        value = self.string(key, table, "base_url", required=True)
+        value = self.string(key, table, "base_url")
+        # Neither message echoes the value: it may carry a password until checked.
         try:
             parts = urlsplit(value)
-            hostname = parts.hostname
         except ValueError:
-            raise self.fail(key, f"{value!r} is not a valid URL") from None
-        # Checked first so that the message below never echoes a password.
+            raise self.fail(key, "is not a valid URL") from None
         if parts.username or parts.password:
             raise self.fail(key, "must not carry credentials; use the credential keys")
+        try:
+            hostname, _ = parts.hostname, parts.port
+        except ValueError as exc:
+            raise self.fail(key, f"{value!r} is not a valid URL ({exc})") from None
         if parts.scheme not in ("http", "https") or not hostname:
             raise self.fail(
                 key,
@@ -383,12 +404,12 @@ class _Reader:
     def number(self, key: str, raw: Any, *, positive: bool) -> float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise self.fail(key, f"must be a number, not {_type_name(raw)}")
-        if positive and not raw > 0:
-            raise self.fail(key, f"must be greater than 0, not {raw}")
-        if not raw >= 0:
-            raise self.fail(key, f"must not be negative, not {raw}")
-        if raw != raw or raw in (float("inf"), float("-inf")):
+        if not math.isfinite(raw):
             raise self.fail(key, f"must be a finite number, not {raw}")
+        if positive and raw <= 0:
+            raise self.fail(key, f"must be greater than 0, not {raw}")
+        if raw < 0:
+            raise self.fail(key, f"must not be negative, not {raw}")
         return float(raw)
 
     def integer(self, key: str, raw: Any, *, minimum: int) -> int:

@@ -39,6 +39,9 @@ DEFAULT_QUERY = """\
 }
 """
 
+# JSON inside <script>: "</" must not close the element early.
+_QUERY_JSON = json.dumps(DEFAULT_QUERY).replace("</", "<\\/")
+
 _PAGE = """\
 <!doctype html>
 <html lang="en">
@@ -51,10 +54,7 @@ _PAGE = """\
       body { margin: 0; height: 100%; width: 100%; overflow: hidden; }
       #graphiql { height: 100vh; }
     </style>
-    <link rel="stylesheet" href="{css}">
-    <script src="{react}"></script>
-    <script src="{react_dom}"></script>
-    <script src="{graphiql}"></script>
+    {assets}
   </head>
   <body>
     <div id="graphiql">Loading GraphiQL...</div>
@@ -116,13 +116,11 @@ def render(static_dir: Path, *, root_path: str = "") -> str:
         return _MISSING.replace("{missing}", html.escape(", ".join(absent))).replace(
             "{fetch_hint}", html.escape(assets.FETCH_HINT)
         )
-    prefix = f"{root_path.rstrip('/')}/static/{assets.VENDOR}/"
-    # JSON inside <script>: "</" must not close the element early.
-    query = json.dumps(DEFAULT_QUERY).replace("</", "<\\/")
-    return (
-        _PAGE.replace("{css}", html.escape(prefix + "graphiql.min.css"))
-        .replace("{react}", html.escape(prefix + "react.production.min.js"))
-        .replace("{react_dom}", html.escape(prefix + "react-dom.production.min.js"))
-        .replace("{graphiql}", html.escape(prefix + "graphiql.min.js"))
-        .replace("{default_query}", query)
+    prefix = html.escape(f"{root_path.rstrip('/')}/static/{assets.VENDOR}/")
+    tags = "\n    ".join(
+        f'<link rel="stylesheet" href="{prefix}{name}">'
+        if name.endswith(".css")
+        else f'<script src="{prefix}{name}"></script>'
+        for name in assets.FILES
     )
+    return _PAGE.replace("{assets}", tags).replace("{default_query}", _QUERY_JSON)

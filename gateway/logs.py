@@ -14,8 +14,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-_PAIR = r'[a-z_][a-z0-9_.]*=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)'
-_PAIRS = re.compile(rf"^{_PAIR}(?: {_PAIR})*$")
+# A value never spans lines: a newline, even inside quotes, makes the message `msg="..."`.
+_PAIR = r'[a-z_][a-z0-9_.]*=(?:"(?:[^"\\\n]|\\.)*"|[^\s"]*)'
+_PAIRS = re.compile(rf"{_PAIR}(?: {_PAIR})*")
 
 # The thread `contact-gateway serve` runs the sandbox's uvicorn server in (sandbox mode).
 SANDBOX_THREAD = "sandbox"
@@ -52,7 +53,7 @@ class KeyValueFormatter(logging.Formatter):
                 f"status={status} client={client}"
             )
         message = record.getMessage()
-        if _PAIRS.match(message):
+        if _PAIRS.fullmatch(message):
             return message
         return f"msg={_quote(message)}"
 

@@ -4,6 +4,7 @@ import asyncio
 import cProfile
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,16 @@ from bench.bounds import (
     listing_bound,
     paced_seconds,
 )
-from bench.harness import Harness, Options
+from bench.cli import run_scenario
+from bench.harness import Harness, Options, Outcome
 from bench.loadgen import LoadSpec, Request, encode, read_response
 from bench.profile import stage_of_file, summarise_profile
 from bench.report import Figure, Report, Target, load_figures, table, write_json
-from bench.servers import ServerError, gateway_config, start_server
+from bench.servers import Server, ServerError, gateway_config, start_server
 from bench.stats import median, medians, percentile
 from connectors.settings import RateLimit
 from connectors.types import Provider, normalize_email
-from gateway.config import load_config
+from gateway.config import load_config, sandbox_settings
 from resolvers.schema import schema
 from sandbox.seed import generate
 
@@ -210,17 +212,24 @@ def test_json_holds_the_same_figures_as_the_table(tmp_path: Path) -> None:
 # -- configuration the gateway is started with --------------------------------------------
 
 
-def test_gateway_config_is_a_valid_configuration_with_the_rate_limits(tmp_path: Path) -> None:
+def test_gateway_config_is_the_sandbox_settings_as_a_file(tmp_path: Path) -> None:
     path = tmp_path / "gateway.toml"
-    path.write_text(gateway_config("http://127.0.0.1:9", rate_limit=RateLimit(100, 1.0)))
-    settings = load_config(path)
-    assert set(settings.providers) == set(Provider)
-    assert settings.providers[A].base_url == "http://127.0.0.1:9/adaptix/api"
-    assert all(s.rate_limit == RateLimit(100, 1.0) for s in settings.providers.values())
-    assert settings.providers[Provider.AKITA].tag_ids["vip"] == 345
+    path.write_text(gateway_config("http://127.0.0.1:9"))
+    assert load_config(path) == sandbox_settings("http://127.0.0.1:9")
 
-    path.write_text(gateway_config("http://127.0.0.1:9", providers=[A]))
-    assert set(load_config(path).providers) == {A}
+    path.write_text(
+        gateway_config(
+            "http://127.0.0.1:9", providers=[A], rate_limit=RateLimit(100, 0.5), concurrency=3
+        )
+    )
+    settings = load_config(path)
+    assert settings.providers == {
+        A: replace(
+            sandbox_settings("http://127.0.0.1:9").providers[A],
+            rate_limit=RateLimit(100, 0.5),
+            concurrency=3,
+        )
+    }
 
 
 # -- the load generator's HTTP ------------------------------------------------------------
@@ -310,12 +319,59 @@ def test_a_profile_of_parsing_and_validating_is_summarised_by_stage(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    "argv", [["--runs", "0"], ["--scenario", "nope"], ["--list-sizes", "10,x"]]
+    ("argv", "says"),
+    [
+        (["--runs", "0"], "argument --runs: must be above 0, not 0"),
+        (["--bulk-size", "many"], "argument --bulk-size: not a number: 'many'"),
+        (["--seconds", "nan"], "argument --seconds: must be above 0, not nan"),
+        (["--max-seconds", "0"], "argument --max-seconds: must be above 0, not 0"),
+        (["--scenario", "nope"], "argument --scenario: invalid choice: 'nope'"),
+        (["--list-sizes", "10,x"], "argument --list-sizes: not a list of page sizes: '10,x'"),
+        (["--out", "/no/such/dir/bench.json"], "--out /no/such/dir/bench.json: /no/such/dir is"),
+    ],
 )
-def test_bad_arguments_are_refused_before_anything_starts(argv: list[str]) -> None:
+def test_bad_arguments_are_refused_before_anything_starts(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert says in lines[-1]
+    assert not any(line.startswith("bench: ") for line in lines), "nothing should have started"
+
+
+def test_a_keep_logs_path_that_is_a_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "logs"
+    taken.write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main(["--keep-logs", str(taken)])
+    assert exc.value.code == 2
+    assert f"--keep-logs {taken}: File exists" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_a_scenario_that_fails_is_reported_and_its_servers_stopped(tmp_path: Path) -> None:
+    said: list[str] = []
+    harness = Harness(tmp_path, Options(runs=1), say=said.append)
+    started: list[Server] = []
+
+    def broken(h: Harness) -> Outcome:
+        sandbox, _ = h.sandbox(seed=None)
+        started.append(sandbox)
+        return Outcome(figures=[Figure("never", {}["missing"], "ms")])
+
+    report = Report()
+    assert run_scenario(harness, "broken", broken, report) == 1
+
+    assert said == ["bench: broken could not measure: KeyError: 'missing'"]
+    assert report.details["broken"]["error"] == "KeyError: 'missing'"
+    assert "Traceback" in report.details["broken"]["traceback"]
+    assert report.figures == []
+    assert started[0].process.poll() is not None
+    assert harness.servers == []
 
 
 @pytest.mark.e2e

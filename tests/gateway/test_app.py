@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.settings import Secret
+from connectors.settings import ConnectorSettings, Secret
 from connectors.types import Provider
 from gateway import assets
 from gateway.app import ENV_CONFIG, ENV_SANDBOX_URL, create_app, create_app_from_env
@@ -377,7 +378,5 @@ def test_configured_secrets_never_reach_logs_errors_or_responses(
         assert secret not in everything
 
 
-def _replace(settings: GatewaySettings, provider: Provider, **changes: Any) -> Any:
-    from dataclasses import replace
-
+def _replace(settings: GatewaySettings, provider: Provider, **changes: Any) -> ConnectorSettings:
     return replace(settings.providers[provider], **changes)

@@ -127,3 +127,15 @@ def test_the_pinned_packages_provide_every_file_the_page_loads(fake_static: Path
         "react-dom": "18.3.1",
     }
     assert all(p.integrity.startswith("sha512-") for p in assets.PACKAGES)
+
+
+def test_a_refused_download_names_the_status_but_not_the_registry_token(tmp_path: Path) -> None:
+    private = "https://gateway:npm-token-5150@registry.test"
+    with (
+        registry({}, []) as client,
+        pytest.raises(AssetError) as caught,
+    ):
+        assets.fetch(tmp_path, packages=[PACKAGE], use_npm=False, client=client, registry=private)
+
+    assert str(caught.value) == "graphiql@3.8.3: cannot download (the registry answered 404)"
+    assert not assets.vendor_dir(tmp_path).exists()

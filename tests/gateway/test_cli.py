@@ -88,6 +88,41 @@ def test_serve_reports_the_config_error_named_by_the_environment(
     assert expected in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["serve", "--port", "70000"], "argument --port: must be at most 65535, not 70000"),
+        (["serve", "--sandbox-port", "-1"], "argument --sandbox-port: must be at least 0, not -1"),
+        (["serve", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
+        (["sandbox", "--port", "http"], "argument --port: not a whole number: 'http'"),
+    ],
+)
+def test_a_bad_flag_is_refused_with_a_usage_line(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(says)
+    assert "Traceback" not in err
+
+
+def test_export_schema_says_when_the_file_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "no-such-dir" / "schema.graphql"
+
+    assert main(["export-schema", "--out", str(out)]) == 1
+    assert main(["export-schema", "--out", str(tmp_path), "--check"]) == 1
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"{out} cannot be written (No such file or directory)",
+        f"{tmp_path} cannot be read (Is a directory)",
+    ]
+
+
 def test_export_schema_writes_the_sdl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "schema.graphql"
 

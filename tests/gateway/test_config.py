@@ -165,6 +165,16 @@ def test_sandbox_settings_enable_every_provider_with_the_sandbox_credentials() -
     assert all(s.rate_limit is None for s in settings.providers.values())
 
 
+def test_a_sandbox_url_without_a_scheme_is_refused_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        sandbox_settings("localhost:8100")
+
+    assert str(caught.value) == (
+        "sandbox at localhost:8100: providers.akita.base_url: 'localhost:8100/akita/v1' "
+        'is not an http(s) URL with a host (e.g. "https://api.akitaapp.com/v1")'
+    )
+
+
 def test_a_missing_file_is_named() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config("no/such/gateway.toml")
@@ -238,6 +248,12 @@ BAD = [
         id="url-without-scheme",
     ),
     pytest.param(
+        '[providers.akita]\nbase_url = "https://api.akitaapp.com:99999/v1"\napi_key = "k"\n',
+        "providers.akita.base_url",
+        "is not a valid URL (Port out of range 0-65535)",
+        id="url-port",
+    ),
+    pytest.param(
         ADAPTIX + 'timeout = "10"\n',
         "providers.adaptix.timeout",
         "must be a number, not a string",
@@ -248,6 +264,18 @@ BAD = [
         "providers.adaptix.timeout",
         "must be greater than 0, not 0",
         id="timeout-range",
+    ),
+    pytest.param(
+        ADAPTIX + "timeout = nan\n",
+        "providers.adaptix.timeout",
+        "must be a finite number, not nan",
+        id="timeout-nan",
+    ),
+    pytest.param(
+        ADAPTIX + "retry = {max_backoff = inf}\n",
+        "providers.adaptix.retry.max_backoff",
+        "must be a finite number, not inf",
+        id="retry-infinite-backoff",
     ),
     pytest.param(
         ADAPTIX + "concurrency = 0\n",
@@ -410,15 +438,21 @@ def test_the_documented_message_for_an_unset_password(
     )
 
 
-def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        '[providers.akita]\nbase_url = "ftp://user:hunter2-pw@api.akitaapp.com/v1"\n'
-        'api_key = "k"\n',
-    )
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ftp://user:hunter2-pw@api.akitaapp.com/v1", "must not carry credentials"),
+        # Malformed before its credentials could be checked.
+        ("https://user:hunter2-pw@[::1/v1", "is not a valid URL"),
+    ],
+)
+def test_a_url_with_credentials_is_refused_without_echoing_them(
+    tmp_path: Path, url: str, says: str
+) -> None:
+    path = write(tmp_path, f'[providers.akita]\nbase_url = "{url}"\napi_key = "k"\n')
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert "providers.akita.base_url: must not carry credentials" in str(caught.value)
+    assert f"providers.akita.base_url: {says}" in str(caught.value)
     assert "hunter2-pw" not in str(caught.value)
 
 

@@ -1,0 +1,74 @@
+"""The key=value log lines every gateway process writes."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from gateway.logs import SANDBOX_THREAD, KeyValueFormatter, QuietSandbox
+
+STAMP = r"ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def record(
+    name: str, msg: str, *args: object, level: int = logging.INFO, thread: str = "MainThread"
+) -> logging.LogRecord:
+    made = logging.LogRecord(name, level, __file__, 1, msg, args or None, None)
+    made.threadName = thread
+    return made
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "body"),
+    [
+        ("operation=query name=%s ms=%.1f", ("One", 2.5), "operation=query name=One ms=2.5"),
+        ('mode=sandbox msg="the sandbox"', (), 'mode=sandbox msg="the sandbox"'),
+        ("Started server process [%d]", (42,), 'msg="Started server process [42]"'),
+        ("a=b\n", (), 'msg="a=b\\n"'),
+        ('said "hi"\nthen left', (), 'msg="said \\"hi\\"\\nthen left"'),
+        ('k="a\nb"', (), 'msg="k=\\"a\\nb\\""'),
+    ],
+    ids=[
+        "pairs",
+        "quoted-pair",
+        "plain",
+        "pairs-then-newline",
+        "quotes-and-newline",
+        "newline-in-a-quoted-value",
+    ],
+)
+def test_each_record_is_one_line_of_pairs(msg: str, args: tuple[object, ...], body: str) -> None:
+    line = KeyValueFormatter().format(record("contact_gateway.operation", msg, *args))
+
+    assert re.fullmatch(
+        rf"{STAMP} level=info logger=contact_gateway\.operation {re.escape(body)}", line
+    ), line
+
+
+def test_an_access_record_becomes_method_path_status_and_client() -> None:
+    access = record(
+        "uvicorn.access",
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "POST",
+        "/graphql",
+        "1.1",
+        200,
+    )
+
+    line = KeyValueFormatter().format(access)
+
+    assert line.endswith(
+        " logger=uvicorn.access method=POST path=/graphql status=200 client=127.0.0.1:5000"
+    )
+
+
+def test_the_sandbox_threads_uvicorn_lines_are_dropped_below_warning() -> None:
+    quiet = QuietSandbox()
+
+    assert not quiet.filter(record("uvicorn.access", "x", thread=SANDBOX_THREAD))
+    assert quiet.filter(record("uvicorn.access", "x"))
+    assert quiet.filter(record("contact_gateway.cli", "x", thread=SANDBOX_THREAD))
+    assert quiet.filter(record("uvicorn.error", "x", level=logging.WARNING, thread=SANDBOX_THREAD))
