@@ -12,7 +12,7 @@ from connectors.types import Provider
 from resolvers.context import Gateway
 from resolvers.federation import Precedence
 from sandbox.app import Sandbox
-from tests.support import SANDBOX_URL, sandbox_settings
+from tests.support import in_process, sandbox_settings
 
 GatewayFactory = Callable[..., Gateway]
 
@@ -31,26 +31,20 @@ def empty_sandbox() -> Sandbox:
 @pytest.fixture
 async def sandbox_http(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client that reaches the seeded sandbox in-process (ASGI)."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox.app), base_url=SANDBOX_URL
-    ) as client:
-        yield client
+    async with in_process(sandbox) as http:
+        yield http
 
 
 @pytest.fixture
 async def empty_sandbox_http(empty_sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=empty_sandbox.app), base_url=SANDBOX_URL
-    ) as client:
-        yield client
+    async with in_process(empty_sandbox) as http:
+        yield http
 
 
 @pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox.app), base_url=SANDBOX_URL
-    ) as http:
-        yield http
+def client(sandbox_http: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The seeded sandbox's client, under the name the gateway fixtures use."""
+    return sandbox_http
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
-"""Test helpers: sandbox connector settings and a real uvicorn server in a thread."""
+"""Test helpers: sandbox connector settings, an in-process sandbox client and a real
+uvicorn server in a thread."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import uvicorn
 from connectors.settings import ConnectorSettings, RetryPolicy, Secret
 from connectors.types import Provider
 from sandbox import credentials
+from sandbox.app import Sandbox
 
 SANDBOX_URL = "http://sandbox"
 
@@ -40,6 +42,15 @@ def sandbox_settings(
         values["tag_ids"] = dict(credentials.AKITA_TAG_IDS)
     values.update(overrides)
     return ConnectorSettings(**values)
+
+
+@asynccontextmanager
+async def in_process(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client that reaches `sandbox` in-process (ASGI)."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox.app), base_url=SANDBOX_URL
+    ) as http:
+        yield http
 
 
 def free_port() -> int:
