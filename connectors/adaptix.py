@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from connectors.base import HTTPConnector
+from connectors.base import HTTPConnector, basic_auth, with_field_errors
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
 from connectors.settings import ConnectorSettings
 from connectors.types import (
@@ -34,10 +34,13 @@ from connectors.types import (
     TagRef,
     WriteResult,
     WriteStatus,
+    clean_text,
     normalize_email,
+    parse_datetime,
 )
 
 Record = Mapping[str, Any]
+T = TypeVar("T")
 
 # Aliases the connector maps to `Contact` attributes or Adaptix keeps for itself;
 # every other value in `fields.all` is a custom field.
@@ -71,22 +74,9 @@ FIELD_ALIASES: tuple[tuple[str, str], ...] = (
     ("job_title", "position"),
 )
 PHONE_ALIASES = ("mobile", "phone")
-NOT_STORABLE = ("external_id", "account_external_id")
+NOTHING_STORABLE = "nothing Adaptix can store was given"
 STATUS_BY_CODE = {201: WriteStatus.CREATED, 200: WriteStatus.UPDATED}
 CHANNEL = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An Adaptix date (ISO 8601, with or without an offset) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def entries(value: Any) -> list[Record]:
@@ -119,7 +109,7 @@ def quote(value: str) -> str:
     return value
 
 
-def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -168,17 +158,15 @@ class AdaptixConnector(HTTPConnector):
 
     def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
         super().__init__(client, settings)
-        password = self.settings.password
-        self._auth = httpx.BasicAuth(
-            self.settings.username or "", password.get() if password is not None else ""
-        )
         self._field_aliases: frozenset[str] | None = None
         self._fields_lock = asyncio.Lock()
 
     # -- HTTP pieces ------------------------------------------------------------
 
-    def auth(self) -> httpx.Auth:
-        return self._auth
+    def auth_headers(self) -> Mapping[str, str]:
+        assert self.settings.username is not None
+        assert self.settings.password is not None
+        return basic_auth(self.settings.username, self.settings.password.get())
 
     def error_message(self, response: httpx.Response) -> str:
         try:
@@ -190,7 +178,7 @@ class AdaptixConnector(HTTPConnector):
             if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
                 message = errors[0].get("message")
                 if isinstance(message, str) and message:
-                    return with_details(message, errors[0].get("details"))
+                    return with_field_errors(message, errors[0].get("details"))
         return super().error_message(response)
 
     # -- mapping ----------------------------------------------------------------
@@ -203,11 +191,7 @@ class AdaptixConnector(HTTPConnector):
             values = fields["all"]
 
         def text(alias: str) -> str | None:
-            value = values.get(alias)
-            if value is None:
-                return None
-            value = str(value).strip()
-            return value or None
+            return clean_text(values.get(alias))
 
         email = text("email")
         first, last = text("firstname"), text("lastname")
@@ -245,8 +229,8 @@ class AdaptixConnector(HTTPConnector):
             custom_fields=custom,
             points=as_int(points) if points is not None else None,
             do_not_contact=list(dict.fromkeys(channels)),
-            created_at=parse_time(record.get("dateAdded")),
-            updated_at=parse_time(record.get("dateModified")),
+            created_at=parse_datetime(record.get("dateAdded")),
+            updated_at=parse_datetime(record.get("dateModified")),
             raw=record,
         )
 
@@ -269,7 +253,7 @@ class AdaptixConnector(HTTPConnector):
             ConnectorError: the field list was needed and could not be read.
         """
         payload: dict[str, Any] = {}
-        dropped = [name for name in NOT_STORABLE if getattr(contact, name) is not None]
+        dropped = self.unwritable(contact)
         for name, alias in FIELD_ALIASES:
             value = getattr(contact, name)
             if value is None:
@@ -284,14 +268,15 @@ class AdaptixConnector(HTTPConnector):
                 payload[PHONE_ALIASES[index]] = phone
             else:
                 dropped.append(f"phones[{index}]")
-        if contact.tags is not None:
-            tags: list[str] = []
-            for index, tag in enumerate(contact.tags):
-                # A leading "-" would remove the tag instead of adding it.
-                if tag.strip() and not tag.strip().startswith("-"):
-                    tags.append(tag)
-                else:
-                    dropped.append(f"tags[{index}]")
+        tags: list[str] = []
+        for index, tag in enumerate(contact.tags or ()):
+            # A leading "-" would remove the tag instead of adding it.
+            if tag.strip() and not tag.strip().startswith("-"):
+                tags.append(tag)
+            else:
+                dropped.append(f"tags[{index}]")
+        if tags:
+            # Tags in a write are only ever added: an empty list would change nothing.
             payload["tags"] = tags
         if contact.custom_fields:
             known = await self.field_aliases()
@@ -358,20 +343,25 @@ class AdaptixConnector(HTTPConnector):
             if not found or start >= total:
                 return records
 
+    async def collect_many(
+        self, keys: Sequence[str], params: Callable[[str], list[tuple[str, Any]]]
+    ) -> list[Record]:
+        """Every contact for `keys`, one call per 200 keys: `params` of a comma list."""
+        pages = await asyncio.gather(
+            *(
+                self.collect(params(",".join(chunk)), len(chunk))
+                for chunk in chunks(keys, self.BATCH_LIMIT)
+            )
+        )
+        return [record for page in pages for record in page]
+
     async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
         wanted: dict[str, list[str]] = {}
         for remote_id in ids:
             if is_remote_id(remote_id):
                 wanted.setdefault(str(int(remote_id)), []).append(remote_id)
-        keys = list(wanted)
-        pages = await asyncio.gather(
-            *(
-                self.collect([("search", "ids:" + ",".join(chunk))], len(chunk))
-                for chunk in chunks(keys, self.BATCH_LIMIT)
-            )
-        )
         found: dict[str, Contact] = {}
-        for record in (r for page in pages for r in page):
+        for record in await self.collect_many(list(wanted), lambda ids: [("search", "ids:" + ids)]):
             contact = self.to_contact(record)
             for asked in wanted.get(contact.remote_id, ()):
                 found[asked] = contact
@@ -383,17 +373,10 @@ class AdaptixConnector(HTTPConnector):
                 key for key in map(normalize_email, emails) if key is not None and "," not in key
             )
         )
-        pages = await asyncio.gather(
-            *(
-                self.collect(where_params("email", "in", ",".join(chunk)), len(chunk))
-                for chunk in chunks(keys, self.BATCH_LIMIT)
-            )
-        )
+        records = await self.collect_many(keys, lambda emails: where_params("email", "in", emails))
         found: dict[str, Contact] = {}
         asked = set(keys)
-        for record in sorted(
-            (r for page in pages for r in page), key=lambda r: as_int(r.get("id"))
-        ):
+        for record in sorted(records, key=lambda r: as_int(r.get("id"))):
             contact = self.to_contact(record)
             key = contact.email_key
             if key in asked and key not in found:
@@ -487,7 +470,7 @@ class AdaptixConnector(HTTPConnector):
             return None
         items: list[Activity] = []
         for event in entries(events.get("events") if isinstance(events, Mapping) else None):
-            at = parse_time(event.get("timestamp"))
+            at = parse_datetime(event.get("timestamp"))
             if at is None:
                 continue
             label = event.get("eventLabel")
@@ -508,7 +491,7 @@ class AdaptixConnector(HTTPConnector):
                 )
             )
         for note in entries(notes.get("notes") if isinstance(notes, Mapping) else None):
-            at = parse_time(note.get("dateTime"))
+            at = parse_datetime(note.get("dateTime"))
             if at is None:
                 continue
             text = note.get("text")
@@ -530,11 +513,13 @@ class AdaptixConnector(HTTPConnector):
     # -- writes -----------------------------------------------------------------
 
     async def upsert(self, contact: ContactInput) -> WriteResult:
-        dropped: list[str] = [n for n in NOT_STORABLE if getattr(contact, n) is not None]
         try:
             payload, dropped = await self.to_payload(contact)
-            if not payload.keys() - {"tags"} and not payload.get("tags"):
-                return self.skipped("nothing Adaptix can store was given", dropped=dropped)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=self.unwritable(contact))
+        if not payload:
+            return self.skipped(NOTHING_STORABLE, dropped=dropped)
+        try:
             response = await self.request("POST", "/contacts/new", json=payload)
             body = self.decode(response)
         except ConnectorError as exc:
@@ -547,21 +532,14 @@ class AdaptixConnector(HTTPConnector):
         try:
             prepared = [await self.to_payload(c) for c in contacts]
         except ConnectorError as exc:
-            return [
-                self.failed(exc, dropped=[n for n in NOT_STORABLE if getattr(c, n) is not None])
-                for c in contacts
-            ]
+            return [self.failed(exc, dropped=self.unwritable(c)) for c in contacts]
         sendable: list[int] = []
         for index, (payload, dropped) in enumerate(prepared):
-            if not payload.keys() - {"tags"} and not payload.get("tags"):
-                results[index] = self.skipped(
-                    "nothing Adaptix can store was given", dropped=dropped
-                )
-            else:
+            if payload:
                 sendable.append(index)
-        batches = [
-            sendable[i : i + self.BATCH_LIMIT] for i in range(0, len(sendable), self.BATCH_LIMIT)
-        ]
+            else:
+                results[index] = self.skipped(NOTHING_STORABLE, dropped=dropped)
+        batches = chunks(sendable, self.BATCH_LIMIT)
         answers = await asyncio.gather(*(self._batch(b, prepared) for b in batches))
         for batch, answer in zip(batches, answers, strict=True):
             for index, result in zip(batch, answer, strict=True):
@@ -642,9 +620,17 @@ class AdaptixConnector(HTTPConnector):
         body: dict[str, Any] = {}
         if enabled and comments is not None:
             body["comments"] = comments
-        return await self._contact_write(
+        result = await self._contact_write(
             "POST", f"/contacts/{remote_id}/dnc/{channel}/{action}", body, remote_id
         )
+        if comments is not None and not enabled and result.status is WriteStatus.UPDATED:
+            # The remove endpoint takes no body: the comments go nowhere.
+            return replace(
+                result,
+                dropped_fields=("comments",),
+                message="Adaptix keeps comments only on a do-not-contact entry being added",
+            )
+        return result
 
     async def add_points(self, remote_id: str, delta: int) -> WriteResult:
         if not is_remote_id(remote_id):
@@ -717,14 +703,3 @@ def item_message(error: Any) -> str:
     if isinstance(error, str) and error:
         return error
     return "Adaptix refused this contact"
-
-
-def with_details(message: str, details: Any) -> str:
-    """The message with Adaptix's per-field validation details, unless it holds them."""
-    if not isinstance(details, Mapping) or not details:
-        return message
-    parts = []
-    for name, problems in details.items():
-        texts = problems if isinstance(problems, list) else [problems]
-        parts += [f"{name}: {text}" for text in texts if str(text) not in message]
-    return f"{message} ({'; '.join(parts)})" if parts else message

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from connectors.base import HTTPConnector
+from connectors.base import HTTPConnector, with_field_errors
 from connectors.errors import BadInput, ConnectorError
 from connectors.types import (
     Capability,
@@ -21,7 +20,14 @@ from connectors.types import (
     TagRef,
     WriteResult,
     WriteStatus,
+    clean_text,
+    parse_datetime,
 )
+
+# An account by its id and company name, and what writing it left: the name Akita
+# stored, or why it refused.
+AccountKey = tuple[str | None, str | None]
+Account = str | ConnectorError | None
 
 
 class AkitaConnector(HTTPConnector):
@@ -58,52 +64,53 @@ class AkitaConnector(HTTPConnector):
 
     def error_message(self, response: httpx.Response) -> str:
         """Laravel's `{"message", "errors": {field: [messages]}}`, flattened to one line."""
-        try:
-            body = response.json()
-        except ValueError:
-            return super().error_message(response)
-        if not isinstance(body, dict) or not isinstance(body.get("message"), str):
-            return super().error_message(response)
-        message = str(body["message"])
-        errors = body.get("errors")
-        if isinstance(errors, dict) and errors:
-            parts = []
-            for field, messages in errors.items():
-                texts = messages if isinstance(messages, list) else [messages]
-                parts.append(f"{field}: {' '.join(str(t) for t in texts)}")
-            message = f"{message} ({'; '.join(parts)})"
-        return message
+        body = _json(response)
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            return with_field_errors(body["message"], body.get("errors"))
+        return super().error_message(response)
 
     # -- writes ---------------------------------------------------------------
 
     async def upsert(self, contact: ContactInput) -> WriteResult:
-        missing = [
-            name
-            for name, value in (
-                ("externalId", contact.external_id),
-                ("accountExternalId", contact.account_external_id),
+        return (await self.upsert_many([contact]))[0]
+
+    async def upsert_many(self, contacts: Sequence[ContactInput]) -> list[WriteResult]:
+        """One `POST /contacts` per contact; each distinct account (id and company)
+        is written once, before the contacts, however many of them name it."""
+        accounts: list[AccountKey] = list(
+            dict.fromkeys(
+                (c.account_external_id, c.company)
+                for c in contacts
+                if c.company is not None and not _missing_ids(c)
             )
-            if not (value and value.strip())
-        ]
+        )
+        written = await asyncio.gather(*(self._write_account(i, n) for i, n in accounts))
+        stored = dict(zip(accounts, written, strict=True))
+        return list(await asyncio.gather(*(self._write_contact(c, stored) for c in contacts)))
+
+    async def _write_account(self, account_id: str | None, name: str | None) -> Account:
+        try:
+            response = await self.request(
+                "POST", "/accounts", json={"internal_id": account_id, "name": name}
+            )
+        except ConnectorError as exc:
+            return exc
+        stored = _data(response).get("name")
+        return stored if isinstance(stored, str) else None
+
+    async def _write_contact(
+        self, contact: ContactInput, accounts: Mapping[AccountKey, Account]
+    ) -> WriteResult:
+        missing = _missing_ids(contact)
         if missing:
             return self.skipped(f"Akita needs {' and '.join(missing)}")
-
         payload, dropped = self.payload(contact)
         notes: list[str] = []
-        company: str | None = None
-        if contact.company is not None:
-            try:
-                response = await self.request(
-                    "POST",
-                    "/accounts",
-                    json={"internal_id": contact.account_external_id, "name": contact.company},
-                )
-            except ConnectorError as exc:
-                dropped.append("company")
-                notes.append(f"company not stored: {exc.message}")
-            else:
-                account = _data(response)
-                company = account.get("name") if isinstance(account.get("name"), str) else None
+        company = accounts.get((contact.account_external_id, contact.company))
+        if isinstance(company, ConnectorError):
+            dropped.append("company")
+            notes.append(f"company not stored: {company.message}")
+            company = None
 
         try:
             response = await self.request("POST", "/contacts", json=payload)
@@ -152,10 +159,7 @@ class AkitaConnector(HTTPConnector):
             # An empty list is sent only when asked for: unknown names alone must not clear tags.
             if ids or not contact.tags:
                 body["tags"] = ids
-        for name in contact.given():
-            if name not in self.writable_fields:
-                dropped.append(name)
-        return body, dropped
+        return body, dropped + self.unwritable(contact)
 
     # -- mapping ----------------------------------------------------------------
 
@@ -173,17 +177,18 @@ class AkitaConnector(HTTPConnector):
             remote_id=str(record["id"]),
             email=emails[0] if emails else None,
             emails=emails,
-            first_name=_str(record.get("first_name")),
-            last_name=_str(record.get("last_name")),
-            name=_str(record.get("name")),
+            first_name=clean_text(record.get("first_name")),
+            last_name=clean_text(record.get("last_name")),
+            name=clean_text(record.get("name")),
             phones=_values(record.get("phones")),
             urls=_values(record.get("urls")),
             company=company,
             tags=tags,
-            external_id=_str(record.get("internal_id")),
-            account_external_id=_str(record.get("internal_account_id")),
-            created_at=_timestamp(record.get("created_at")),
-            updated_at=_timestamp(record.get("updated_at")),
+            external_id=clean_text(record.get("internal_id")),
+            account_external_id=clean_text(record.get("internal_account_id")),
+            # Akita's "YYYY-MM-DD HH:MM:SS" is UTC without an offset.
+            created_at=parse_datetime(record.get("created_at")),
+            updated_at=parse_datetime(record.get("updated_at")),
             raw=record,
         )
 
@@ -198,33 +203,36 @@ class AkitaConnector(HTTPConnector):
 
     async def check_health(self) -> Health:
         """An empty `POST /contacts`: a good key earns a 422 (nothing stored), a bad one a 401."""
-        started = time.monotonic()
-        try:
-            await self.request("POST", "/contacts", json={}, retry=False)
-        except BadInput:
-            pass
-        except ConnectorError as exc:
-            return Health(self.provider, ok=False, message=exc.message)
-        return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)
+        return await self.timed_health("/contacts", method="POST", json={}, healthy=(BadInput,))
+
+
+def _missing_ids(contact: ContactInput) -> list[str]:
+    """The ids Akita requires that `contact` lacks, by their GraphQL names."""
+    return [
+        name
+        for name, value in (
+            ("externalId", contact.external_id),
+            ("accountExternalId", contact.account_external_id),
+        )
+        if not (value and value.strip())
+    ]
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
+    body = _json(response)
     data = body.get("data") if isinstance(body, dict) else None
     return data if isinstance(data, dict) else {}
 
 
 def _joined(message: str, notes: list[str]) -> str:
     return "; ".join([message, *notes])
-
-
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value)
 
 
 def _values(items: Any) -> list[str]:
@@ -235,14 +243,3 @@ def _values(items: Any) -> list[str]:
         for item in items
         if isinstance(item, dict) and item.get("value") is not None
     ]
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """Akita's `"YYYY-MM-DD HH:MM:SS"` (UTC) as an aware datetime."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

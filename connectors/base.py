@@ -1,8 +1,8 @@
 """`HTTPConnector`: the machinery every connector shares.
 
 Subclasses set `provider`, `capabilities`, `writable_fields`, say how to
-authenticate (`auth`, `auth_headers`) and how to read an error message from a
-response (`error_message`), and implement the protocol methods they support.
+authenticate (`auth_headers`) and how to read an error message from a response
+(`error_message`), and implement the protocol methods they support.
 Everything else (timeouts, retries with backoff and jitter, `Retry-After`, the
 time budget, the concurrency bound, client-side pacing, classification of
 responses into the error tree) lives here, once.
@@ -11,6 +11,7 @@ responses into the error tree) lives here, once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from connectors.errors import (
     AuthError,
     BadInput,
     ConnectorError,
+    NotConnected,
     NotFound,
     ProviderError,
     ProviderTimeout,
@@ -98,6 +100,24 @@ def _primitive(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def basic_auth(username: str, password: str) -> dict[str, str]:
+    """The `Authorization` header of HTTP Basic auth, as `httpx.BasicAuth` sends it."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def with_field_errors(message: str, errors: Any) -> str:
+    """`message` followed by per-field validation errors (`{field: text or [texts]}`),
+    leaving out any text the message already holds."""
+    if not isinstance(errors, Mapping) or not errors:
+        return message
+    parts = []
+    for name, problems in errors.items():
+        texts = problems if isinstance(problems, list) else [problems]
+        parts += [f"{name}: {text}" for text in texts if str(text) not in message]
+    return f"{message} ({'; '.join(parts)})" if parts else message
+
+
 class HTTPConnector:
     """Base class for connectors that speak a JSON REST API over httpx.
 
@@ -120,13 +140,16 @@ class HTTPConnector:
         self.base_url = settings.base_url.rstrip("/")
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._pacer = Pacer(settings.rate_limit) if settings.rate_limit else None
+        # Every request carries the same headers: built once, not per call.
+        self._headers = httpx.Headers([*client.headers.multi_items(), *self.auth_headers().items()])
+        self._json_headers = httpx.Headers(
+            [*self._headers.multi_items(), ("Content-Type", "application/json")]
+        )
 
     # -- overridable pieces -------------------------------------------------
 
-    def auth(self) -> httpx.Auth | None:
-        return None
-
     def auth_headers(self) -> Mapping[str, str]:
+        """The headers that authenticate every request; read once, from `settings`."""
         return {}
 
     def error_message(self, response: httpx.Response) -> str:
@@ -199,10 +222,11 @@ class HTTPConnector:
                     )
                 except RetriableError as exc:
                     refused = isinstance(exc, RateLimited)
-                    safe = retry or refused or getattr(exc, "not_sent", False)
+                    if not (retry or refused or isinstance(exc, NotConnected)):
+                        raise
                     # A 429 is the provider saying "not yet", not a failure: it is tried
                     # again for as long as the budget lasts, not a fixed number of times.
-                    if not safe or (attempt >= policy.attempts and not refused):
+                    if attempt >= policy.attempts and not refused:
                         raise
                     if isinstance(exc, RateLimited) and exc.retry_after is not None:
                         pause = exc.retry_after
@@ -233,15 +257,12 @@ class HTTPConnector:
         metrics.count_call(self.provider)
         try:
             response = await self.client.send(
-                self._build_request(method, url, params, json, timeout),
-                auth=self.auth() or httpx.USE_CLIENT_DEFAULT,
+                self._build_request(method, url, params, json, timeout)
             )
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(f"no answer within {timeout:g}s", provider=self.provider) from exc
         except httpx.ConnectError as exc:
-            error = ProviderUnavailable("cannot connect", provider=self.provider)
-            error.not_sent = True  # type: ignore[attr-defined]
-            raise error from exc
+            raise NotConnected("cannot connect", provider=self.provider) from exc
         except httpx.TransportError as exc:
             raise ProviderUnavailable(
                 f"connection failed ({type(exc).__name__})", provider=self.provider
@@ -256,22 +277,18 @@ class HTTPConnector:
 
         The client's URL merging parses each URL three times and is the largest
         part of a call's cost; here the URL is parsed once. The client's own
-        headers (User-Agent and httpx's defaults) and timeout are applied as
-        `build_request` would apply them.
+        headers (User-Agent and httpx's defaults, as they were when the connector
+        was built) come first, as `build_request` would put them.
         """
         if params:
             url += ("&" if "?" in url else "?") + query_string(params)
-        headers = [*self.client.headers.multi_items(), *self.auth_headers().items()]
-        content = None
+        headers, content = self._headers, None
         if json is not None:
-            content = orjson.dumps(json)
-            headers.append(("Content-Type", "application/json"))
+            headers, content = self._json_headers, orjson.dumps(json)
+        # `httpx.Timeout(timeout).as_dict()`, without building a Timeout per call.
+        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         return httpx.Request(
-            method,
-            url,
-            headers=headers,
-            content=content,
-            extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+            method, url, headers=headers, content=content, extensions={"timeout": timeouts}
         )
 
     async def get_json(self, path: str, *, params: Params = None) -> JSON:
@@ -300,6 +317,10 @@ class HTTPConnector:
         return WriteResult(
             self.provider, WriteStatus.FAILED, message=message, dropped_fields=tuple(dropped)
         )
+
+    def unwritable(self, contact: ContactInput) -> list[str]:
+        """The fields `contact` gives that the provider has nowhere to store."""
+        return [name for name in contact.given() if name not in self.writable_fields]
 
     def unsupported(self, what: str) -> NoReturn:
         raise Unsupported(f"the provider's API cannot {what}", provider=self.provider)
@@ -352,12 +373,24 @@ class HTTPConnector:
     async def check_health(self) -> Health:
         self.unsupported("check health")
 
-    async def timed_health(self, path: str, **kwargs: Any) -> Health:
-        """Health from one request: ok when the provider answers and accepts our credentials."""
+    async def timed_health(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Params = None,
+        json: JSON = None,
+        healthy: tuple[type[ConnectorError], ...] = (),
+    ) -> Health:
+        """Health from one request, not retried: ok when the provider answers and
+        accepts our credentials. `healthy` lists errors that prove both (an empty
+        write refused as bad input)."""
         started = time.monotonic()
         try:
             async with self._semaphore:
-                await self._send_once("GET", path, params=kwargs.get("params"), json=None)
+                await self._send_once(method, path, params=params, json=json)
+        except healthy:
+            pass
         except ConnectorError as exc:
             return Health(self.provider, ok=False, message=exc.message)
         return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)

@@ -3,7 +3,8 @@
     ConnectorError                 any failure talking to a provider
     ├── RetriableError             worth another try after a pause
     │   ├── ProviderTimeout        no answer within the timeout
-    │   ├── ProviderUnavailable    connection refused or reset, 5xx
+    │   ├── ProviderUnavailable    connection reset or lost, 5xx
+    │   │   └── NotConnected       no connection made, so nothing was sent (safe for writes)
     │   └── RateLimited            429; `retry_after` seconds when the provider said
     ├── FatalError                 trying again will not help
     │   ├── AuthError              401/403: credentials wrong or missing
@@ -46,6 +47,10 @@ class ProviderTimeout(RetriableError):
 
 class ProviderUnavailable(RetriableError):
     code = "PROVIDER_UNAVAILABLE"
+
+
+class NotConnected(ProviderUnavailable):
+    """No connection could be made: the request never left, so even a write may be sent again."""
 
 
 class RateLimited(RetriableError):

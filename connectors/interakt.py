@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-import httpx
-
-from connectors.base import HTTPConnector
+from connectors.base import HTTPConnector, basic_auth
 from connectors.errors import ConnectorError
 from connectors.types import (
     Capability,
@@ -22,6 +19,7 @@ from connectors.types import (
 
 NO_EMAIL = "Interakt silently ignores writes without an email"
 STORED = "stored (Interakt does not say whether the contact was new)"
+HALF_NAME = "Interakt keeps one name: it is written only when both first and last name are given"
 
 
 class InteraktConnector(HTTPConnector):
@@ -57,11 +55,10 @@ class InteraktConnector(HTTPConnector):
     )
     required_credentials = ("app_id", "api_key")
 
-    def auth(self) -> httpx.Auth | None:
-        key = self.settings.api_key
-        if self.settings.app_id is None or key is None:
-            return None
-        return httpx.BasicAuth(self.settings.app_id, key.get())
+    def auth_headers(self) -> Mapping[str, str]:
+        assert self.settings.app_id is not None
+        assert self.settings.api_key is not None
+        return basic_auth(self.settings.app_id, self.settings.api_key.get())
 
     # -- writes ---------------------------------------------------------------
 
@@ -73,20 +70,26 @@ class InteraktConnector(HTTPConnector):
             await self.request("POST", path, json=payload)
         except ConnectorError as exc:
             return self.failed(exc, dropped=dropped)
+        message = STORED
+        if {"first_name", "last_name"} & set(dropped):
+            message += f"; {HALF_NAME}"
         return WriteResult(
-            self.provider, WriteStatus.UPDATED, message=STORED, dropped_fields=tuple(dropped)
+            self.provider, WriteStatus.UPDATED, message=message, dropped_fields=tuple(dropped)
         )
 
     def payload(self, contact: ContactInput) -> tuple[str, dict[str, Any], list[str]]:
         """The path (members or leads), the body, and the given fields it leaves out."""
         member = contact.external_id is not None
-        body: dict[str, Any] = {"email": contact.email}
+        body: dict[str, Any] = {"email": (contact.email or "").strip()}
         dropped: list[str] = []
         if member:
             body["user_id"] = contact.external_id
-        # Interakt has one name field; with only one part given that part is the name.
-        if contact.full_name is not None:
+        # Interakt keeps one name and cannot be read: a single part sent would replace
+        # a stored full name with half of it, so it is sent only with both parts.
+        if contact.first_name is not None and contact.last_name is not None:
             body["name"] = contact.full_name
+        elif contact.first_name is not None or contact.last_name is not None:
+            dropped.append("first_name" if contact.first_name is not None else "last_name")
         if contact.phones:
             body["phone" if member else "phone_number"] = contact.phones[0]
             dropped += [f"phones[{index}]" for index in range(1, len(contact.phones))]
@@ -105,21 +108,13 @@ class InteraktConnector(HTTPConnector):
                     custom[key] = _custom_value(key, value)
             if custom or not contact.custom_fields:
                 body["custom_fields"] = custom
-        for name in contact.given():
-            if name not in self.writable_fields:
-                dropped.append(name)
-        return ("/members" if member else "/leads"), body, dropped
+        return ("/members" if member else "/leads"), body, dropped + self.unwritable(contact)
 
     # -- health ---------------------------------------------------------------
 
     async def check_health(self) -> Health:
         """An empty `POST /members`: Interakt ignores it (no email) but checks the credentials."""
-        started = time.monotonic()
-        try:
-            await self.request("POST", "/members", json={}, retry=False)
-        except ConnectorError as exc:
-            return Health(self.provider, ok=False, message=exc.message)
-        return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)
+        return await self.timed_health("/members", method="POST", json={})
 
 
 def _custom_value(key: str, value: Any) -> Any:

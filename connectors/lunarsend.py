@@ -10,7 +10,7 @@ is reported as dropped, never claimed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,14 +26,18 @@ from connectors.types import (
     SearchField,
     WriteResult,
     WriteStatus,
+    clean_text,
     normalize_email,
+    parse_datetime,
 )
 
 EDIT_ONLY_MESSAGE = "Lunar Send only lets name, email and phone be edited"
 NEEDS_FIRST_NAME = "Lunar Send needs a first name to create a contact"
+NAME_SPLIT_MESSAGE = (
+    "Lunar Send edits a name as one text split at its first space, "
+    "which would not give this first and last name"
+)
 _SEARCHABLE = {SearchField.EMAIL: "email", SearchField.COMPANY: "company"}
-# ContactInput fields Lunar Send has nowhere to store, on create or edit.
-_NEVER_STORED = ("external_id", "account_external_id", "tags", "custom_fields")
 
 
 class LunarSendConnector(HTTPConnector):
@@ -60,9 +64,6 @@ class LunarSendConnector(HTTPConnector):
     )
     required_credentials = ("api_key",)
 
-    # Documented: 2 requests a second. Pacing at exactly that lets timer and network
-    # jitter land a third call inside the provider's one-second window, so spare 0.1s.
-
     def auth_headers(self) -> Mapping[str, str]:
         assert self.settings.api_key is not None
         return {"x-api-key": self.settings.api_key.get()}
@@ -71,15 +72,13 @@ class LunarSendConnector(HTTPConnector):
 
     async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
         """One search by id per distinct id (Lunar Send has no many-id read)."""
-        wanted = list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
-        found = await asyncio.gather(*(self._find("id", i) for i in wanted))
-        return {i: contact for i, contact in zip(wanted, found, strict=True) if contact}
+        return await self._find_each("id", dict.fromkeys(i.strip() for i in ids if i.strip()))
 
     async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
         """One search by email per distinct email, keyed by the normalized email."""
-        wanted = list(dict.fromkeys(e for e in map(normalize_email, emails) if e))
-        found = await asyncio.gather(*(self._find("email", e) for e in wanted))
-        return {e: contact for e, contact in zip(wanted, found, strict=True) if contact}
+        return await self._find_each(
+            "email", dict.fromkeys(filter(None, map(normalize_email, emails)))
+        )
 
     async def search(self, by: SearchField, value: str) -> list[Contact]:
         """Contacts whose email or company equals `value` (case-insensitive), one call.
@@ -91,6 +90,11 @@ class LunarSendConnector(HTTPConnector):
         if field is None:
             self.unsupported(f"search contacts by {by.value}")
         return [self.to_contact(r) for r in await self._search(field, value.strip())]
+
+    async def _find_each(self, field: str, values: Iterable[str]) -> dict[str, Contact]:
+        wanted = list(values)
+        found = await asyncio.gather(*(self._find(field, value) for value in wanted))
+        return {value: contact for value, contact in zip(wanted, found, strict=True) if contact}
 
     async def _find(self, field: str, value: str) -> Contact | None:
         for record in await self._search(field, value):
@@ -114,7 +118,7 @@ class LunarSendConnector(HTTPConnector):
             return self.skipped("Lunar Send needs an email to store a contact")
         email = contact.email.strip()
         dropped = [f"phones[{i}]" for i in range(1, len(contact.phones or ()))]
-        dropped += [name for name in _NEVER_STORED if _given(getattr(contact, name))]
+        dropped += self.unwritable(contact)
         try:
             existing = await self._find("email", email)
             if existing is None:
@@ -145,16 +149,19 @@ class LunarSendConnector(HTTPConnector):
     async def _edit(
         self, existing: Contact, contact: ContactInput, email: str, dropped: list[str]
     ) -> WriteResult:
-        not_editable = [
-            name for name in ("company", "job_title") if getattr(contact, name) is not None
-        ]
-        dropped = not_editable + dropped
-        message = EDIT_ONLY_MESSAGE if not_editable else None
+        refused = [name for name in ("company", "job_title") if getattr(contact, name) is not None]
+        notes = [EDIT_ONLY_MESSAGE] if refused else []
         fields: dict[str, Any] = {}
-        if contact.first_name is not None or contact.last_name is not None:
-            first = contact.first_name if contact.first_name is not None else existing.first_name
-            last = contact.last_name if contact.last_name is not None else existing.last_name
-            fields["name"] = " ".join(p for p in (first, last) if p)
+        name_given = [n for n in ("first_name", "last_name") if getattr(contact, n) is not None]
+        if name_given:
+            name = _edited_name(existing, contact)
+            if name is None:
+                refused = name_given + refused
+                notes.append(NAME_SPLIT_MESSAGE)
+            else:
+                fields["name"] = name
+        dropped = refused + dropped
+        message = "; ".join(notes) or None
         if email != existing.email:
             fields["email"] = email
         if contact.phones:
@@ -216,11 +223,11 @@ class LunarSendConnector(HTTPConnector):
     def to_contact(self, record: Mapping[str, Any]) -> Contact:
         """A Lunar Send contact in the unified model; its `notes` become a note activity."""
         remote_id = str(record["id"])
-        email = _text(record.get("email"))
-        first, last = _text(record.get("first_name")), _text(record.get("last_name"))
-        phone = _text(record.get("phone"))
+        email = clean_text(record.get("email"))
+        first, last = clean_text(record.get("first_name")), clean_text(record.get("last_name"))
+        phone = clean_text(record.get("phone"))
         created_at = parse_timestamp(record.get("created_at"))
-        notes = _text(record.get("notes"))
+        notes = clean_text(record.get("notes"))
         inline = []
         if notes and created_at is not None:
             inline.append(
@@ -244,40 +251,28 @@ class LunarSendConnector(HTTPConnector):
             last_name=last,
             name=" ".join(p for p in (first, last) if p) or None,
             phones=[phone] if phone else [],
-            company=_text(record.get("company")),
-            job_title=_text(record.get("job_title")),
+            company=clean_text(record.get("company")),
+            job_title=clean_text(record.get("job_title")),
             created_at=created_at,
             inline_activity=inline,
             raw=record,
         )
 
 
-def _given(value: Any) -> bool:
-    if value is None:
-        return False
-    return not (isinstance(value, (tuple, list, dict, Mapping)) and not value)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, bool):
+def _edited_name(existing: Contact, contact: ContactInput) -> str | None:
+    """The `name` an edit sends, or None when Lunar Send's split at the first space
+    would store other first and last names than the ones meant."""
+    first = contact.first_name if contact.first_name is not None else existing.first_name
+    last = contact.last_name if contact.last_name is not None else existing.last_name
+    first, last = (first or "").strip(), (last or "").strip()
+    if not first or " " in first:
         return None
-    text = str(value).strip()
-    return text or None
+    return f"{first} {last}".rstrip()
 
 
 def parse_timestamp(value: Any) -> datetime | None:
     """An ISO 8601 string (or a unix time in seconds or milliseconds) as aware UTC."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 10**11 else value
         return datetime.fromtimestamp(seconds, UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parse_datetime(value)

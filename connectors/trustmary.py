@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
@@ -28,17 +28,16 @@ from connectors.types import (
     Tag,
     WriteResult,
     WriteStatus,
+    clean_text,
     normalize_email,
+    parse_datetime,
 )
 
 _ACTIONS = {"IMPORT_CREATE": WriteStatus.CREATED, "IMPORT_UPDATE": WriteStatus.UPDATED}
 
 
 class TrustmaryConnector(HTTPConnector):
-    """Trustmary's contacts API (`Authorization: Apikey <key>`).
-
-    Options (`settings.options`):
-    """
+    """Trustmary's contacts API (`Authorization: Apikey <key>`)."""
 
     provider = Provider.TRUSTMARY
     capabilities = frozenset(
@@ -191,10 +190,8 @@ class TrustmaryConnector(HTTPConnector):
         if not contact.email or not contact.email.strip():
             return self.skipped("Trustmary needs an email to store a contact")
         email = contact.email.strip()
-        dropped: list[str] = [f"phones[{i}]" for i in range(1, len(contact.phones or ()))]
-        dropped += [n for n in ("job_title", "account_external_id") if getattr(contact, n)]
-        if contact.custom_fields:
-            dropped.append("custom_fields")
+        dropped = [f"phones[{i}]" for i in range(1, len(contact.phones or ()))]
+        dropped += self.unwritable(contact)
         payload: dict[str, Any] = {"email": email}
         try:
             name = await self._full_name(contact, email)
@@ -275,18 +272,18 @@ class TrustmaryConnector(HTTPConnector):
         if contact.status == "deleted":
             # The list change is an upsert, which would bring the contact back.
             return self.failed("the contact is deleted in Trustmary")
+        names = [*add, *remove]
         try:
-            add_ids = await self._resolve_lists(add)
-            remove_ids = await self._resolve_lists(remove)
+            ids = await self._resolve_lists(names)
         except ConnectorError as exc:
             return self.failed(exc)
-        unknown = [n for n, lid in zip(add, add_ids, strict=True) if lid is None]
-        unknown += [n for n, lid in zip(remove, remove_ids, strict=True) if lid is None]
         # Named as the tags given, add first then remove: `tags[1]` is the second name.
-        dropped = [f"tags[{i}]" for i, lid in enumerate(add_ids + remove_ids) if lid is None]
-        valid_add = list(dict.fromkeys(lid for lid in add_ids if lid))
-        valid_remove = list(dict.fromkeys(lid for lid in remove_ids if lid))
-        note = f"no Trustmary list named {', '.join(map(repr, unknown))}" if unknown else None
+        unknown = [i for i, list_id in enumerate(ids) if list_id is None]
+        dropped = [f"tags[{i}]" for i in unknown]
+        valid_add = list(dict.fromkeys(lid for lid in ids[: len(add)] if lid))
+        valid_remove = list(dict.fromkeys(lid for lid in ids[len(add) :] if lid))
+        missing = ", ".join(repr(names[i]) for i in unknown)
+        note = f"no Trustmary list named {missing}" if unknown else None
         if not valid_add and not valid_remove:
             return self.failed(note or "no lists given", dropped=dropped)
         payload: dict[str, Any] = {"email": contact.email}
@@ -302,14 +299,7 @@ class TrustmaryConnector(HTTPConnector):
         if result.status is WriteStatus.FAILED:
             return result
         # CREATED when the contact was gone and Trustmary's upsert made it again.
-        return WriteResult(
-            self.provider,
-            result.status,
-            remote_id=result.remote_id,
-            message=note,
-            dropped_fields=result.dropped_fields,
-            contact=result.contact,
-        )
+        return replace(result, message=note)
 
     async def check_health(self) -> Health:
         """`GET /lists`: small, and refused without a valid key."""
@@ -319,13 +309,13 @@ class TrustmaryConnector(HTTPConnector):
 
     def to_contact(self, record: Mapping[str, Any]) -> Contact:
         """A Trustmary contact object in the unified model."""
-        email = _text(record.get("email"))
-        name = _text(record.get("name"))
+        email = clean_text(record.get("email"))
+        name = clean_text(record.get("name"))
         first = last = None
         if name:
             first, _, rest = name.partition(" ")
             last = rest.strip() or None
-        phone = _text(record.get("phone"))
+        phone = clean_text(record.get("phone"))
         return Contact(
             provider=self.provider,
             remote_id=str(record["id"]),
@@ -335,31 +325,11 @@ class TrustmaryConnector(HTTPConnector):
             last_name=last,
             name=name,
             phones=[phone] if phone else [],
-            company=_text(record.get("company")),
-            type=_text(record.get("type")),
-            status=_text(record.get("status")),
-            external_id=_text(record.get("eid")),
-            created_at=parse_timestamp(record.get("created_at")),
-            updated_at=parse_timestamp(record.get("updated_at")),
+            company=clean_text(record.get("company")),
+            type=clean_text(record.get("type")),
+            status=clean_text(record.get("status")),
+            external_id=clean_text(record.get("eid")),
+            created_at=parse_datetime(record.get("created_at")),
+            updated_at=parse_datetime(record.get("updated_at")),
             raw=record,
         )
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """Trustmary's ISO 8601 (`2020-10-22T14:55:52.638Z`) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +72,24 @@ def normalize_company(company: str | None) -> str | None:
         return None
     cleaned = " ".join(company.split()).lower()
     return cleaned or None
+
+
+def clean_text(value: Any) -> str | None:
+    """A provider's value as trimmed text; None for null, booleans and blanks."""
+    if value is None or isinstance(value, bool):
+        return None
+    return str(value).strip() or None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 string as an aware UTC datetime (no offset means UTC); None otherwise."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,7 +16,9 @@ from connectors.types import Contact, ContactInput, Provider, SearchField, Write
 from sandbox import credentials
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
-from tests.support import SANDBOX_URL, sandbox_settings
+from tests.connectors import support
+from tests.connectors.support import Script, scripted
+from tests.support import sandbox_settings
 
 ADA = ContactInput(
     email="ada@example.test",
@@ -28,7 +29,6 @@ ADA = ContactInput(
     job_title="CTO",
     tags=("vip", "beta"),
 )
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @pytest.fixture
@@ -41,31 +41,14 @@ def empty_adaptix(empty_sandbox_http: httpx.AsyncClient) -> AdaptixConnector:
     return AdaptixConnector(empty_sandbox_http, sandbox_settings(Provider.ADAPTIX))
 
 
-@asynccontextmanager
-async def mocked(handler: Handler, **overrides: Any) -> AsyncIterator[AdaptixConnector]:
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
-    ) as client:
-        yield AdaptixConnector(client, sandbox_settings(Provider.ADAPTIX, **overrides))
-
-
-async def records(http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    body: list[dict[str, Any]] = (await http.get("/adaptix/_sandbox/records")).json()["records"]
-    return body
+records = partial(support.records, provider=Provider.ADAPTIX)
+calls = partial(support.calls, provider=Provider.ADAPTIX)
+reset = partial(support.reset, provider=Provider.ADAPTIX)
 
 
 async def record_of(http: httpx.AsyncClient, remote_id: str | None) -> dict[str, Any]:
     [found] = [r for r in await records(http) if str(r["id"]) == remote_id]
     return found
-
-
-async def calls(http: httpx.AsyncClient) -> dict[str, int]:
-    stats: dict[str, int] = (await http.get("/adaptix/_sandbox/stats")).json()["requests"]
-    return stats
-
-
-async def reset(http: httpx.AsyncClient) -> None:
-    await http.post("/adaptix/_sandbox/reset")
 
 
 def values(record: dict[str, Any]) -> dict[str, Any]:
@@ -461,6 +444,23 @@ async def test_do_not_contact_is_added_and_removed(
     assert removed.contact is not None
     assert removed.contact.do_not_contact == []
     assert (await record_of(sandbox_http, remote_id))["doNotContact"] == []
+    assert removed.dropped_fields == ()
+
+
+async def test_comments_on_a_removal_are_reported_dropped(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+    await adaptix.set_do_not_contact(remote_id, channel="email", enabled=True)
+
+    removed = await adaptix.set_do_not_contact(
+        remote_id, channel="email", enabled=False, comments="resubscribed"
+    )
+
+    assert removed.status is WriteStatus.UPDATED
+    assert removed.dropped_fields == ("comments",)
+    assert "only on a do-not-contact entry being added" in (removed.message or "")
+    assert (await record_of(sandbox_http, remote_id))["doNotContact"] == []
 
 
 async def test_points_go_up_and_down(
@@ -534,7 +534,7 @@ async def test_wrong_password_is_an_auth_error_for_reads_and_failed_for_writes(
     assert result.status is WriteStatus.FAILED
     assert result.message == "API authorization denied."
     assert not health.ok
-    assert "wrong-password" not in repr(result) + repr(health) + repr(adaptix.auth())
+    assert "wrong-password" not in repr(result) + repr(health)
     assert "ada@example.test" not in json.dumps(await records(sandbox_http))
 
 
@@ -548,44 +548,36 @@ async def test_health_is_ok_with_good_credentials(
 
 
 async def test_rate_limit_retry_after_is_honoured_on_a_read() -> None:
-    sent: list[float] = []
+    script = Script(
+        httpx.Response(
+            429,
+            headers={"Retry-After": "0.05"},
+            json={"errors": [{"code": 429, "message": "Rate limit.", "details": []}]},
+        ),
+        httpx.Response(200, json={"total": "1", "contacts": {"7": adaptix_record(7)}}),
+    )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(time.monotonic())
-        if len(sent) == 1:
-            return httpx.Response(
-                429,
-                headers={"Retry-After": "0.05"},
-                json={"errors": [{"code": 429, "message": "Rate limit.", "details": []}]},
-            )
-        return httpx.Response(200, json={"total": "1", "contacts": {"7": adaptix_record(7)}})
-
-    async with mocked(handler) as adaptix:
+    async with scripted(Provider.ADAPTIX, script) as adaptix:
         found = await adaptix.fetch_by_ids(["7"])
 
     assert list(found) == ["7"]
-    assert len(sent) == 2
-    assert sent[1] - sent[0] >= 0.05
+    assert len(script.requests) == 2
+    assert script.times[1] - script.times[0] >= 0.05
 
 
-async def test_server_error_on_a_read_is_retried(sandbox_http: httpx.AsyncClient) -> None:
-    answers = [
+async def test_server_error_on_a_read_is_retried() -> None:
+    script = Script(
         httpx.Response(500, json={"errors": [{"code": 500, "message": "Boom.", "details": []}]}),
         httpx.Response(200, json={"total": "0", "contacts": []}),
-    ]
-    sent: list[httpx.Request] = []
+    )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answers[len(sent) - 1]
-
-    async with mocked(handler) as adaptix:
+    async with scripted(Provider.ADAPTIX, script) as adaptix:
         found = await adaptix.fetch_by_ids(["7"])
 
     assert found == {}
-    assert len(sent) == 2
-    assert sent[1].url.params["search"] == "ids:7"
-    assert sent[1].url.params["limit"] == "1"
+    assert len(script.requests) == 2
+    assert script.requests[1].url.params["search"] == "ids:7"
+    assert script.requests[1].url.params["limit"] == "1"
 
 
 async def test_outage_ends_in_provider_unavailable_within_the_budget(
@@ -635,7 +627,7 @@ async def test_batch_answer_keyed_by_index_with_gaps() -> None:
             },
         )
 
-    async with mocked(handler) as adaptix:
+    async with scripted(Provider.ADAPTIX, httpx.MockTransport(handler)) as adaptix:
         results = await adaptix.upsert_many(
             [
                 ContactInput(email="a@x.test"),
@@ -659,7 +651,7 @@ async def test_value_the_answer_does_not_hold_is_reported_dropped() -> None:
         stored = {**sent, "firstname": sent["firstname"][:191]}
         return httpx.Response(201, json={"contact": adaptix_record(9, **stored)})
 
-    async with mocked(handler) as adaptix:
+    async with scripted(Provider.ADAPTIX, httpx.MockTransport(handler)) as adaptix:
         result = await adaptix.upsert(ContactInput(email="a@x.test", first_name="A" * 300))
 
     assert result.status is WriteStatus.CREATED

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,6 +15,8 @@ from connectors.settings import Secret
 from connectors.types import ContactInput, Provider, SearchField, Tag, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
+from tests.connectors import support
+from tests.connectors.support import Script, scripted
 from tests.support import SANDBOX_URL, sandbox_settings
 
 ADA = ContactInput(
@@ -32,13 +35,10 @@ def akita(sandbox_http: httpx.AsyncClient) -> AkitaConnector:
 
 
 async def stored(http: httpx.AsyncClient, kind: str) -> list[dict[str, Any]]:
-    response = await http.get("/akita/_sandbox/records")
-    return [r for r in response.json()["records"] if r["kind"] == kind]
+    return [r for r in await support.records(http, Provider.AKITA) if r["kind"] == kind]
 
 
-async def calls(http: httpx.AsyncClient) -> dict[str, int]:
-    stats: dict[str, int] = (await http.get("/akita/_sandbox/stats")).json()["requests"]
-    return stats
+calls = partial(support.calls, provider=Provider.AKITA)
 
 
 async def test_create_then_update_keeps_the_remote_id(
@@ -237,26 +237,19 @@ async def test_failed_write_is_not_repeated(
 
 
 async def test_rate_limited_write_is_retried_after_retry_after() -> None:
-    answers = [
+    script = Script(
         httpx.Response(
             429, json={"message": "Too Many Attempts."}, headers={"Retry-After": "0.05"}
         ),
         httpx.Response(201, json={"data": {"id": 7, "internal_id": "u-1"}}),
-    ]
-    sent: list[httpx.Request] = []
+    )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answers[len(sent) - 1]
-
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
-    ) as client:
-        result = await AkitaConnector(client, sandbox_settings(Provider.AKITA)).upsert(ADA)
+    async with scripted(Provider.AKITA, script) as akita:
+        result = await akita.upsert(ADA)
 
     assert result.status is WriteStatus.CREATED
     assert result.remote_id == "7"
-    assert len(sent) == 2
+    assert len(script.requests) == 2
 
 
 async def test_upsert_many_answers_in_input_order_within_the_concurrency_bound() -> None:
@@ -282,6 +275,32 @@ async def test_upsert_many_answers_in_input_order_within_the_concurrency_bound()
     assert [r.remote_id for r in results] == ["1", "2", "3", None, "4", "5", "6"]
     assert results[3].status is WriteStatus.SKIPPED
     assert peak == 2
+
+
+async def test_upsert_many_writes_each_account_once(
+    akita: AkitaConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    inputs = [
+        ContactInput(external_id=f"u-{n}", account_external_id=account, company=company)
+        for n, (account, company) in enumerate(
+            [("a-1", "Acme"), ("a-1", "Acme"), ("a-2", "Globex"), ("a-1", "Acme")]
+        )
+    ]
+
+    results = await akita.upsert_many([*inputs, ContactInput(company="No ids")])
+
+    assert [r.status for r in results] == [WriteStatus.CREATED] * 4 + [WriteStatus.SKIPPED]
+    assert [r.contact.company for r in results[:4] if r.contact] == [
+        "Acme",
+        "Acme",
+        "Globex",
+        "Acme",
+    ]
+    assert await calls(sandbox_http) == {"POST /v1/accounts": 2, "POST /v1/contacts": 4}
+    assert sorted((a["internal_id"], a["name"]) for a in await stored(sandbox_http, "account")) == [
+        ("a-1", "Acme"),
+        ("a-2", "Globex"),
+    ]
 
 
 async def test_tags_come_from_the_configured_map_without_a_call(

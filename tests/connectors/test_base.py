@@ -1,4 +1,4 @@
-"""The retry rules every connector shares (connectors/base.py)."""
+"""The rules every connector shares (connectors/base.py): retries, the budget, requests."""
 
 from __future__ import annotations
 
@@ -13,60 +13,73 @@ from connectors.akita import AkitaConnector
 from connectors.base import query_string
 from connectors.settings import RetryPolicy
 from connectors.types import ContactInput, Provider, WriteStatus
-from tests.support import sandbox_settings
+from tests.connectors.support import Script, scripted
+from tests.support import SANDBOX_URL, sandbox_settings
 
 CONTACT = ContactInput(external_id="u-1", account_external_id="a-1", first_name="A")
+CREATED = httpx.Response(
+    201, json={"data": {"id": 7, "internal_id": "u-1", "internal_account_id": "a-1"}}
+)
+LIMITED = httpx.Response(
+    429, headers={"Retry-After": "0.01"}, json={"message": "Too Many Attempts."}
+)
+BROKEN = httpx.Response(500, json={"message": "Server Error"})
 
 
-def answering(statuses: list[int]) -> tuple[httpx.MockTransport, list[int]]:
-    seen: list[int] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        status = statuses[min(len(seen), len(statuses) - 1)]
-        seen.append(status)
-        if status == 429:
-            return httpx.Response(
-                429, headers={"Retry-After": "0.01"}, json={"message": "Too Many Attempts."}
-            )
-        if status >= 500:
-            return httpx.Response(status, json={"message": "Server Error"})
-        return httpx.Response(
-            201, json={"data": {"id": 7, "internal_id": "u-1", "internal_account_id": "a-1"}}
-        )
-
-    return httpx.MockTransport(handler), seen
-
-
-def akita(transport: httpx.MockTransport, budget: float) -> AkitaConnector:
-    settings = replace(
-        sandbox_settings(Provider.AKITA),
-        retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.01, budget=budget),
-    )
-    return AkitaConnector(
-        httpx.AsyncClient(transport=transport, base_url="http://sandbox"), settings
-    )
+def retry(budget: float) -> RetryPolicy:
+    return RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.01, budget=budget)
 
 
 async def test_a_write_refused_with_429_is_sent_again_until_accepted() -> None:
     # More refusals than `attempts`: a 429 means "not yet", so only the budget limits it.
-    transport, seen = answering([429, 429, 429, 429, 201])
-    result = await akita(transport, budget=2.0).upsert(CONTACT)
+    script = Script(LIMITED, LIMITED, LIMITED, LIMITED, CREATED)
+    async with scripted(Provider.AKITA, script, retry=retry(2.0)) as akita:
+        result = await akita.upsert(CONTACT)
     assert result.status is WriteStatus.CREATED
-    assert seen == [429, 429, 429, 429, 201]
+    assert len(script.requests) == 5
 
 
 async def test_a_write_still_refused_when_the_budget_ends_is_failed() -> None:
-    transport, seen = answering([429])
-    result = await akita(transport, budget=0.1).upsert(CONTACT)
+    script = Script(LIMITED)
+    async with scripted(Provider.AKITA, script, retry=retry(0.1)) as akita:
+        result = await akita.upsert(CONTACT)
     assert result.status is WriteStatus.FAILED
-    assert 1 < len(seen) <= 11
+    assert 1 < len(script.requests) <= 11
 
 
 async def test_a_write_answered_with_a_5xx_is_not_sent_again() -> None:
-    transport, seen = answering([500, 201])
-    result = await akita(transport, budget=2.0).upsert(CONTACT)
+    script = Script(BROKEN, CREATED)
+    async with scripted(Provider.AKITA, script, retry=retry(2.0)) as akita:
+        result = await akita.upsert(CONTACT)
     assert result.status is WriteStatus.FAILED
-    assert seen == [500]
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "sent"),
+    [
+        # No connection was made: the write never left, so it is sent again.
+        (httpx.ConnectError("refused"), WriteStatus.CREATED, 2),
+        # The connection broke after the write left: the provider may have acted.
+        (httpx.ReadError("reset"), WriteStatus.FAILED, 1),
+        (httpx.RemoteProtocolError("hung up"), WriteStatus.FAILED, 1),
+    ],
+)
+async def test_a_write_is_sent_again_only_when_it_never_left(
+    failure: httpx.TransportError, status: WriteStatus, sent: int
+) -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) == 1:
+            raise failure
+        return CREATED
+
+    async with scripted(Provider.AKITA, httpx.MockTransport(handler), retry=retry(2.0)) as akita:
+        result = await akita.upsert(CONTACT)
+    assert result.status is status
+    assert len(requests) == sent
 
 
 async def test_a_call_queued_behind_others_gets_its_whole_budget_for_its_retries() -> None:
@@ -91,11 +104,33 @@ async def test_a_call_queued_behind_others_gets_its_whole_budget_for_its_retries
         concurrency=1,
         retry=RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.01, budget=0.35),
     )
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://sandbox")
-    connector = AkitaConnector(client, settings)
     inputs = [replace(CONTACT, external_id=f"u-{n}") for n in range(6)]
-    results = await asyncio.gather(*(connector.upsert(i) for i in inputs))
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
+    ) as client:
+        connector = AkitaConnector(client, settings)
+        results = await asyncio.gather(*(connector.upsert(i) for i in inputs))
     assert [r.status for r in results] == [WriteStatus.CREATED] * 6
+
+
+async def test_requests_carry_the_clients_headers_and_the_credentials() -> None:
+    script = Script(httpx.Response(200, json={"data": []}))
+    async with httpx.AsyncClient(
+        transport=script, base_url=SANDBOX_URL, headers={"User-Agent": "gateway/1"}
+    ) as client:
+        connector = AkitaConnector(client, sandbox_settings(Provider.AKITA))
+        await connector.request("GET", "/contacts", params={"q": "a b"})
+        await connector.request("POST", "/contacts", json={"internal_id": "u-1"})
+
+    read, write = script.requests
+    for request in (read, write):
+        assert request.headers["User-Agent"] == "gateway/1"
+        assert request.headers["Authorization"].startswith("Bearer ")
+    assert str(read.url) == f"{SANDBOX_URL}/akita/v1/contacts?q=a+b"
+    assert "Content-Type" not in read.headers
+    assert write.headers["Content-Type"] == "application/json"
+    assert write.content == b'{"internal_id":"u-1"}'
+    assert write.headers["Content-Length"] == str(len(write.content))
 
 
 @pytest.mark.parametrize(

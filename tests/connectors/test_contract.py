@@ -14,6 +14,7 @@ from connectors.errors import Unsupported
 from connectors.registry import build_connector
 from connectors.settings import Secret
 from connectors.types import Capability, ContactInput, Provider, WriteStatus, normalize_email
+from tests.connectors import support
 from tests.support import sandbox_settings
 
 FULL = ContactInput(
@@ -46,8 +47,8 @@ def connector(provider: Provider, http: httpx.AsyncClient, **overrides: Any) -> 
 
 
 async def records(http: httpx.AsyncClient, provider: Provider) -> list[dict[str, Any]]:
-    body = (await http.get(f"/{provider.value}/_sandbox/records")).json()
-    return [r for r in body["records"] if r.get("kind", "contact") in ("contact", "member", "lead")]
+    stored = await support.records(http, provider)
+    return [r for r in stored if r.get("kind", "contact") in ("contact", "member", "lead")]
 
 
 @pytest.fixture(params=list(Provider), ids=lambda p: p.value)
@@ -136,9 +137,7 @@ async def test_a_refused_write_is_failed_and_not_repeated(
     result = await connector(provider, empty_sandbox_http).upsert(minimal)
     assert result.status is WriteStatus.FAILED
     assert result.message
-    requests = (await empty_sandbox_http.get(f"/{provider.value}/_sandbox/stats")).json()[
-        "requests"
-    ]
+    requests = await support.calls(empty_sandbox_http, provider)
     writes = {label: n for label, n in requests.items() if not label.startswith("GET ")}
     # A failed write is never repeated (reads before it may be retried; Lunar Send's
     # lookup before its create fails first, so it never writes at all).

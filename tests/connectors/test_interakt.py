@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
 
 import httpx
 import pytest
@@ -12,7 +13,9 @@ from connectors.settings import Secret
 from connectors.types import ContactInput, Provider, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
-from tests.support import SANDBOX_URL, sandbox_settings
+from tests.connectors import support
+from tests.connectors.support import Script, scripted
+from tests.support import sandbox_settings
 
 STORED = "stored (Interakt does not say whether the contact was new)"
 
@@ -22,14 +25,8 @@ def interakt(sandbox_http: httpx.AsyncClient) -> InteraktConnector:
     return InteraktConnector(sandbox_http, sandbox_settings(Provider.INTERAKT))
 
 
-async def stored(http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = (await http.get("/interakt/_sandbox/records")).json()["records"]
-    return records
-
-
-async def calls(http: httpx.AsyncClient) -> dict[str, int]:
-    stats: dict[str, int] = (await http.get("/interakt/_sandbox/stats")).json()["requests"]
-    return stats
+stored = partial(support.records, provider=Provider.INTERAKT)
+calls = partial(support.calls, provider=Provider.INTERAKT)
 
 
 async def test_input_with_external_id_is_a_member(
@@ -75,8 +72,25 @@ async def test_input_without_external_id_is_a_lead(
     assert result.status is WriteStatus.UPDATED
     [record] = await stored(sandbox_http)
     assert record["kind"] == "lead"
-    assert record["attributes"] == {"name": "Bea", "phone_number": "+1 404 555 1212"}
+    assert record["attributes"] == {"phone_number": "+1 404 555 1212"}
     assert await calls(sandbox_http) == {"POST /api/v1/leads": 1}
+
+
+@pytest.mark.parametrize("given", [{"first_name": "Ada"}, {"last_name": "Lovelace"}])
+async def test_half_a_name_is_not_written_over_the_stored_name_and_is_reported(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient, given: dict[str, str]
+) -> None:
+    email = "ada@example.test"
+    await interakt.upsert(ContactInput(email=email, first_name="Ada", last_name="Lovelace"))
+
+    result = await interakt.upsert(ContactInput(email=email, company="Analytical", **given))
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.dropped_fields == tuple(given)
+    assert "both first and last name" in (result.message or "")
+    [record] = await stored(sandbox_http)
+    assert record["attributes"]["name"] == "Ada Lovelace"
+    assert record["attributes"]["company"] == "Analytical"
 
 
 async def test_second_write_updates_the_same_record(
@@ -200,24 +214,18 @@ async def test_failed_write_is_not_repeated(
 
 
 async def test_rate_limited_write_is_retried_after_retry_after() -> None:
-    answers = [
+    script = Script(
         httpx.Response(429, json={"error": "Too many requests."}, headers={"Retry-After": "0.05"}),
         httpx.Response(200, json={}),
-    ]
-    sent: list[httpx.Request] = []
+    )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answers[len(sent) - 1]
-
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
-    ) as client:
-        interakt = InteraktConnector(client, sandbox_settings(Provider.INTERAKT))
-        result = await interakt.upsert(ContactInput(email="ada@example.test"))
+    async with scripted(Provider.INTERAKT, script) as interakt:
+        result = await interakt.upsert(ContactInput(email=" ada@example.test "))
 
     assert result.status is WriteStatus.UPDATED
-    assert len(sent) == 2
+    assert len(script.requests) == 2
+    # Sent trimmed, as Trustmary and Lunar Send writes are: the email is the key.
+    assert json.loads(script.requests[1].content) == {"email": "ada@example.test"}
 
 
 async def test_upsert_many_answers_in_input_order(

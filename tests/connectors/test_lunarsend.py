@@ -1,21 +1,28 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 
 from connectors.errors import AuthError, RateLimited, Unsupported
-from connectors.lunarsend import EDIT_ONLY_MESSAGE, NEEDS_FIRST_NAME, LunarSendConnector
+from connectors.lunarsend import (
+    EDIT_ONLY_MESSAGE,
+    NAME_SPLIT_MESSAGE,
+    NEEDS_FIRST_NAME,
+    LunarSendConnector,
+)
 from connectors.settings import RateLimit, RetryPolicy, Secret
 from connectors.types import Contact, ContactInput, Provider, SearchField, WriteStatus
 from sandbox import credentials
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from sandbox.emulator import RateLimit as EmulatorRateLimit
+from tests.connectors import support
+from tests.connectors.support import Script, scripted
 from tests.support import SANDBOX_URL, InFlight, sandbox_settings
 
 SEARCH = "GET /api/contacts"
@@ -30,25 +37,14 @@ def lunarsend(sandbox_http: httpx.AsyncClient) -> LunarSendConnector:
     return LunarSendConnector(sandbox_http, sandbox_settings(Provider.LUNARSEND))
 
 
-async def stored(http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = (await http.get("/lunarsend/_sandbox/records")).json()[
-        "records"
-    ]
-    return records
+stored = partial(support.records, provider=Provider.LUNARSEND)
+calls = partial(support.calls, provider=Provider.LUNARSEND)
+reset = partial(support.reset, provider=Provider.LUNARSEND)
 
 
 async def stored_by_id(http: httpx.AsyncClient, remote_id: str) -> dict[str, Any]:
     [record] = [r for r in await stored(http) if r["id"] == remote_id]
     return record
-
-
-async def calls(http: httpx.AsyncClient) -> dict[str, int]:
-    requests: dict[str, int] = (await http.get("/lunarsend/_sandbox/stats")).json()["requests"]
-    return requests
-
-
-async def reset(http: httpx.AsyncClient) -> None:
-    await http.post("/lunarsend/_sandbox/reset")
 
 
 # -- writes ---------------------------------------------------------------------
@@ -180,6 +176,44 @@ async def test_only_non_editable_fields_for_an_existing_contact_is_skipped(
     assert result.dropped_fields == ("company", "job_title")
     assert await calls(sandbox_http) == {SEARCH: 1}
     assert await stored_by_id(sandbox_http, before["id"]) == before
+
+
+async def test_a_first_name_lunar_send_would_split_is_not_sent(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    # Lunar Send edits a name as one text split at its first space: "Mary Ann Quist"
+    # would be stored as "Mary" and "Ann Quist".
+    before = (await stored(sandbox_http))[0]
+    await reset(sandbox_http)
+
+    alone = await lunarsend.upsert(ContactInput(email=before["email"], first_name="Mary Ann"))
+    with_phone = await lunarsend.upsert(
+        ContactInput(email=before["email"], first_name="Mary Ann", phones=("+15550002",))
+    )
+
+    assert alone.status is WriteStatus.SKIPPED
+    assert alone.dropped_fields == ("first_name",)
+    assert alone.message == NAME_SPLIT_MESSAGE
+    assert with_phone.status is WriteStatus.UPDATED
+    assert with_phone.dropped_fields == ("first_name",)
+    assert with_phone.message == NAME_SPLIT_MESSAGE
+    assert await calls(sandbox_http) == {SEARCH: 2, EDIT: 1}
+    after = await stored_by_id(sandbox_http, before["id"])
+    assert (after["first_name"], after["last_name"]) == (before["first_name"], before["last_name"])
+    assert after["phone"] == "+15550002"
+
+
+async def test_a_last_name_with_spaces_is_edited(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    before = (await stored(sandbox_http))[0]
+
+    result = await lunarsend.upsert(ContactInput(email=before["email"], last_name="van Dyke"))
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.dropped_fields == ()
+    after = await stored_by_id(sandbox_http, before["id"])
+    assert (after["first_name"], after["last_name"]) == (before["first_name"], "van Dyke")
 
 
 async def test_duplicate_email_on_create_is_failed(
@@ -377,30 +411,23 @@ async def test_health(
 
 async def test_retry_after_is_honoured_on_a_read() -> None:
     record = {"id": "12345678901234567890", "first_name": "A", "email": "a@example.test"}
-    answers = [
+    script = Script(
         httpx.Response(
             429,
             headers={"Retry-After": "0.2"},
             json={"error": "rate_limited", "message": "Rate limit exceeded."},
         ),
         httpx.Response(200, json={"data": [record]}),
-    ]
-    sent: list[float] = []
+    )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(time.monotonic())
-        assert request.headers["x-api-key"] == credentials.LUNARSEND_API_KEY
-        assert request.url.params["searchby"] == "id"
-        return answers[len(sent) - 1]
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        lunarsend = LunarSendConnector(client, sandbox_settings(Provider.LUNARSEND))
+    async with scripted(Provider.LUNARSEND, script) as lunarsend:
         found = await lunarsend.fetch_by_ids([record["id"]])
 
     assert found[record["id"]].first_name == "A"
-    assert len(sent) == 2
+    assert [r.headers["x-api-key"] for r in script.requests] == [credentials.LUNARSEND_API_KEY] * 2
+    assert [r.url.params["searchby"] for r in script.requests] == ["id"] * 2
     # The policy's own backoff is at most 0.05s here: the pause is the provider's.
-    assert sent[1] - sent[0] >= 0.2
+    assert script.times[1] - script.times[0] >= 0.2
 
 
 async def test_unpaced_reads_over_the_limit_are_rate_limited(

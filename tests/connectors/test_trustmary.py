@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import time
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,6 +14,8 @@ from connectors.types import Contact, ContactInput, Provider, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls, RateLimit
 from sandbox.trustmary import TrustmaryEmulator
+from tests.connectors import support
+from tests.connectors.support import Script, scripted
 from tests.support import sandbox_settings
 
 CONTACTS = "GET /v1/contacts"
@@ -26,25 +28,14 @@ def trustmary(sandbox_http: httpx.AsyncClient) -> TrustmaryConnector:
     return TrustmaryConnector(sandbox_http, sandbox_settings(Provider.TRUSTMARY))
 
 
-async def stored(http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = (await http.get("/trustmary/_sandbox/records")).json()[
-        "records"
-    ]
-    return records
+stored = partial(support.records, provider=Provider.TRUSTMARY)
+calls = partial(support.calls, provider=Provider.TRUSTMARY)
+reset = partial(support.reset, provider=Provider.TRUSTMARY)
 
 
 async def stored_by_email(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
     [record] = [r for r in await stored(http) if r["email"].lower() == email.lower()]
     return record
-
-
-async def calls(http: httpx.AsyncClient) -> dict[str, int]:
-    requests: dict[str, int] = (await http.get("/trustmary/_sandbox/stats")).json()["requests"]
-    return requests
-
-
-async def reset(http: httpx.AsyncClient) -> None:
-    await http.post("/trustmary/_sandbox/reset")
 
 
 def list_ids(sandbox: Sandbox) -> dict[str, str]:
@@ -91,8 +82,8 @@ async def test_create_then_update_with_other_cased_email(
     assert updated.remote_id == created.remote_id
     assert created.dropped_fields == (
         "phones[1]",
-        "job_title",
         "account_external_id",
+        "job_title",
         "custom_fields",
     )
     assert updated.dropped_fields == ()
@@ -446,25 +437,20 @@ async def test_health(trustmary: TrustmaryConnector, wrong_key: TrustmaryConnect
 
 
 async def test_retry_after_is_honoured_on_a_read() -> None:
-    answers = [
+    script = Script(
         httpx.Response(429, headers={"Retry-After": "0.2"}, json={"error": "Too many requests"}),
         httpx.Response(200, json={"contacts": [{"id": "abcdefghi", "email": "a@example.test"}]}),
-    ]
-    sent: list[float] = []
+    )
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(time.monotonic())
-        assert request.headers["Authorization"] == "Apikey sandbox-trustmary-key"
-        return answers[len(sent) - 1]
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        trustmary = TrustmaryConnector(client, sandbox_settings(Provider.TRUSTMARY))
+    async with scripted(Provider.TRUSTMARY, script) as trustmary:
         found = await trustmary.fetch_by_emails(["a@example.test"])
 
     assert found["a@example.test"].remote_id == "abcdefghi"
-    assert len(sent) == 2
+    assert [r.headers["Authorization"] for r in script.requests] == [
+        "Apikey sandbox-trustmary-key"
+    ] * 2
     # The policy's own backoff is at most 0.05s here: the pause is the provider's.
-    assert sent[1] - sent[0] >= 0.2
+    assert script.times[1] - script.times[0] >= 0.2
 
 
 async def test_emulator_rate_limit_surfaces_as_rate_limited(

@@ -1,0 +1,63 @@
+"""Helpers the connector tests share: what an emulator stores and was asked, and
+scripted provider answers for what the sandbox cannot produce."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from connectors.base import HTTPConnector
+from connectors.registry import build_connector
+from connectors.types import Provider
+from tests.support import SANDBOX_URL, sandbox_settings
+
+
+async def records(http: httpx.AsyncClient, provider: Provider) -> list[dict[str, Any]]:
+    """What `provider`'s emulator stores, in its own record shape."""
+    body = (await http.get(f"/{provider.value}/_sandbox/records")).json()
+    stored: list[dict[str, Any]] = body["records"]
+    return stored
+
+
+async def calls(http: httpx.AsyncClient, provider: Provider) -> dict[str, int]:
+    """Requests `provider`'s emulator answered, by "METHOD path template"."""
+    counts: dict[str, int] = (await http.get(f"/{provider.value}/_sandbox/stats")).json()[
+        "requests"
+    ]
+    return counts
+
+
+async def reset(http: httpx.AsyncClient, provider: Provider) -> None:
+    """Zero the request counts (what is stored stays)."""
+    await http.post(f"/{provider.value}/_sandbox/reset")
+
+
+class Script(httpx.MockTransport):
+    """Answers with `answers` in order, the last one again once they run out, and
+    keeps every request and the moment it came."""
+
+    def __init__(self, *answers: httpx.Response) -> None:
+        self.answers = answers
+        self.requests: list[httpx.Request] = []
+        self.times: list[float] = []
+        super().__init__(self._answer)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.times.append(time.monotonic())
+        answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        # A fresh response each time: one is read by the client that receives it.
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+@asynccontextmanager
+async def scripted(
+    provider: Provider, transport: httpx.MockTransport, **overrides: Any
+) -> AsyncIterator[HTTPConnector]:
+    """`provider`'s connector with sandbox settings, answered by `transport`."""
+    async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as client:
+        yield build_connector(provider, client, sandbox_settings(provider, **overrides))
