@@ -58,7 +58,6 @@ SECRET_KEYS = frozenset({"api_key", "password"})
 COMMON_KEYS = ("base_url", "timeout", "concurrency", "rate_limit", "retry")
 # Provider-specific extras, passed to the connector as `ConnectorSettings.options`.
 OPTIONS: dict[Provider, tuple[str, ...]] = {
-    Provider.TRUSTMARY: ("email_lookup_max",),
     Provider.ADAPTIX: ("tag_scan_limit",),
 }
 

@@ -339,6 +339,13 @@ BAD = [
         id="tags-only-for-akita",
     ),
     pytest.param(
+        '[providers.trustmary]\nbase_url = "https://api.trustmary.io/v1"\napi_key = "k"\n'
+        "options = {email_lookup_max = 10}\n",
+        "providers.trustmary.options",
+        "unknown key",
+        id="trustmary-has-no-options",
+    ),
+    pytest.param(
         ADAPTIX + 'options = {"email_lookup_max" = 3}\n',
         "providers.adaptix.options.email_lookup_max",
         "unknown option (expected one of tag_scan_limit)",
