@@ -1,24 +1,25 @@
 """The fewest provider calls (and the least time) the provider APIs allow, from the data.
 
-These bounds are computed by the harness from the connectors' declared
-capabilities, the providers' documented limits and the records the sandbox
-holds, never from what the gateway did, so a gateway that wastes calls cannot
-hide it by agreeing with itself.
+These bounds are computed by the harness from the providers' documents
+(docs/providers/*.md, written down in `DOCUMENTED` and `WRITE_BATCH` below)
+and the records the sandbox holds, never from the connectors or from what the
+gateway did, so a gateway that wastes calls, or a connector that batches less
+than the API allows, cannot hide it by agreeing with itself.
 
-What each provider's API charges (shared/providers/NOTES.md):
+What each provider's API charges:
 
 - Adaptix lists with any `limit` the caller sets (no documented maximum), so
-  one call reads a whole listing; many emails are read in one call, up to
-  `AdaptixConnector.BATCH_LIMIT` (200) a call; a contact's newest events and
-  notes are two calls (`/contacts/ID/activity`, `/contacts/ID/notes`).
+  one call reads a whole listing; many ids or emails are read in one call
+  (`ids:` / `where ... in`, no documented maximum); a contact's newest events
+  and notes are two calls (`/contacts/ID/activity`, `/contacts/ID/notes`).
 - Trustmary lists in pages of 1000 and reads one email a call: a set of emails
   costs one call each or the pages not read yet, whichever is fewer.
 - Lunar Send reads one email a call and cannot list.
 - Akita and Interakt cannot be read.
 
-For writes: a provider with a batch endpoint takes `BATCH_LIMIT` contacts a
-call; the others one call a contact; Lunar Send has no upsert (a duplicate
-email is a 409), so a write is a lookup and then a create or an edit.
+For writes: Adaptix's batch endpoint takes at most 200 contacts a call; the
+others take one call a contact; Lunar Send has no upsert (a duplicate email is
+a 409), so a write is a lookup and then a create or an edit.
 """
 
 from __future__ import annotations
@@ -28,18 +29,13 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from connectors.registry import CONNECTORS
 from connectors.settings import RateLimit
-from connectors.trustmary import TrustmaryConnector
-from connectors.types import Capability, Provider
+from gateway.domain.records import Provider
 
-# Contacts per list call where the API fixes the page size; a listing provider not
-# named here lets the caller choose any limit.
-LIST_PAGE: dict[Provider, int] = {Provider.TRUSTMARY: TrustmaryConnector.PAGE_SIZE}
-# Calls to read one contact's newest activity, for providers with the capability.
-ACTIVITY_CALLS: dict[Provider, int] = {Provider.ADAPTIX: 2}
 # Providers that cannot upsert by email: a write first looks the email up.
 LOOKUP_BEFORE_WRITE: frozenset[Provider] = frozenset({Provider.LUNARSEND})
+# Contacts one call of a batch write endpoint takes, where the API has one.
+WRITE_BATCH: dict[Provider, int] = {Provider.ADAPTIX: 200}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +47,7 @@ class CostModel:
         can_list: it can enumerate every contact.
         list_page: contacts per list call; None when the caller sets any limit.
         by_email: it can read a contact by email.
-        batch: emails per read-many call; None when one email costs one call.
+        batch: emails one read call answers; None when the documents set no maximum.
         activity_calls: calls for one contact's newest activity (0: none kept).
     """
 
@@ -74,7 +70,7 @@ class CostModel:
             return 0
         options = []
         if self.by_email:
-            options.append(keys if self.batch is None else math.ceil(keys / self.batch))
+            options.append(1 if self.batch is None else math.ceil(keys / self.batch))
         if pages_left is not None:
             options.append(pages_left)
         if not options:
@@ -82,25 +78,22 @@ class CostModel:
         return min(options)
 
 
+DOCUMENTED: dict[Provider, CostModel] = {
+    Provider.ADAPTIX: CostModel(
+        Provider.ADAPTIX, can_list=True, list_page=None, by_email=True, batch=None, activity_calls=2
+    ),
+    Provider.TRUSTMARY: CostModel(
+        Provider.TRUSTMARY, can_list=True, list_page=1000, by_email=True, batch=1, activity_calls=0
+    ),
+    Provider.LUNARSEND: CostModel(
+        Provider.LUNARSEND, can_list=False, list_page=None, by_email=True, batch=1, activity_calls=0
+    ),
+}
+
+
 def cost_models() -> dict[Provider, CostModel]:
-    """The cost model of every readable provider, from the connectors' capabilities."""
-    models = {}
-    for provider, connector in CONNECTORS.items():
-        caps = connector.capabilities
-        can_list = Capability.LIST in caps
-        by_email = Capability.READ_BY_EMAIL in caps
-        if not (can_list or by_email):
-            continue
-        batch = getattr(connector, "BATCH_LIMIT", None) if Capability.READ_MANY in caps else None
-        models[provider] = CostModel(
-            provider=provider,
-            can_list=can_list,
-            list_page=LIST_PAGE.get(provider),
-            by_email=by_email,
-            batch=batch,
-            activity_calls=ACTIVITY_CALLS.get(provider, 0) if Capability.ACTIVITY in caps else 0,
-        )
-    return models
+    """The cost model of every readable provider, as its documents describe its API."""
+    return dict(DOCUMENTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +202,8 @@ def bulk_write_calls(count: int, providers: Sequence[Provider]) -> dict[Provider
     """
     calls = {}
     for provider in providers:
-        connector = CONNECTORS[provider]
-        batch = getattr(connector, "BATCH_LIMIT", None)
-        if Capability.WRITE_MANY in connector.capabilities and batch:
+        batch = WRITE_BATCH.get(provider)
+        if batch:
             calls[provider] = math.ceil(count / batch)
         else:
             per_contact = 2 if provider in LOOKUP_BEFORE_WRITE else 1

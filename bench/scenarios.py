@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bench.bounds import (
+    WRITE_BATCH,
     Dataset,
     bulk_write_calls,
     cost_models,
@@ -35,9 +36,9 @@ from bench.profile import summarise_profile
 from bench.report import Figure, Target
 from bench.servers import SandboxControls, Server, gateway_config
 from bench.stats import medians, percentile
-from connectors.adaptix import AdaptixConnector
 from connectors.settings import RateLimit
-from connectors.types import Provider, normalize_email
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import Provider
 from sandbox import credentials
 from sandbox.seed import generate
 
@@ -440,7 +441,7 @@ def _profile(
 
 def add_adaptix_contacts(url: str, count: int, *, prefix: str = "bench.large") -> None:
     """Create `count` contacts through Adaptix's batch endpoint (200 a call)."""
-    limit = AdaptixConnector.BATCH_LIMIT
+    limit = WRITE_BATCH[Provider.ADAPTIX]
     auth = (credentials.ADAPTIX_USERNAME, credentials.ADAPTIX_PASSWORD)
     with httpx.Client(base_url=url, auth=auth, timeout=60) as client:
         for start in range(0, count, limit):

@@ -14,7 +14,6 @@ started separately, so the harness can set that sandbox's controls.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -30,9 +29,9 @@ import httpx
 from starlette.applications import Starlette
 
 from connectors.settings import RateLimit
-from connectors.types import Provider
-from gateway.config import sandbox_document
+from gateway.domain.records import Provider
 from sandbox.app import Sandbox
+from sandbox.config import sandbox_document, to_toml
 
 HOST = "127.0.0.1"
 ENV_SEED = "CONTACT_GATEWAY_BENCH_SEED"
@@ -253,8 +252,7 @@ def gateway_config(
         concurrency: calls in flight per provider (the gateway's default when None).
     """
     document = sandbox_document(sandbox_url, providers)
-    lines: list[str] = []
-    for key, table in document["providers"].items():
+    for table in document["providers"].values():
         if rate_limit is not None:
             table["rate_limit"] = {
                 "requests": rate_limit.requests,
@@ -262,20 +260,7 @@ def gateway_config(
             }
         if concurrency is not None:
             table["concurrency"] = concurrency
-        lines.append(f"[providers.{key}]")
-        lines += [f"{name} = {_toml(value)}" for name, value in table.items()]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _toml(value: object) -> str:
-    """A string, a number or an inline table of them, as TOML."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str):
-        # JSON's escapes (\\, \", \uXXXX) are TOML basic-string escapes too.
-        return json.dumps(value)
-    return repr(value)
+    return to_toml(document)
 
 
 # -- the sandbox's controls, as the harness uses them ---------------------------

@@ -1,6 +1,8 @@
-"""One async connector per provider, behind the `Connector` protocol.
+"""One async connector per provider, behind the protocols of `connectors.protocol`.
 
-Connectors speak each provider's REST API with an injected `httpx.AsyncClient`
-and map records to and from the unified model in `connectors.types`. They
-import nothing from `sandbox`, `resolvers` or Strawberry.
+Each provider's folder (`connectors/<provider>/`) holds its client, its mapping
+to and from the unified model (`gateway.domain.records`) and its settings
+schema. Connectors speak the provider's REST API through an injected
+`httpx.AsyncClient` (`connectors.http` builds it) and import nothing from
+`sandbox`, `resolvers` or Strawberry.
 """

@@ -1,11 +1,12 @@
 """`HTTPConnector`: the machinery every connector shares.
 
-Subclasses set `provider`, `capabilities`, `writable_fields`, say how to
-authenticate (`auth_headers`) and how to read an error message from a response
-(`error_message`), and implement the protocol methods they support.
-Everything else (timeouts, retries with backoff and jitter, `Retry-After`, the
-time budget, the concurrency bound, client-side pacing, classification of
-responses into the error tree) lives here, once.
+Subclasses set `provider`, say how to authenticate (`auth_headers`) and how to
+read an error message from a response (`error_message`), and implement the
+protocols of `connectors.protocol` their provider has an API for (nothing
+else: a method a provider cannot serve does not exist). Everything else
+(timeouts, retries with backoff and jitter, `Retry-After`, the time budget,
+the concurrency bound, client-side pacing, classification of responses into
+the error tree) lives here, once.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import base64
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import orjson
 
-from connectors import metrics
+from connectors import http, metrics
 from connectors.errors import (
     AuthError,
     BadInput,
@@ -29,28 +30,21 @@ from connectors.errors import (
     NotConnected,
     NotFound,
     ProviderError,
-    ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
     RetriableError,
-    Unsupported,
 )
 from connectors.settings import ConnectorSettings, RateLimit
-from connectors.types import (
-    Activity,
-    Capability,
-    Contact,
-    ContactInput,
+from gateway.domain.records import (
+    ContactWrite,
     Health,
-    Page,
     Provider,
-    SearchField,
-    Tag,
     WriteResult,
     WriteStatus,
 )
 
 JSON = Any
+S = TypeVar("S", bound=ConnectorSettings)
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
 
@@ -118,7 +112,7 @@ def with_field_errors(message: str, errors: Any) -> str:
     return f"{message} ({'; '.join(parts)})" if parts else message
 
 
-class HTTPConnector:
+class HTTPConnector(Generic[S]):
     """Base class for connectors that speak a JSON REST API over httpx.
 
     Args:
@@ -127,14 +121,8 @@ class HTTPConnector:
     """
 
     provider: ClassVar[Provider]
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    writable_fields: ClassVar[frozenset[str]] = frozenset()
-    required_credentials: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
-        missing = [name for name in self.required_credentials if getattr(settings, name) is None]
-        if missing:
-            raise ValueError(f"{self.provider.value}: missing credentials: {', '.join(missing)}")
+    def __init__(self, client: httpx.AsyncClient, settings: S) -> None:
         self.client = client
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
@@ -259,14 +247,8 @@ class HTTPConnector:
             response = await self.client.send(
                 self._build_request(method, url, params, json, timeout)
             )
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(f"no answer within {timeout:g}s", provider=self.provider) from exc
-        except httpx.ConnectError as exc:
-            raise NotConnected("cannot connect", provider=self.provider) from exc
-        except httpx.TransportError as exc:
-            raise ProviderUnavailable(
-                f"connection failed ({type(exc).__name__})", provider=self.provider
-            ) from exc
+        except http.TRANSPORT_ERRORS as exc:
+            raise http.failure(exc, self.provider, timeout) from exc
         self.validate_response(response)
         return response
 
@@ -318,60 +300,11 @@ class HTTPConnector:
             self.provider, WriteStatus.FAILED, message=message, dropped_fields=tuple(dropped)
         )
 
-    def unwritable(self, contact: ContactInput) -> list[str]:
-        """The fields `contact` gives that the provider has nowhere to store."""
-        return [name for name in contact.given() if name not in self.writable_fields]
-
-    def unsupported(self, what: str) -> NoReturn:
-        raise Unsupported(f"the provider's API cannot {what}", provider=self.provider)
-
-    # -- protocol defaults: a provider without the API says so ----------------
-
-    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
-        self.unsupported("read contacts by id")
-
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
-        self.unsupported("read contacts by email")
-
-    async def search(self, by: SearchField, value: str) -> list[Contact]:
-        self.unsupported(f"search contacts by {by.value}")
-
-    async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
-        self.unsupported("list contacts")
-
-    async def upsert(self, contact: ContactInput) -> WriteResult:
-        self.unsupported("write contacts")
-
-    async def upsert_many(self, contacts: Sequence[ContactInput]) -> list[WriteResult]:
-        """Default: one upsert per contact, concurrently within the connector's bound."""
-        return list(await asyncio.gather(*(self.upsert(c) for c in contacts)))
-
-    async def delete(self, contact: Contact) -> WriteResult:
-        self.unsupported("delete contacts")
-
-    async def list_tags(self) -> list[Tag]:
-        self.unsupported("list tags")
-
-    async def tag(
-        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
-    ) -> WriteResult:
-        self.unsupported("tag contacts")
-
-    async def fetch_activity(
-        self, remote_ids: Sequence[str], *, limit: int
-    ) -> Mapping[str, list[Activity]]:
-        self.unsupported("read activity")
-
-    async def set_do_not_contact(
-        self, remote_id: str, *, channel: str, enabled: bool, comments: str | None = None
-    ) -> WriteResult:
-        self.unsupported("set do-not-contact")
-
-    async def add_points(self, remote_id: str, delta: int) -> WriteResult:
-        self.unsupported("change points")
-
-    async def check_health(self) -> Health:
-        self.unsupported("check health")
+    def unwritable(self, contact: ContactWrite) -> list[str]:
+        """The fields `contact` gives that the provider has nowhere to store
+        (a `Writer`'s `writable_fields`)."""
+        writable: frozenset[str] = getattr(self, "writable_fields", frozenset())
+        return [name for name in contact.given() if name not in writable]
 
     async def timed_health(
         self,
@@ -394,3 +327,15 @@ class HTTPConnector:
         except ConnectorError as exc:
             return Health(self.provider, ok=False, message=exc.message)
         return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)
+
+
+class _Upserts(Protocol):
+    async def upsert(self, contact: ContactWrite) -> WriteResult: ...
+
+
+class OneByOneWrites:
+    """`upsert_many` for a provider without a batch endpoint: one `upsert` per
+    contact, at once, within the connector's concurrency bound."""
+
+    async def upsert_many(self: _Upserts, contacts: Sequence[ContactWrite]) -> list[WriteResult]:
+        return list(await asyncio.gather(*(self.upsert(c) for c in contacts)))

@@ -10,8 +10,7 @@
     │   ├── AuthError              401/403: credentials wrong or missing
     │   ├── NotFound               404: the record does not exist
     │   └── ProviderError          any other answer the connector cannot use
-    ├── BadInput                   the provider refused the data (400/409/422)
-    └── Unsupported                the provider has no API for this (see capabilities)
+    └── BadInput                   the provider refused the data (400/409/422)
 
 Every error carries the `provider` and a `code` that the GraphQL layer puts in
 `extensions.code`. Messages never contain credentials.
@@ -21,7 +20,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from connectors.types import Provider
+from gateway.domain.records import Provider
 
 
 class ConnectorError(Exception):
@@ -86,7 +85,3 @@ class ProviderError(FatalError):
 
 class BadInput(ConnectorError):
     code = "PROVIDER_REJECTED_INPUT"
-
-
-class Unsupported(ConnectorError):
-    code = "UNSUPPORTED"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from connectors.types import Provider
+from gateway.domain.records import Provider
 
 _calls: ContextVar[Counter[Provider] | None] = ContextVar("provider_calls", default=None)
 

@@ -1,42 +1,62 @@
-"""The connector seam: what the gateway may ask of a provider.
+"""The connector seam: small protocols, one per thing a provider's API can do.
 
-A caller checks `capabilities` before calling a method; a method a provider
-has no API for raises `connectors.errors.Unsupported`.
+A connector class implements the protocols its provider has an API for and
+nothing else; a caller asks `isinstance(connector, Writer)` before it writes.
+`capabilities` derives the `Capability` list the schema shows from the same
+protocols, so a capability is declared once: by implementing its protocol.
+
+    Connector            every connector: `provider`
+    IdReader             fetch_by_ids                         READ_BY_ID
+    EmailReader          fetch_by_emails                      READ_BY_EMAIL
+    BatchReader          many ids or emails in one call       READ_MANY
+    ExternalIdReader     fetch_by_external_ids                -
+    Searcher             search by `search_fields`            SEARCH
+    Lister               list_contacts                        LIST
+    Writer               upsert, upsert_many, writable_fields WRITE
+    BatchWriter          a batch endpoint for upsert_many     WRITE_MANY
+    Deleter              delete                               DELETE
+    TagLister            list_tags (`tag_kind` "tag"/"list")  TAGS, LISTS
+    Tagger               tag, untag on one record             TAGS, LISTS
+    ActivitySource       fetch_activity                       ACTIVITY
+    NoteKeeper           notes as activity                    NOTES
+    DoNotContactSetter   set_do_not_contact                   DO_NOT_CONTACT
+    PointsKeeper         add_points                           POINTS
+    HealthChecker        check_health                         -
+
+Methods never raise for a provider refusing a write: a write answers a
+`WriteResult` (FAILED or SKIPPED with the reason). Reads raise
+`connectors.errors.ConnectorError` when the provider failed after retries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
-from connectors.types import (
-    Activity,
+from gateway.domain.records import (
+    ActivityRecord,
     Capability,
-    Contact,
-    ContactInput,
+    ContactRecord,
+    ContactWrite,
     Health,
     Page,
     Provider,
     SearchField,
-    Tag,
+    TagInfo,
     WriteResult,
 )
 
 
+@runtime_checkable
 class Connector(Protocol):
-    """An async client for one provider, mapping to and from the unified model.
-
-    Attributes:
-        provider: which provider this connector speaks to.
-        capabilities: what it can do; methods outside it raise `Unsupported`.
-        writable_fields: the `ContactInput` fields the provider can store.
-    """
+    """An async client for one provider, mapping to and from the unified model."""
 
     provider: ClassVar[Provider]
-    capabilities: ClassVar[frozenset[Capability]]
-    writable_fields: ClassVar[frozenset[str]]
 
-    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+
+@runtime_checkable
+class IdReader(Protocol):
+    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, ContactRecord]:
         """Fetch contacts by the provider's ids, in as few calls as the API allows.
 
         Returns:
@@ -46,64 +66,178 @@ class Connector(Protocol):
         """
         ...
 
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
+
+@runtime_checkable
+class EmailReader(Protocol):
+    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
         """Fetch contacts by email, in as few calls as the API allows.
 
         Returns:
             The contacts found, keyed by the normalized email asked for.
+        Raises:
+            ConnectorError: the provider failed after retries.
         """
         ...
 
-    async def search(self, by: SearchField, value: str) -> list[Contact]:
-        """Every contact whose `by` field matches `value` (equality, case-insensitive)."""
+
+@runtime_checkable
+class BatchReader(Protocol):
+    """`fetch_by_ids` / `fetch_by_emails` answer up to `read_batch_limit` keys a call."""
+
+    read_batch_limit: ClassVar[int]
+
+
+@runtime_checkable
+class ExternalIdReader(Protocol):
+    async def fetch_by_external_ids(self, ids: Sequence[str]) -> Mapping[str, ContactRecord]:
+        """Fetch contacts by the customer's own user id, keyed by the id asked for."""
         ...
 
+
+@runtime_checkable
+class Searcher(Protocol):
+    search_fields: ClassVar[frozenset[SearchField]]
+
+    async def search(self, by: SearchField, value: str) -> list[ContactRecord]:
+        """Every contact whose `by` field matches `value`; `by` is one of `search_fields`."""
+        ...
+
+
+@runtime_checkable
+class Lister(Protocol):
     async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
         """One page of every contact, in a stable order. `cursor` None is the start.
 
         `brief`: the caller needs no tags, do-not-contact entries or full raw
-        record, so a provider with a lighter listing may answer with it."""
+        record, so a provider with a lighter listing may answer with it.
+        """
         ...
 
-    async def upsert(self, contact: ContactInput) -> WriteResult:
-        """Create or update one contact. Never raises for a provider refusal:
-        the result says FAILED or SKIPPED with the reason."""
+
+@runtime_checkable
+class Writer(Protocol):
+    """Creates and updates contacts; `writable_fields` are the `ContactWrite` fields it stores."""
+
+    writable_fields: ClassVar[frozenset[str]]
+
+    async def upsert(self, contact: ContactWrite) -> WriteResult:
+        """Create or update one contact. Never raises for a provider refusal."""
         ...
 
-    async def upsert_many(self, contacts: Sequence[ContactInput]) -> list[WriteResult]:
+    async def upsert_many(self, contacts: Sequence[ContactWrite]) -> list[WriteResult]:
         """Create or update many contacts, one result per input, in input order."""
         ...
 
-    async def delete(self, contact: Contact) -> WriteResult:
-        """Delete one contact (the provider's record, as read or written before)."""
+
+@runtime_checkable
+class BatchWriter(Protocol):
+    """`upsert_many` sends up to `write_batch_limit` contacts a call."""
+
+    write_batch_limit: ClassVar[int]
+
+
+@runtime_checkable
+class Deleter(Protocol):
+    async def delete(self, contact: ContactRecord) -> WriteResult:
+        """Delete one contact (its record, as read before): DELETED, FAILED or SKIPPED."""
         ...
 
-    async def list_tags(self) -> list[Tag]:
+
+@runtime_checkable
+class TagLister(Protocol):
+    """Lists its tags; `tag_kind` is "tag", or "list" where tags are lists (Trustmary)."""
+
+    tag_kind: ClassVar[str]
+
+    async def list_tags(self) -> list[TagInfo]:
         """Every tag (or list) the provider knows about."""
         ...
 
+
+@runtime_checkable
+class Tagger(Protocol):
     async def tag(
-        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+        self, contact: ContactRecord, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> WriteResult:
         """Add and remove tags (by name) on one contact."""
         ...
 
+
+@runtime_checkable
+class ActivitySource(Protocol):
     async def fetch_activity(
         self, remote_ids: Sequence[str], *, limit: int
-    ) -> Mapping[str, list[Activity]]:
+    ) -> Mapping[str, list[ActivityRecord]]:
         """The newest `limit` activity items per contact, newest first."""
         ...
 
+
+@runtime_checkable
+class NoteKeeper(Protocol):
+    """Keeps notes on contacts: `notes_from` says where ("activity" or "record")."""
+
+    notes_from: ClassVar[str]
+
+
+@runtime_checkable
+class DoNotContactSetter(Protocol):
     async def set_do_not_contact(
         self, remote_id: str, *, channel: str, enabled: bool, comments: str | None = None
     ) -> WriteResult:
         """Add (enabled) or remove a do-not-contact entry on a channel."""
         ...
 
+
+@runtime_checkable
+class PointsKeeper(Protocol):
     async def add_points(self, remote_id: str, delta: int) -> WriteResult:
         """Add (positive) or subtract (negative) points."""
         ...
 
+
+@runtime_checkable
+class HealthChecker(Protocol):
     async def check_health(self) -> Health:
         """One cheap authenticated call that tells whether the provider answers."""
         ...
+
+
+# Each capability and the protocol that grants it.
+_GRANTS: tuple[tuple[Capability, type], ...] = (
+    (Capability.READ_BY_ID, IdReader),
+    (Capability.READ_BY_EMAIL, EmailReader),
+    (Capability.READ_MANY, BatchReader),
+    (Capability.SEARCH, Searcher),
+    (Capability.LIST, Lister),
+    (Capability.WRITE, Writer),
+    (Capability.WRITE_MANY, BatchWriter),
+    (Capability.DELETE, Deleter),
+    (Capability.TAGS, TagLister),
+    (Capability.TAGS, Tagger),
+    (Capability.ACTIVITY, ActivitySource),
+    (Capability.NOTES, NoteKeeper),
+    (Capability.DO_NOT_CONTACT, DoNotContactSetter),
+    (Capability.POINTS, PointsKeeper),
+)
+
+
+def _members(protocol: type) -> set[str]:
+    names = {n for n in vars(protocol) if not n.startswith("_")}
+    return names | set(getattr(protocol, "__annotations__", {}))
+
+
+def implements(connector: object, protocol: type) -> bool:
+    """Whether `connector` (an instance or a class) has every member of `protocol`.
+
+    `isinstance` answers this for instances; this also answers it for a class,
+    which `issubclass` cannot for protocols with attributes.
+    """
+    return all(hasattr(connector, name) for name in _members(protocol))
+
+
+def capabilities(connector: object) -> frozenset[Capability]:
+    """The capabilities `connector` (an instance or a class) grants by its protocols."""
+    found = {cap for cap, protocol in _GRANTS if implements(connector, protocol)}
+    if getattr(connector, "tag_kind", None) == "list":
+        found.add(Capability.LISTS)
+    return frozenset(found)

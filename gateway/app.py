@@ -6,9 +6,9 @@
     GET  /healthz            the process answers: 200 {"status": "ok"}
     GET  /readyz             every enabled provider answers: 200, else 503
 
-One `httpx.AsyncClient` per provider is opened at startup and closed at
-shutdown (the app's lifespan); every GraphQL request gets a fresh
-`resolvers.context.Context`, so nothing is cached across requests.
+One `httpx.AsyncClient` per provider (`connectors.http`) is opened at startup
+and closed at shutdown (the app's lifespan); every GraphQL request gets a fresh
+`resolvers.runtime.context.Context`, so nothing is cached across requests.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import gc
 import logging
 import os
-import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib import metadata
@@ -43,21 +42,19 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
-from connectors.errors import ConnectorError, Unsupported
-from connectors.protocol import Connector
+from connectors.errors import ConnectorError
+from connectors.http import build_client
+from connectors.protocol import Connector, HealthChecker
 from connectors.registry import build_connector
-from connectors.settings import ConnectorSettings
-from connectors.transport import PooledTransport
-from connectors.types import Provider
 from gateway import assets, graphiql
-from gateway.config import GatewaySettings, load_config, sandbox_settings
-from resolvers.context import Context, Gateway
+from gateway.config import GatewaySettings, load_config
+from gateway.domain.records import Provider
+from resolvers.runtime.context import Context, Runtime
 from resolvers.schema import schema
 
-__all__ = ["ENV_CONFIG", "ENV_SANDBOX_URL", "create_app", "create_app_from_env"]
+__all__ = ["ENV_CONFIG", "create_app", "create_app_from_env"]
 
 ENV_CONFIG = "CONTACT_GATEWAY_CONFIG"
-ENV_SANDBOX_URL = "CONTACT_GATEWAY_SANDBOX_URL"
 
 logger = logging.getLogger("contact_gateway.gateway")
 
@@ -66,8 +63,7 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     _VERSION = "0"
 USER_AGENT = f"contact-gateway/{_VERSION}"
-# Seconds an idle provider connection is kept for reuse.
-KEEPALIVE_EXPIRY = 30.0
+NO_HEALTH_CHECK = "the provider has no health check; not verified"
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -107,10 +103,10 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        gateway = getattr(request.state, "gateway", None)
-        if not isinstance(gateway, Gateway):
+        runtime = getattr(request.state, "runtime", None)
+        if not isinstance(runtime, Runtime):
             raise RuntimeError("the gateway has not started: run the app with its lifespan")
-        return Context(gateway, request=request, response=response)
+        return Context(runtime, request=request, response=response)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = graphiql.render(self.static_dir, root_path=request.scope.get("root_path", ""))
@@ -128,38 +124,11 @@ class _StaticFiles(StaticFiles):
             return
 
 
-def _client(
-    settings: ConnectorSettings, transport: httpx.AsyncBaseTransport | None
-) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=settings.concurrency,
-        max_keepalive_connections=settings.concurrency,
-        keepalive_expiry=KEEPALIVE_EXPIRY,
-    )
-    if transport is None and not urllib.request.getproxies():
-        # A quarter of httpx's default transport's CPU per call; it has no proxy
-        # support, so with proxy variables set httpx's own transport is used.
-        transport = PooledTransport(
-            max_connections=settings.concurrency, keepalive_expiry=KEEPALIVE_EXPIRY
-        )
-    return httpx.AsyncClient(
-        transport=transport,
-        limits=limits,
-        timeout=httpx.Timeout(settings.timeout),
-        headers={"User-Agent": USER_AGENT},
-    )
-
-
 async def _probe(connector: Connector) -> dict[str, Any]:
+    if not isinstance(connector, HealthChecker):
+        return {"enabled": True, "ok": True, "latency_ms": None, "message": NO_HEALTH_CHECK}
     try:
         health = await connector.check_health()
-    except Unsupported:
-        return {
-            "enabled": True,
-            "ok": True,
-            "latency_ms": None,
-            "message": "the provider has no health check; not verified",
-        }
     except ConnectorError as exc:
         return {"enabled": True, "ok": False, "latency_ms": None, "message": exc.message}
     except Exception:
@@ -203,14 +172,14 @@ def create_app(
         settings: the enabled providers and the field precedence.
         transport: an httpx transport for every provider client; tests pass
             `httpx.ASGITransport(app=sandbox.app)` to reach an in-process sandbox.
-            By default each client opens real connections.
+            By default each client opens real connections (`connectors.http`).
         static_dir: the directory served under `/static`, where GraphiQL's
             assets are looked for in `vendor/`; default `gateway/static`.
 
     Returns:
         A Starlette app. Its lifespan opens one keep-alive `httpx.AsyncClient`
-        per enabled provider (connection limits sized from the provider's
-        `concurrency`) and closes them all at shutdown.
+        per enabled provider (`connectors.http.build_client`) and closes them
+        all at shutdown.
     """
     static = Path(static_dir) if static_dir is not None else assets.STATIC_DIR
 
@@ -219,22 +188,24 @@ def create_app(
         async with AsyncExitStack() as stack:
             connectors: dict[Provider, Connector] = {}
             for provider, connector_settings in settings.providers.items():
-                client = await stack.enter_async_context(_client(connector_settings, transport))
+                client = await stack.enter_async_context(
+                    build_client(connector_settings, user_agent=USER_AGENT, transport=transport)
+                )
                 connectors[provider] = build_connector(provider, client, connector_settings)
-            gateway = Gateway(connectors=connectors, precedence=settings.precedence)
+            runtime = Runtime(connectors, settings.precedence)
             logger.info(
                 "event=startup providers=%s",
                 ",".join(p.value for p in connectors) or "none",
             )
-            yield {"gateway": gateway}
+            yield {"runtime": runtime}
             logger.info("event=shutdown")
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
     async def readyz(request: Request) -> Response:
-        gateway: Gateway = request.state.gateway
-        body = await readiness(gateway.connectors)
+        runtime: Runtime = request.state.runtime
+        body = await readiness(runtime.connectors)
         return JSONResponse(
             body, status_code=200 if body["ready"] else 503, headers={"Cache-Control": "no-store"}
         )
@@ -276,26 +247,21 @@ def tune_gc() -> None:
 def create_app_from_env() -> Starlette:
     """The app for `uvicorn --factory` and for each worker of `contact-gateway serve`.
 
-    Reads `CONTACT_GATEWAY_CONFIG` (a TOML file) or else
-    `CONTACT_GATEWAY_SANDBOX_URL` (a running sandbox, every provider enabled).
+    Reads the configuration file named by `CONTACT_GATEWAY_CONFIG` (in sandbox
+    mode, `contact-gateway serve` writes one that points at its sandbox).
 
     Returns:
         The gateway app.
 
     Raises:
-        ConfigError: the configuration file, or the sandbox URL, is not usable.
-        RuntimeError: neither variable is set.
+        ConfigError: the configuration file is not usable.
+        RuntimeError: the variable is not set.
     """
     config = os.environ.get(ENV_CONFIG)
-    sandbox_url = os.environ.get(ENV_SANDBOX_URL)
-    if config:
-        app = create_app(load_config(config))
-    elif sandbox_url:
-        app = create_app(sandbox_settings(sandbox_url))
-    else:
+    if not config:
         raise RuntimeError(
-            f"set {ENV_CONFIG} to a configuration file, or {ENV_SANDBOX_URL} to a running "
-            "sandbox (contact-gateway serve does this for you)"
+            f"set {ENV_CONFIG} to a configuration file (contact-gateway serve does this for you)"
         )
+    app = create_app(load_config(config))
     tune_gc()
     return app

@@ -6,8 +6,9 @@
 
 Sandbox mode: without `--config` (or `CONTACT_GATEWAY_CONFIG`), `serve` starts
 the sandbox under its own uvicorn server in a thread of this process (one
-state for every worker), points the gateway at it through
-`CONTACT_GATEWAY_SANDBOX_URL`, and says so in the log.
+state for every worker), writes a configuration that points every provider at
+it into a temporary directory, and says so in the log. Only this mode and the
+`bench` command import `sandbox` (and `bench`), and only when run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -84,8 +86,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _sandbox_providers(base_url: str) -> list[tuple[str, str, str]]:
     """(key, base URL, "name=value ..." credentials) per provider of a sandbox at `base_url`."""
-    from gateway.config import sandbox_document
     from sandbox import credentials
+    from sandbox.config import sandbox_document
 
     tables = sandbox_document(base_url)["providers"]
     return [
@@ -149,7 +151,7 @@ def _run_uvicorn(config: uvicorn.Config) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.app import ENV_CONFIG, ENV_SANDBOX_URL
+    from gateway.app import ENV_CONFIG
     from gateway.config import ConfigError, load_config
 
     config_path = args.config or os.environ.get(ENV_CONFIG) or None
@@ -160,7 +162,6 @@ def _serve(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 2
         os.environ[ENV_CONFIG] = os.path.abspath(config_path)
-        os.environ.pop(ENV_SANDBOX_URL, None)
 
     logging.config.dictConfig(log_config(args.log_level))
     signals = _Signals()
@@ -190,7 +191,6 @@ def _serve(args: argparse.Namespace) -> int:
         logger.info("mode=config config=%s providers=%s", config_path, enabled)
         return run_gateway()
 
-    os.environ.pop(ENV_CONFIG, None)
     try:
         sock = _bind("127.0.0.1", args.sandbox_port)
     except OSError as exc:
@@ -200,12 +200,20 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    with _sandbox_thread(sock) as sandbox_url:
-        os.environ[ENV_SANDBOX_URL] = sandbox_url
+    from sandbox.config import sandbox_document, to_toml
+
+    with (
+        _sandbox_thread(sock) as sandbox_url,
+        tempfile.TemporaryDirectory(prefix="contact-gateway-sandbox-") as workdir,
+    ):
+        config_file = Path(workdir) / "contact-gateway.toml"
+        config_file.write_text(to_toml(sandbox_document(sandbox_url)), encoding="utf-8")
+        os.environ[ENV_CONFIG] = str(config_file)
         logger.info(
-            'mode=sandbox sandbox_url=%s msg="no configuration given (--config or %s): '
+            'mode=sandbox sandbox_url=%s config=%s msg="no configuration given (--config or %s): '
             'every provider is the seeded in-process sandbox"',
             sandbox_url,
+            config_file,
             ENV_CONFIG,
         )
         for key, base_url, creds in _sandbox_providers(sandbox_url):

@@ -7,39 +7,41 @@ from typing import Annotated
 
 import strawberry
 
-from connectors.errors import ConnectorError, Unsupported
-from connectors.types import Capability, Provider, normalize_email
-from resolvers.account import Account, account_people
-from resolvers.contact import MAX_PAGE, Contact, ContactConnection
-from resolvers.context import Info
-from resolvers.cursors import Window, decode_offset, offset_window, page_size
-from resolvers.errors import BadUserInput
-from resolvers.federation import Person, decode_id
-from resolvers.inputs import ContactFilter, check_email
-from resolvers.listing import ContactsFilter, enumerate_people, lookup_people
-from resolvers.node import Node
-from resolvers.provider import ProviderInfo
-from resolvers.scalars import ProviderEnum
-from resolvers.tag import Tag
+from connectors.errors import ConnectorError
+from connectors.protocol import TagLister
+from gateway.domain.federation import Person
+from gateway.domain.keys import AccountKey, PersonKey
+from gateway.domain.records import Provider
+from resolvers.runtime.context import Info
+from resolvers.runtime.cursors import Window, decode_offset, offset_window, page_size
+from resolvers.runtime.errors import BadUserInput
+from resolvers.services.listing import (
+    ListingFilter,
+    account_people,
+    enumerate_people,
+    lookup_people,
+)
+from resolvers.services.lookup import find_person
+from resolvers.types.account import AccountNode
+from resolvers.types.contact import MAX_PAGE, ContactConnection, ContactNode
+from resolvers.types.ids import decode_id, person_key
+from resolvers.types.inputs import ContactFilter, check_email
+from resolvers.types.node import Node
+from resolvers.types.provider import ProviderInfo
+from resolvers.types.scalars import ProviderEnum
+from resolvers.types.tag import TagNode
 
 
-async def find_person(info: Info, key: str) -> Person | None:
-    lookup = await info.context.loaders.people.load(key)
-    info.context.report(info, *lookup.failures)
-    return lookup.person
+async def _contact(info: Info, key: PersonKey) -> ContactNode | None:
+    person = await find_person(info.context, info, key)
+    return ContactNode.from_person(person) if person else None
 
 
-async def find_contact(info: Info, key: str) -> Contact | None:
-    """The contact behind a person key, null when no provider has it."""
-    person = await find_person(info, key)
-    return Contact.from_person(person) if person else None
-
-
-def contact_key(global_id: str, field: str = "id") -> str:
-    decoded = decode_id(global_id)
-    if decoded is None or decoded[0] != "Contact":
-        raise BadUserInput(f"{field} is not a contact id", field=field)
-    return decoded[1]
+async def _account(info: Info, key: AccountKey) -> AccountNode | None:
+    people = await account_people(info.context, info, key, None)
+    if not people:
+        return None
+    return AccountNode.for_key(key, people)
 
 
 @strawberry.type
@@ -50,14 +52,14 @@ class Query:
     )
     async def contact(
         self, info: Info, id: strawberry.ID | None = None, email: str | None = None
-    ) -> Contact | None:
+    ) -> ContactNode | None:
         if (id is None) == (email is None):
             raise BadUserInput("give exactly one of id and email", field="id")
         if email is not None:
-            key = f"email:{normalize_email(check_email(email, 'email'))}"
+            key = PersonKey.email(check_email(email, "email"))
         else:
-            key = contact_key(str(id))
-        return await find_contact(info, key)
+            key = person_key(str(id))
+        return await _contact(info, key)
 
     @strawberry.field(
         description="Contacts, one per person across providers, in a stable order. Without "
@@ -73,7 +75,7 @@ class Query:
         filter: ContactFilter | None = None,
     ) -> ContactConnection:
         first = page_size(first, default=20, maximum=MAX_PAGE)
-        flt = filter.to_filter() if filter else ContactsFilter()
+        flt = filter.to_filter() if filter else ListingFilter()
         window: Window[Person]
         if flt.needs_lookup:
             offset = decode_offset(after)
@@ -90,19 +92,22 @@ class Query:
         decoded = decode_id(str(id))
         if decoded is None:
             raise BadUserInput("id is not a global id of this gateway", field="id")
-        type_name, key = decoded
+        type_name, token = decoded
         if type_name == "Contact":
-            return await find_contact(info, key)
+            key = PersonKey.parse(token)
+            return await _contact(info, key) if key is not None else None
         if type_name == "Account":
-            return await _account(info, key)
+            account = AccountKey.parse(token)
+            return await _account(info, account) if account is not None else None
         return None
 
     @strawberry.field(description="An account by its global id (from `Contact.account`).")
-    async def account(self, info: Info, id: strawberry.ID) -> Account | None:
+    async def account(self, info: Info, id: strawberry.ID) -> AccountNode | None:
         decoded = decode_id(str(id))
-        if decoded is None or decoded[0] != "Account":
+        key = AccountKey.parse(decoded[1]) if decoded and decoded[0] == "Account" else None
+        if key is None:
             raise BadUserInput("id is not an account id", field="id")
-        return await _account(info, decoded[1])
+        return await _account(info, key)
 
     @strawberry.field(
         description="Tags from every enabled provider that has them (Adaptix tags, Trustmary "
@@ -112,34 +117,20 @@ class Query:
         self,
         info: Info,
         provider: Annotated[ProviderEnum | None, strawberry.argument()] = None,  # type: ignore[valid-type]
-    ) -> list[Tag]:
-        gateway = info.context.gateway
-        providers = [
-            p
-            for p in Provider
-            if (provider is None or p is provider)
-            and (gateway.can(p, Capability.TAGS) or gateway.can(p, Capability.LISTS))
-        ]
+    ) -> list[TagNode]:
+        listers = info.context.runtime.tag_listers
 
-        async def one(p: Provider) -> list[Tag]:
+        async def one(lister: TagLister) -> list[TagNode]:
             try:
-                return [Tag.from_provider(t) for t in await gateway.connectors[p].list_tags()]
-            except Unsupported:
-                return []
+                return [TagNode.from_info(t) for t in await lister.list_tags()]
             except ConnectorError as exc:
                 info.context.report(info, exc)
                 return []
 
-        found = await asyncio.gather(*(one(p) for p in providers))
+        wanted = [c for p, c in listers.items() if provider is None or p is provider]
+        found = await asyncio.gather(*(one(c) for c in wanted))
         return [tag for tags in found for tag in tags]
 
     @strawberry.field(description="Every provider: enabled or not, capabilities, health.")
     def providers(self, info: Info) -> list[ProviderInfo]:
         return [ProviderInfo.for_provider(info, p) for p in Provider]
-
-
-async def _account(info: Info, key: str) -> Account | None:
-    people = await account_people(info, key, None)
-    if not people:
-        return None
-    return Account.for_key(key, people)

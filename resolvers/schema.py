@@ -6,17 +6,17 @@ import strawberry
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers.account import Account
-from resolvers.contact import Contact
-from resolvers.execution import PlainFieldExecution
-from resolvers.extensions import GatewayErrors
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.runtime.execution import PlainFieldExecution
+from resolvers.runtime.extensions import GatewayErrors
+from resolvers.types.account import AccountNode
+from resolvers.types.contact import ContactNode
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Contact, Account],
+    types=[ContactNode, AccountNode],
     # Frontends send the same few documents again and again: validate them once.
     # (Strawberry's ParserCache lets a syntax error escape the error extension.)
     extensions=[

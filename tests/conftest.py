@@ -8,13 +8,13 @@ import httpx
 import pytest
 
 from connectors.registry import build_connector
-from connectors.types import Provider
-from resolvers.context import Gateway
-from resolvers.federation import Precedence
+from gateway.domain.federation import Precedence
+from gateway.domain.records import Provider
+from resolvers.runtime.context import Runtime
 from sandbox.app import Sandbox
 from tests.support import in_process, sandbox_settings
 
-GatewayFactory = Callable[..., Gateway]
+GatewayFactory = Callable[..., Runtime]
 
 
 @pytest.fixture
@@ -56,16 +56,16 @@ def make_gateway(client: httpx.AsyncClient) -> GatewayFactory:
         providers: tuple[Provider, ...] = tuple(Provider),
         precedence: Precedence | None = None,
         **overrides: Any,
-    ) -> Gateway:
+    ) -> Runtime:
         connectors = {
             p: build_connector(p, client, replace(sandbox_settings(p), **overrides))
             for p in providers
         }
-        return Gateway(connectors=connectors, precedence=precedence or Precedence())
+        return Runtime(connectors=connectors, precedence=precedence or Precedence())
 
     return make
 
 
 @pytest.fixture
-def gateway(make_gateway: GatewayFactory) -> Gateway:
+def gateway(make_gateway: GatewayFactory) -> Runtime:
     return make_gateway()

@@ -8,15 +8,18 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import uvicorn
 
-from connectors.settings import ConnectorSettings, RetryPolicy, Secret
-from connectors.types import Provider
-from sandbox import credentials
+from connectors.registry import PROVIDERS
+from connectors.settings import ConnectorSettings, RetryPolicy, Table
+from gateway.config import GatewaySettings, read_document
+from gateway.domain.records import Provider
 from sandbox.app import Sandbox
+from sandbox.config import sandbox_document
 
 SANDBOX_URL = "http://sandbox"
 
@@ -24,24 +27,21 @@ SANDBOX_URL = "http://sandbox"
 def sandbox_settings(
     provider: Provider, base: str = SANDBOX_URL, **overrides: Any
 ) -> ConnectorSettings:
-    """Connector settings that reach `provider`'s emulator under `base`."""
-    key = provider.value
-    creds = credentials.describe()[key]
+    """`provider`'s settings to reach its emulator under `base`, read from the sandbox's
+    configuration document as a user's file would be, with short retries for tests."""
+    table = sandbox_document(base, [provider.value])["providers"][provider.value]
+    settings = PROVIDERS[provider].read_settings(Table(table, key=provider.value, environ={}))
     values: dict[str, Any] = {
-        "base_url": f"{base}/{key}{credentials.ROOTS[key]}",
-        "app_id": creds.get("app_id"),
-        "username": creds.get("username"),
         "retry": RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, budget=2.0),
         "timeout": 5.0,
+        **overrides,
     }
-    if "api_key" in creds:
-        values["api_key"] = Secret(creds["api_key"])
-    if "password" in creds:
-        values["password"] = Secret(creds["password"])
-    if provider is Provider.AKITA:
-        values["tag_ids"] = dict(credentials.AKITA_TAG_IDS)
-    values.update(overrides)
-    return ConnectorSettings(**values)
+    return replace(settings, **values)
+
+
+def gateway_settings(base: str = SANDBOX_URL) -> GatewaySettings:
+    """Gateway settings with every provider in the sandbox under `base`."""
+    return read_document(sandbox_document(base), source=f"sandbox at {base}")
 
 
 @asynccontextmanager

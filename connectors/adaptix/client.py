@@ -5,6 +5,7 @@ total, an object keyed by id, `{}` or `[]` when empty) and reads many contacts i
 one call with `search=ids:1,2` or `where[0][expr]=in`, always with an explicit
 `limit` because the default page is 30. Writes go to `/contacts/new` (which
 updates a contact with the same email) and `/contacts/batch/new` (at most 200).
+See docs/providers/adaptix.md.
 """
 
 from __future__ import annotations
@@ -12,135 +13,75 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
+from connectors.adaptix.mapping import (
+    CORE_ALIASES,
+    FIELD_ALIASES,
+    PHONE_ALIASES,
+    Record,
+    as_int,
+    by_index,
+    entries,
+    is_remote_id,
+    item_message,
+    quote,
+    to_activity,
+    to_note,
+    to_record,
+    unstored,
+    where_params,
+)
+from connectors.adaptix.settings import AdaptixSettings
 from connectors.base import HTTPConnector, basic_auth, with_field_errors
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
-from connectors.settings import ConnectorSettings
-from connectors.types import (
-    Activity,
-    Capability,
-    Contact,
-    ContactInput,
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import (
+    ActivityRecord,
+    ContactRecord,
+    ContactWrite,
     Health,
     Page,
     Provider,
     SearchField,
-    Tag,
-    TagRef,
+    TagInfo,
     WriteResult,
     WriteStatus,
-    clean_text,
-    normalize_email,
-    parse_datetime,
 )
 
-Record = Mapping[str, Any]
 T = TypeVar("T")
 
-# Aliases the connector maps to `Contact` attributes or Adaptix keeps for itself;
-# every other value in `fields.all` is a custom field.
-CORE_ALIASES = frozenset(
-    {
-        "id",
-        "title",
-        "firstname",
-        "lastname",
-        "company",
-        "position",
-        "email",
-        "mobile",
-        "phone",
-        "points",
-        "address1",
-        "address2",
-        "city",
-        "state",
-        "zipcode",
-        "country",
-        "website",
-    }
-)
-# ContactInput field -> Adaptix alias, for the single-valued fields.
-FIELD_ALIASES: tuple[tuple[str, str], ...] = (
-    ("email", "email"),
-    ("first_name", "firstname"),
-    ("last_name", "lastname"),
-    ("company", "company"),
-    ("job_title", "position"),
-)
-PHONE_ALIASES = ("mobile", "phone")
 NOTHING_STORABLE = "nothing Adaptix can store was given"
 STATUS_BY_CODE = {201: WriteStatus.CREATED, 200: WriteStatus.UPDATED}
 CHANNEL = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-def entries(value: Any) -> list[Record]:
-    """The records of an Adaptix collection, which is a list or an object keyed by id."""
-    items: Iterable[Any]
-    if isinstance(value, Mapping):
-        items = value.values()
-    elif isinstance(value, list):
-        items = value
-    else:
-        return []
-    return [item for item in items if isinstance(item, Mapping)]
-
-
-def as_int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def is_remote_id(value: str) -> bool:
-    return value.isascii() and value.isdigit()
-
-
-def quote(value: str) -> str:
-    """A search-command value, double-quoted when it holds whitespace."""
-    if any(ch.isspace() for ch in value):
-        return '"' + value.replace('"', "") + '"'
-    return value
+# Most items in one batch call, and most ids or emails in one read (docs/providers/adaptix.md).
+BATCH_LIMIT = 200
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class AdaptixConnector(HTTPConnector):
+class AdaptixConnector(HTTPConnector[AdaptixSettings]):
     """Connector for Adaptix's REST API (HTTP Basic with a user's name and password).
 
     Args:
         client: the shared `httpx.AsyncClient`.
         settings: base URL (`https://INSTANCE.adaptix.ai/api`), `username`,
-            `password`; `options["tag_scan_limit"]` bounds how many contacts
-            `list_tags` reads (default 5000).
+            `password`; `tag_scan_limit` bounds how many contacts `list_tags`
+            reads (default 5000).
     """
 
     provider = Provider.ADAPTIX
-    capabilities = frozenset(
-        {
-            Capability.READ_BY_ID,
-            Capability.READ_BY_EMAIL,
-            Capability.READ_MANY,
-            Capability.SEARCH,
-            Capability.LIST,
-            Capability.WRITE,
-            Capability.WRITE_MANY,
-            Capability.DELETE,
-            Capability.TAGS,
-            Capability.ACTIVITY,
-            Capability.NOTES,
-            Capability.DO_NOT_CONTACT,
-            Capability.POINTS,
-        }
-    )
+    read_batch_limit = BATCH_LIMIT
+    write_batch_limit = BATCH_LIMIT
+    search_fields = frozenset(SearchField)
+    tag_kind = "tag"
+    notes_from = "activity"
     writable_fields = frozenset(
         {
             "email",
@@ -153,10 +94,8 @@ class AdaptixConnector(HTTPConnector):
             "custom_fields",
         }
     )
-    required_credentials = ("username", "password")
-    BATCH_LIMIT: ClassVar[int] = 200
 
-    def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: AdaptixSettings) -> None:
         super().__init__(client, settings)
         self._field_aliases: frozenset[str] | None = None
         self._fields_lock = asyncio.Lock()
@@ -164,8 +103,6 @@ class AdaptixConnector(HTTPConnector):
     # -- HTTP pieces ------------------------------------------------------------
 
     def auth_headers(self) -> Mapping[str, str]:
-        assert self.settings.username is not None
-        assert self.settings.password is not None
         return basic_auth(self.settings.username, self.settings.password.get())
 
     def error_message(self, response: httpx.Response) -> str:
@@ -181,59 +118,6 @@ class AdaptixConnector(HTTPConnector):
                     return with_field_errors(message, errors[0].get("details"))
         return super().error_message(response)
 
-    # -- mapping ----------------------------------------------------------------
-
-    def to_contact(self, record: Record) -> Contact:
-        """Map one Adaptix contact record to the unified model."""
-        fields = record.get("fields")
-        values: Mapping[str, Any] = {}
-        if isinstance(fields, Mapping) and isinstance(fields.get("all"), Mapping):
-            values = fields["all"]
-
-        def text(alias: str) -> str | None:
-            return clean_text(values.get(alias))
-
-        email = text("email")
-        first, last = text("firstname"), text("lastname")
-        phones = [p for p in (text("mobile"), text("phone")) if p]
-        website = text("website")
-        tags = [
-            TagRef(str(tag["tag"]), "tag", str(tag["id"]) if tag.get("id") is not None else None)
-            for tag in entries(record.get("tags"))
-            if tag.get("tag")
-        ]
-        custom = {
-            alias: value
-            for alias, value in values.items()
-            if alias not in CORE_ALIASES and value is not None and value != ""
-        }
-        channels = [
-            str(entry["channel"])
-            for entry in entries(record.get("doNotContact"))
-            if entry.get("channel")
-        ]
-        points = record.get("points", values.get("points"))
-        return Contact(
-            provider=self.provider,
-            remote_id=str(record["id"]) if record.get("id") is not None else "",
-            email=email,
-            emails=[email] if email else [],
-            first_name=first,
-            last_name=last,
-            name=" ".join(p for p in (first, last) if p) or None,
-            phones=list(dict.fromkeys(phones)),
-            urls=[website] if website else [],
-            company=text("company"),
-            job_title=text("position"),
-            tags=tags,
-            custom_fields=custom,
-            points=as_int(points) if points is not None else None,
-            do_not_contact=list(dict.fromkeys(channels)),
-            created_at=parse_datetime(record.get("dateAdded")),
-            updated_at=parse_datetime(record.get("dateModified")),
-            raw=record,
-        )
-
     async def field_aliases(self) -> frozenset[str]:
         """The contact field aliases this Adaptix instance knows, read once."""
         async with self._fields_lock:
@@ -246,7 +130,7 @@ class AdaptixConnector(HTTPConnector):
                 )
             return self._field_aliases
 
-    async def to_payload(self, contact: ContactInput) -> tuple[dict[str, Any], list[str]]:
+    async def to_payload(self, contact: ContactWrite) -> tuple[dict[str, Any], list[str]]:
         """The `/contacts/new` body for `contact`, and the given fields it cannot carry.
 
         Raises:
@@ -289,41 +173,17 @@ class AdaptixConnector(HTTPConnector):
                     dropped.append(f"custom_fields.{alias}")
         return payload, dropped
 
-    @staticmethod
-    def unstored(payload: Mapping[str, Any], record: Record) -> list[str]:
-        """Text values sent but not found in the answered record (ignored or truncated)."""
-        fields = record.get("fields")
-        stored = fields.get("all") if isinstance(fields, Mapping) else None
-        if not isinstance(stored, Mapping):
-            return []
-        names = {alias: name for name, alias in FIELD_ALIASES}
-        names.update({alias: f"phones[{i}]" for i, alias in enumerate(PHONE_ALIASES)})
-        missing = []
-        for alias, sent in payload.items():
-            if alias == "tags" or not isinstance(sent, str):
-                continue
-            got = stored.get(alias)
-            got_text = "" if got is None else str(got)
-            same = (
-                normalize_email(got_text) == normalize_email(sent)
-                if alias == "email"
-                else got_text == sent.strip()  # Adaptix trims posted text
-            )
-            if not same:
-                missing.append(names.get(alias, f"custom_fields.{alias}"))
-        return missing
-
     def written(
         self, status: int, record: Any, payload: Mapping[str, Any], dropped: Sequence[str]
     ) -> WriteResult:
         if status not in STATUS_BY_CODE or not isinstance(record, Mapping):
             return self.failed(f"unexpected answer (HTTP {status})", dropped=dropped)
-        contact = self.to_contact(record)
+        contact = to_record(record)
         return WriteResult(
             self.provider,
             STATUS_BY_CODE[status],
             remote_id=contact.remote_id,
-            dropped_fields=(*dropped, *self.unstored(payload, record)),
+            dropped_fields=(*dropped, *unstored(payload, record)),
             contact=contact,
         )
 
@@ -350,40 +210,40 @@ class AdaptixConnector(HTTPConnector):
         pages = await asyncio.gather(
             *(
                 self.collect(params(",".join(chunk)), len(chunk))
-                for chunk in chunks(keys, self.BATCH_LIMIT)
+                for chunk in chunks(keys, BATCH_LIMIT)
             )
         )
         return [record for page in pages for record in page]
 
-    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+    async def fetch_by_ids(self, ids: Sequence[str]) -> Mapping[str, ContactRecord]:
         wanted: dict[str, list[str]] = {}
         for remote_id in ids:
             if is_remote_id(remote_id):
                 wanted.setdefault(str(int(remote_id)), []).append(remote_id)
-        found: dict[str, Contact] = {}
+        found: dict[str, ContactRecord] = {}
         for record in await self.collect_many(list(wanted), lambda ids: [("search", "ids:" + ids)]):
-            contact = self.to_contact(record)
+            contact = to_record(record)
             for asked in wanted.get(contact.remote_id, ()):
                 found[asked] = contact
         return found
 
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
+    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
         keys = list(
             dict.fromkeys(
                 key for key in map(normalize_email, emails) if key is not None and "," not in key
             )
         )
         records = await self.collect_many(keys, lambda emails: where_params("email", "in", emails))
-        found: dict[str, Contact] = {}
+        found: dict[str, ContactRecord] = {}
         asked = set(keys)
         for record in sorted(records, key=lambda r: as_int(r.get("id"))):
-            contact = self.to_contact(record)
+            contact = to_record(record)
             key = contact.email_key
             if key in asked and key not in found:
                 found[key] = contact
         return found
 
-    async def search(self, by: SearchField, value: str) -> list[Contact]:
+    async def search(self, by: SearchField, value: str) -> list[ContactRecord]:
         value = value.strip()
         if not value:
             return []
@@ -397,7 +257,7 @@ class AdaptixConnector(HTTPConnector):
         else:
             params = [("search", value)]
         params += [("orderBy", "id"), ("orderByDir", "asc")]
-        return [self.to_contact(r) for r in await self.collect(params, self.BATCH_LIMIT)]
+        return [to_record(r) for r in await self.collect(params, BATCH_LIMIT)]
 
     async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
         """One page by id. `brief` asks for `minimal` records: no tags, do-not-contact
@@ -417,21 +277,19 @@ class AdaptixConnector(HTTPConnector):
         body = await self.get_json("/contacts", params=params)
         if not isinstance(body, Mapping):
             body = {}
-        contacts = [self.to_contact(r) for r in entries(body.get("contacts"))]
+        contacts = [to_record(r) for r in entries(body.get("contacts"))]
         total = as_int(body.get("total"))
         end = start + len(contacts)
         return Page(contacts, str(end) if contacts and end < total else None, total)
 
-    async def list_tags(self) -> list[Tag]:
-        limit = as_int(self.settings.options.get("tag_scan_limit", 5000), 5000)
+    async def list_tags(self) -> list[TagInfo]:
+        limit = self.settings.tag_scan_limit
         counts: Counter[str] = Counter()
         ids: dict[str, str | None] = {}
         cursor: str | None = None
         seen = 0
         while seen < limit:
-            page = await self.list_contacts(
-                cursor=cursor, limit=min(self.BATCH_LIMIT, limit - seen)
-            )
+            page = await self.list_contacts(cursor=cursor, limit=min(BATCH_LIMIT, limit - seen))
             for contact in page.contacts:
                 for tag in contact.tags:
                     counts[tag.name] += 1
@@ -441,20 +299,20 @@ class AdaptixConnector(HTTPConnector):
             if cursor is None:
                 break
         return [
-            Tag(self.provider, name, "tag", id=ids[name], count=counts[name])
+            TagInfo(self.provider, name, "tag", id=ids[name], count=counts[name])
             for name in sorted(counts)
         ]
 
     async def fetch_activity(
         self, remote_ids: Sequence[str], *, limit: int
-    ) -> Mapping[str, list[Activity]]:
+    ) -> Mapping[str, list[ActivityRecord]]:
         ids = list(dict.fromkeys(i for i in remote_ids if is_remote_id(i)))
         if limit <= 0:
             return {remote_id: [] for remote_id in ids}
         results = await asyncio.gather(*(self._activity(i, limit) for i in ids))
         return {i: items for i, items in zip(ids, results, strict=True) if items is not None}
 
-    async def _activity(self, remote_id: str, limit: int) -> list[Activity] | None:
+    async def _activity(self, remote_id: str, limit: int) -> list[ActivityRecord] | None:
         try:
             events, notes = await asyncio.gather(
                 self.get_json(
@@ -468,51 +326,16 @@ class AdaptixConnector(HTTPConnector):
             )
         except NotFound:
             return None
-        items: list[Activity] = []
-        for event in entries(events.get("events") if isinstance(events, Mapping) else None):
-            at = parse_datetime(event.get("timestamp"))
-            if at is None:
-                continue
-            label = event.get("eventLabel")
-            if isinstance(label, Mapping):
-                label = label.get("label")
-            kind = str(event.get("event") or event.get("eventType") or "event")
-            details = event.get("details")
-            items.append(
-                Activity(
-                    self.provider,
-                    remote_id,
-                    id=str(event.get("eventId") or f"{kind}:{event.get('timestamp')}"),
-                    kind="event",
-                    type=kind,
-                    label=str(label) if label is not None else event.get("eventType"),
-                    timestamp=at,
-                    details=details if isinstance(details, Mapping) else {},
-                )
-            )
-        for note in entries(notes.get("notes") if isinstance(notes, Mapping) else None):
-            at = parse_datetime(note.get("dateTime"))
-            if at is None:
-                continue
-            text = note.get("text")
-            items.append(
-                Activity(
-                    self.provider,
-                    remote_id,
-                    id=str(note.get("id")),
-                    kind="note",
-                    type=str(note.get("type") or "general"),
-                    label=str(text) if text is not None else None,
-                    timestamp=at,
-                    details={"text": text} if text is not None else {},
-                )
-            )
+        items = [
+            *filter(None, (to_activity(remote_id, e) for e in _listed(events, "events"))),
+            *filter(None, (to_note(remote_id, n) for n in _listed(notes, "notes"))),
+        ]
         items.sort(key=lambda item: item.timestamp, reverse=True)
         return items[:limit]
 
     # -- writes -----------------------------------------------------------------
 
-    async def upsert(self, contact: ContactInput) -> WriteResult:
+    async def upsert(self, contact: ContactWrite) -> WriteResult:
         try:
             payload, dropped = await self.to_payload(contact)
         except ConnectorError as exc:
@@ -527,7 +350,7 @@ class AdaptixConnector(HTTPConnector):
         record = body.get("contact") if isinstance(body, Mapping) else None
         return self.written(response.status_code, record, payload, dropped)
 
-    async def upsert_many(self, contacts: Sequence[ContactInput]) -> list[WriteResult]:
+    async def upsert_many(self, contacts: Sequence[ContactWrite]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(contacts)
         try:
             prepared = [await self.to_payload(c) for c in contacts]
@@ -539,7 +362,7 @@ class AdaptixConnector(HTTPConnector):
                 sendable.append(index)
             else:
                 results[index] = self.skipped(NOTHING_STORABLE, dropped=dropped)
-        batches = chunks(sendable, self.BATCH_LIMIT)
+        batches = chunks(sendable, BATCH_LIMIT)
         answers = await asyncio.gather(*(self._batch(b, prepared) for b in batches))
         for batch, answer in zip(batches, answers, strict=True):
             for index, result in zip(batch, answer, strict=True):
@@ -572,7 +395,7 @@ class AdaptixConnector(HTTPConnector):
                 results.append(self.written(code, records.get(position), payload, dropped))
         return results
 
-    async def delete(self, contact: Contact) -> WriteResult:
+    async def delete(self, contact: ContactRecord) -> WriteResult:
         if not is_remote_id(contact.remote_id):
             return self.failed(f"not an Adaptix contact id: {contact.remote_id!r}")
         try:
@@ -582,20 +405,16 @@ class AdaptixConnector(HTTPConnector):
         except ConnectorError as exc:
             return self.failed(exc)
         record = answer.get("contact") if isinstance(answer, Mapping) else None
-        mapped = self.to_contact(record) if isinstance(record, Mapping) else None
+        mapped = to_record(record) if isinstance(record, Mapping) else None
         if mapped is not None:
             # Adaptix answers the removed record, whose id may already be gone.
             mapped.remote_id = contact.remote_id
         return WriteResult(
-            self.provider,
-            WriteStatus.UPDATED,
-            remote_id=contact.remote_id,
-            message="deleted",
-            contact=mapped,
+            self.provider, WriteStatus.DELETED, remote_id=contact.remote_id, contact=mapped
         )
 
     async def tag(
-        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+        self, contact: ContactRecord, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> WriteResult:
         if not is_remote_id(contact.remote_id):
             return self.failed(f"not an Adaptix contact id: {contact.remote_id!r}")
@@ -657,7 +476,7 @@ class AdaptixConnector(HTTPConnector):
         except ConnectorError as exc:
             return self.failed(exc)
         record = answer.get("contact") if isinstance(answer, Mapping) else None
-        contact = self.to_contact(record) if isinstance(record, Mapping) else None
+        contact = to_record(record) if isinstance(record, Mapping) else None
         return WriteResult(
             self.provider,
             WriteStatus.UPDATED,
@@ -669,37 +488,5 @@ class AdaptixConnector(HTTPConnector):
         return await self.timed_health("/contacts", params={"limit": 1})
 
 
-def where_params(column: str, expr: str, value: str) -> list[tuple[str, Any]]:
-    return [("where[0][col]", column), ("where[0][expr]", expr), ("where[0][val]", value)]
-
-
-def by_index(value: Any, count: int, skip: set[int] | None = None) -> dict[int, Any]:
-    """A batch answer's per-item values keyed by request index.
-
-    Adaptix keys them by request index (a JSON object when PHP's array has
-    gaps); a plain list shorter than the request holds only the items not in
-    `skip`, in order.
-    """
-    if isinstance(value, Mapping):
-        keyed: dict[int, Any] = {}
-        for key, item in value.items():
-            index = as_int(key, -1)
-            if 0 <= index < count:
-                keyed[index] = item
-        return keyed
-    if not isinstance(value, list):
-        return {}
-    if len(value) == count or not skip:
-        return {i: item for i, item in enumerate(value[:count]) if item is not None}
-    remaining = [i for i in range(count) if i not in skip]
-    return dict(zip(remaining, value, strict=False))
-
-
-def item_message(error: Any) -> str:
-    if isinstance(error, Mapping):
-        message = error.get("message")
-        if isinstance(message, str) and message:
-            return message
-    if isinstance(error, str) and error:
-        return error
-    return "Adaptix refused this contact"
+def _listed(body: Any, key: str) -> list[Record]:
+    return entries(body.get(key) if isinstance(body, Mapping) else None)

@@ -1,4 +1,5 @@
-"""Trustmary: contacts read by email or in pages of 1000, upserts keyed by email, lists.
+"""Trustmary: contacts read by email or in pages of 1000, upserts keyed by email, lists
+(docs/providers/trustmary.md).
 
 Trustmary has no fetch by many emails: a few emails cost one call each, many
 cost whole pages (1000 contacts a call), whichever needs fewer calls. Tags are
@@ -15,49 +16,36 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.base import JSON, HTTPConnector
+from connectors.base import JSON, HTTPConnector, OneByOneWrites
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
-from connectors.settings import ConnectorSettings
-from connectors.types import (
-    Capability,
-    Contact,
-    ContactInput,
+from connectors.trustmary.mapping import to_record
+from connectors.trustmary.settings import TrustmarySettings
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import (
+    ContactRecord,
+    ContactWrite,
     Health,
     Page,
     Provider,
-    Tag,
+    TagInfo,
     WriteResult,
     WriteStatus,
-    clean_text,
-    normalize_email,
-    parse_datetime,
 )
 
 _ACTIONS = {"IMPORT_CREATE": WriteStatus.CREATED, "IMPORT_UPDATE": WriteStatus.UPDATED}
 
 
-class TrustmaryConnector(HTTPConnector):
+class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
     """Trustmary's contacts API (`Authorization: Apikey <key>`)."""
 
     provider = Provider.TRUSTMARY
-    capabilities = frozenset(
-        {
-            Capability.READ_BY_EMAIL,
-            Capability.LIST,
-            Capability.WRITE,
-            Capability.DELETE,
-            Capability.TAGS,
-            Capability.LISTS,
-        }
-    )
+    tag_kind = "list"
     writable_fields = frozenset(
         {"email", "external_id", "first_name", "last_name", "phones", "company", "tags"}
     )
-    required_credentials = ("api_key",)
-
     PAGE_SIZE: ClassVar[int] = 1000
 
-    def __init__(self, client: httpx.AsyncClient, settings: ConnectorSettings) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: TrustmarySettings) -> None:
         super().__init__(client, settings)
         self._list_ids: dict[str, str] | None = None
         # Pages a full read took last time: what reading pages costs, against one
@@ -66,12 +54,11 @@ class TrustmaryConnector(HTTPConnector):
         self._lists_lock = asyncio.Lock()
 
     def auth_headers(self) -> Mapping[str, str]:
-        assert self.settings.api_key is not None
         return {"Authorization": f"Apikey {self.settings.api_key.get()}"}
 
     # -- reads ----------------------------------------------------------------
 
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, Contact]:
+    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
         """Contacts by email, in the fewest calls: one call per email when that is
         fewer calls than reading every page of 1000, whole pages otherwise.
 
@@ -86,7 +73,7 @@ class TrustmaryConnector(HTTPConnector):
             return {email: contact for email, contact in zip(wanted, found, strict=True) if contact}
         return await self._scan_for(set(wanted))
 
-    async def _fetch_one(self, email: str) -> Contact | None:
+    async def _fetch_one(self, email: str) -> ContactRecord | None:
         try:
             records = await self._get_page({"email": email})
         except BadInput:
@@ -94,18 +81,18 @@ class TrustmaryConnector(HTTPConnector):
             return None
         for record in records:
             if normalize_email(record.get("email")) == email:
-                return self.to_contact(record)
+                return to_record(record)
         return None
 
-    async def _scan_for(self, wanted: set[str]) -> dict[str, Contact]:
-        found: dict[str, Contact] = {}
+    async def _scan_for(self, wanted: set[str]) -> dict[str, ContactRecord]:
+        found: dict[str, ContactRecord] = {}
         offset = 0
         while True:
             records = await self._get_page({"offset": offset})
             for record in records:
                 key = normalize_email(record.get("email"))
                 if key in wanted and key not in found:
-                    found[key] = self.to_contact(record)
+                    found[key] = to_record(record)
             if len(records) < self.PAGE_SIZE:
                 self._pages = offset // self.PAGE_SIZE + 1
                 return found
@@ -113,6 +100,23 @@ class TrustmaryConnector(HTTPConnector):
                 self._pages = max(self._pages, offset // self.PAGE_SIZE + 1)
                 return found
             offset += self.PAGE_SIZE
+
+    async def fetch_by_external_ids(self, ids: Sequence[str]) -> Mapping[str, ContactRecord]:
+        """Contacts by `eid`: Trustmary cannot look one up, so its pages are read
+        until every id is found (docs/providers/trustmary.md)."""
+        wanted = set(filter(None, (i.strip() for i in ids)))
+        found: dict[str, ContactRecord] = {}
+        offset = 0
+        while wanted - found.keys():
+            records = await self._get_page({"offset": offset})
+            for record in records:
+                eid = record.get("eid")
+                if isinstance(eid, str) and eid.strip() in wanted and eid.strip() not in found:
+                    found[eid.strip()] = to_record(record)
+            if len(records) < self.PAGE_SIZE:
+                break
+            offset += self.PAGE_SIZE
+        return found
 
     async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
         """One Trustmary page (up to 1000 contacts); the API has no page size, so
@@ -126,7 +130,7 @@ class TrustmaryConnector(HTTPConnector):
             raise BadInput(f"cursor {cursor!r} is not a page offset", provider=self.provider)
         records = await self._get_page({"offset": offset})
         next_cursor = str(offset + self.PAGE_SIZE) if len(records) >= self.PAGE_SIZE else None
-        return Page([self.to_contact(r) for r in records], next_cursor)
+        return Page([to_record(r) for r in records], next_cursor)
 
     async def _get_page(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         body = await self.get_json("/contacts", params=params)
@@ -139,11 +143,11 @@ class TrustmaryConnector(HTTPConnector):
 
     # -- lists ------------------------------------------------------------------
 
-    async def list_tags(self) -> list[Tag]:
+    async def list_tags(self) -> list[TagInfo]:
         """Every Trustmary list that is not deleted, with its contact count."""
         lists = await self._fetch_lists()
         return [
-            Tag(
+            TagInfo(
                 self.provider,
                 name=str(item["name"]),
                 kind="list",
@@ -185,7 +189,7 @@ class TrustmaryConnector(HTTPConnector):
 
     # -- writes ---------------------------------------------------------------
 
-    async def upsert(self, contact: ContactInput) -> WriteResult:
+    async def upsert(self, contact: ContactWrite) -> WriteResult:
         """Create or update by email; tags become list memberships (`addToLists`)."""
         if not contact.email or not contact.email.strip():
             return self.skipped("Trustmary needs an email to store a contact")
@@ -214,7 +218,7 @@ class TrustmaryConnector(HTTPConnector):
             return self.failed(exc, dropped=dropped)
         return self._write_result(self.decode(response), dropped)
 
-    async def _full_name(self, contact: ContactInput, email: str) -> str | None:
+    async def _full_name(self, contact: ContactWrite, email: str) -> str | None:
         """The name to send; with one part given, the other is kept from the stored name,
         since Trustmary stores a single `name` and would otherwise lose it."""
         if contact.first_name is None and contact.last_name is None:
@@ -233,7 +237,7 @@ class TrustmaryConnector(HTTPConnector):
         status = _ACTIONS.get(action) if isinstance(action, str) else None
         if not isinstance(record, dict) or record.get("id") is None or status is None:
             return self.failed("Trustmary answered without a contact and action", dropped=dropped)
-        mapped = self.to_contact(record)
+        mapped = to_record(record)
         return WriteResult(
             self.provider,
             status,
@@ -242,7 +246,7 @@ class TrustmaryConnector(HTTPConnector):
             contact=mapped,
         )
 
-    async def delete(self, contact: Contact) -> WriteResult:
+    async def delete(self, contact: ContactRecord) -> WriteResult:
         """Mark the contact deleted in Trustmary (it keys deletes by email)."""
         if not contact.email:
             return self.failed("Trustmary deletes by email and this contact has none")
@@ -254,17 +258,17 @@ class TrustmaryConnector(HTTPConnector):
             return self.failed(exc)
         body = self.decode(response)
         record = body.get("contact") if isinstance(body, dict) else None
-        mapped = self.to_contact(record) if isinstance(record, dict) and "id" in record else None
+        mapped = to_record(record) if isinstance(record, dict) and "id" in record else None
         return WriteResult(
             self.provider,
-            WriteStatus.UPDATED,
+            WriteStatus.DELETED,
             remote_id=mapped.remote_id if mapped else contact.remote_id,
-            message="deleted",
+            message="marked deleted: Trustmary keeps the contact with status deleted",
             contact=mapped,
         )
 
     async def tag(
-        self, contact: Contact, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+        self, contact: ContactRecord, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> WriteResult:
         """Add the contact to lists and remove it from lists, by list name."""
         if not contact.email:
@@ -304,32 +308,3 @@ class TrustmaryConnector(HTTPConnector):
     async def check_health(self) -> Health:
         """`GET /lists`: small, and refused without a valid key."""
         return await self.timed_health("/lists")
-
-    # -- mapping ----------------------------------------------------------------
-
-    def to_contact(self, record: Mapping[str, Any]) -> Contact:
-        """A Trustmary contact object in the unified model."""
-        email = clean_text(record.get("email"))
-        name = clean_text(record.get("name"))
-        first = last = None
-        if name:
-            first, _, rest = name.partition(" ")
-            last = rest.strip() or None
-        phone = clean_text(record.get("phone"))
-        return Contact(
-            provider=self.provider,
-            remote_id=str(record["id"]),
-            email=email,
-            emails=[email] if email else [],
-            first_name=first or None,
-            last_name=last,
-            name=name,
-            phones=[phone] if phone else [],
-            company=clean_text(record.get("company")),
-            type=clean_text(record.get("type")),
-            status=clean_text(record.get("status")),
-            external_id=clean_text(record.get("eid")),
-            created_at=parse_datetime(record.get("created_at")),
-            updated_at=parse_datetime(record.get("updated_at")),
-            raw=record,
-        )

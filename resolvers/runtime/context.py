@@ -1,43 +1,81 @@
 """The gateway's runtime state and the per-request context.
 
-`Gateway` lives for the app's lifetime: the enabled connectors and the field
-precedence. `Context` lives for one GraphQL request: fresh dataloaders (so no
-answer is cached across requests) and the provider failures to report.
+`Runtime` lives for the app's lifetime: the enabled connectors, grouped once by
+the protocols they implement, and the field precedence. `Context` lives for
+one GraphQL request: fresh dataloaders (so no answer is cached across
+requests) and the provider failures to report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from strawberry.types import Info as StrawberryInfo
 
 from connectors.errors import ConnectorError
-from connectors.protocol import Connector
-from connectors.types import Capability, Provider
-from resolvers.federation import Precedence
-from resolvers.loaders import Loaders
+from connectors.protocol import (
+    ActivitySource,
+    Connector,
+    Deleter,
+    DoNotContactSetter,
+    EmailReader,
+    ExternalIdReader,
+    HealthChecker,
+    IdReader,
+    Lister,
+    PointsKeeper,
+    Searcher,
+    Tagger,
+    TagLister,
+    Writer,
+)
+from gateway.domain.federation import Precedence
+from gateway.domain.records import Provider
+from resolvers.runtime.loaders import Loaders
+
+P = TypeVar("P")
 
 
-@dataclass
-class Gateway:
-    """What the schema federates.
+def _having(connectors: Mapping[Provider, Connector], protocol: type[P]) -> dict[Provider, P]:
+    return {p: c for p, c in connectors.items() if isinstance(c, protocol)}
+
+
+class Runtime:
+    """What the schema federates: the enabled connectors and whose value wins.
+
+    Each `*s` attribute maps the providers whose connector implements one
+    protocol of `connectors.protocol` to that connector, in provider order;
+    resolvers pick from them instead of asking each connector what it can do.
 
     Args:
         connectors: the enabled providers' connectors; a provider not in it is disabled.
         precedence: which provider's value wins, per field.
     """
 
-    connectors: Mapping[Provider, Connector]
-    precedence: Precedence = field(default_factory=Precedence)
+    def __init__(
+        self, connectors: Mapping[Provider, Connector], precedence: Precedence | None = None
+    ) -> None:
+        ordered = {p: connectors[p] for p in Provider if p in connectors}
+        self.connectors: Mapping[Provider, Connector] = ordered
+        self.precedence = precedence or Precedence()
+        self.id_readers = _having(ordered, IdReader)  # type: ignore[type-abstract]
+        self.email_readers = _having(ordered, EmailReader)  # type: ignore[type-abstract]
+        self.external_id_readers = _having(ordered, ExternalIdReader)  # type: ignore[type-abstract]
+        self.searchers = _having(ordered, Searcher)  # type: ignore[type-abstract]
+        self.listers = _having(ordered, Lister)  # type: ignore[type-abstract]
+        self.writers = _having(ordered, Writer)  # type: ignore[type-abstract]
+        self.deleters = _having(ordered, Deleter)  # type: ignore[type-abstract]
+        self.tag_listers = _having(ordered, TagLister)  # type: ignore[type-abstract]
+        self.taggers = _having(ordered, Tagger)  # type: ignore[type-abstract]
+        self.activity_sources = _having(ordered, ActivitySource)  # type: ignore[type-abstract]
+        self.dnc_setters = _having(ordered, DoNotContactSetter)  # type: ignore[type-abstract]
+        self.points_keepers = _having(ordered, PointsKeeper)  # type: ignore[type-abstract]
+        self.health_checkers = _having(ordered, HealthChecker)  # type: ignore[type-abstract]
 
     def enabled(self, provider: Provider) -> bool:
         return provider in self.connectors
-
-    def can(self, provider: Provider, capability: Capability) -> bool:
-        connector = self.connectors.get(provider)
-        return connector is not None and capability in connector.capabilities
 
 
 @dataclass(frozen=True)
@@ -49,11 +87,11 @@ class ReportedFailure:
 class Context:
     """Per-request state: dataloaders and provider failures to report."""
 
-    def __init__(self, gateway: Gateway, *, request: Any = None, response: Any = None) -> None:
-        self.gateway = gateway
+    def __init__(self, runtime: Runtime, *, request: Any = None, response: Any = None) -> None:
+        self.runtime = runtime
         self.request = request
         self.response = response
-        self.loaders = Loaders(gateway.connectors, gateway.precedence)
+        self.loaders = Loaders(runtime)
         self.failures: list[ReportedFailure] = []
 
     def report(self, info: Info, *errors: ConnectorError) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from resolvers.errors import BadUserInput
+from resolvers.runtime.errors import BadUserInput
 
 T = TypeVar("T")
 

@@ -29,9 +29,12 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
+
+from resolvers.runtime.internals import (
+    StrawberryGraphQLCoreExecutionContext,
+    is_default_resolver,
+    strawberry_field,
+)
 
 # (response name, field details, attribute name or None for the stock path,
 #  leaf type, non-null)
@@ -40,22 +43,21 @@ _Step = tuple[str, Any, str | None, GraphQLLeafType | None, bool]
 
 def _plain_attribute(field_def: GraphQLField, field_details: Any) -> tuple[str, Any, bool] | None:
     """(attribute, leaf type, non-null) when the field can be read directly, else None."""
-    resolve = field_def.resolve
-    if resolve is None or not getattr(resolve, "_is_default", False):
+    if not is_default_resolver(field_def):
         return None
     if field_def.args or field_details[0].node.arguments:
         return None
-    strawberry_field = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(strawberry_field, StrawberryField) or not strawberry_field.is_basic_field:
+    definition = strawberry_field(field_def)
+    if definition is None or not definition.is_basic_field:
         return None
-    if strawberry_field.default_resolver is not getattr or not strawberry_field.python_name:
+    if definition.default_resolver is not getattr or not definition.python_name:
         return None
     field_type = field_def.type
     non_null = isinstance(field_type, GraphQLNonNull)
     leaf = get_nullable_type(field_type)
     if not is_leaf_type(leaf):
         return None
-    return strawberry_field.python_name, leaf, non_null
+    return definition.python_name, leaf, non_null
 
 
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):

@@ -20,8 +20,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from connectors import metrics
-from resolvers.context import Context
-from resolvers.errors import GatewayError
+from resolvers.runtime.context import Context
+from resolvers.runtime.errors import GatewayError
 
 logger = logging.getLogger("contact_gateway.operation")
 internal_logger = logging.getLogger("contact_gateway.errors")

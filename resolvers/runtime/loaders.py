@@ -1,4 +1,4 @@
-"""Per-request dataloaders: one per provider and key kind, and one for people.
+"""Per-request dataloaders, and the pages a request has read: one class, `Loaders`.
 
 Resolvers never call a connector for a per-item lookup: they `load` here, and
 every key asked for in the same tick reaches the connector as one batch, which
@@ -8,17 +8,31 @@ spends the fewest provider calls its API allows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
 
 from connectors.errors import ConnectorError
-from connectors.protocol import Connector
-from connectors.types import Activity, Capability, Contact, Page, Provider, normalize_email
-from resolvers.federation import Person, Precedence, merge
+from connectors.protocol import ActivitySource, EmailReader, Lister
+from gateway.domain.federation import Person, merge
+from gateway.domain.keys import KeyKind, PersonKey
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import (
+    ActivityRecord,
+    ContactRecord,
+    Page,
+    Provider,
+    WriteResult,
+    WriteStatus,
+)
+
+if TYPE_CHECKING:
+    from resolvers.runtime.context import Runtime
+
+PageKey = tuple[Provider, str | None, int, bool]
 
 
 @dataclass(slots=True)
@@ -30,7 +44,7 @@ class Lookup:
 
 
 async def _answer(
-    fetch: Callable[[list[str]], Awaitable[Mapping[str, Contact]]], keys: list[str]
+    fetch: Callable[[list[str]], Awaitable[Mapping[str, ContactRecord]]], keys: list[str]
 ) -> list[Any]:
     """One batch call: each key's record or None; a failure is every key's answer, which
     the DataLoader raises to each caller (hence `Any`: its typing has no room for it)."""
@@ -42,38 +56,55 @@ async def _answer(
 
 
 class Loaders:
-    """The dataloaders of one request.
+    """The dataloaders of one request, and the listing pages it has read.
 
     Attributes:
-        by_email: per provider, normalized email -> `Contact | None`.
-        by_id: per provider, remote id -> `Contact | None`.
+        by_email: per provider, normalized email -> `ContactRecord | None`.
+        by_id: per provider, remote id -> `ContactRecord | None`.
+        by_external_id: per provider, external id -> `ContactRecord | None`.
         activity: per provider, (remote id, limit) -> newest activity first.
-        people: person key ("email:<normalized>" or "<provider>:<remote id>") -> `Lookup`.
+        people: `PersonKey` -> `Lookup`.
     """
 
-    def __init__(self, connectors: Mapping[Provider, Connector], precedence: Precedence) -> None:
-        self.connectors = connectors
-        self.precedence = precedence
-        self.by_email: dict[Provider, DataLoader[str, Contact | None]] = {}
-        self.by_id: dict[Provider, DataLoader[str, Contact | None]] = {}
-        self.activity: dict[Provider, DataLoader[tuple[str, int], list[Activity]]] = {}
-        for provider, connector in connectors.items():
-            caps = connector.capabilities
-            if Capability.READ_BY_EMAIL in caps:
-                self.by_email[provider] = DataLoader(partial(self._load_by_email, connector))
-            if Capability.READ_BY_ID in caps:
-                self.by_id[provider] = DataLoader(partial(self._load_by_id, connector))
-            if Capability.ACTIVITY in caps:
-                self.activity[provider] = DataLoader(partial(self._load_activity, connector))
-        self.people: DataLoader[str, Lookup] = DataLoader(self._load_people)
-        # Pages read while enumerating, by (provider, cursor, limit, brief): a page
-        # read to skip duplicates is not read again to list it.
-        self.pages: dict[tuple[Provider, str | None, int, bool], Page] = {}
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.precedence = runtime.precedence
+        self.by_email: dict[Provider, DataLoader[str, ContactRecord | None]] = {
+            p: DataLoader(partial(self._load_by_email, p, c))
+            for p, c in runtime.email_readers.items()
+        }
+        self.by_id: dict[Provider, DataLoader[str, ContactRecord | None]] = {
+            p: DataLoader(partial(_answer, c.fetch_by_ids)) for p, c in runtime.id_readers.items()
+        }
+        self.by_external_id: dict[Provider, DataLoader[str, ContactRecord | None]] = {
+            p: DataLoader(partial(_answer, c.fetch_by_external_ids))
+            for p, c in runtime.external_id_readers.items()
+        }
+        self.activity: dict[Provider, DataLoader[tuple[str, int], list[ActivityRecord]]] = {
+            p: DataLoader(partial(_load_activity, c)) for p, c in runtime.activity_sources.items()
+        }
+        self.people: DataLoader[PersonKey, Lookup] = DataLoader(self._load_people)
+        # Pages read while enumerating: a page read to skip duplicates is not read again.
+        self._pages: dict[PageKey, Page] = {}
         # Every record of a provider whose whole listing was read in this request,
         # by normalized email: lookups by email are answered from it, no call.
-        self.complete: dict[Provider, dict[str, Contact]] = {}
+        self._complete: dict[Provider, dict[str, ContactRecord]] = {}
 
-    def prime(self, record: Contact) -> None:
+    async def page(
+        self, provider: Provider, cursor: str | None, limit: int, *, brief: bool = False
+    ) -> Page:
+        """One page of `provider`'s listing, read once per request."""
+        key = (provider, cursor, limit, brief)
+        page = self._pages.get(key)
+        if page is None:
+            lister: Lister = self.runtime.listers[provider]
+            page = await lister.list_contacts(cursor=cursor, limit=limit, brief=brief)
+            self._pages[key] = page
+            if cursor is None and page.next_cursor is None:
+                self._remember_listing(provider, page.contacts)
+        return page
+
+    def prime(self, record: ContactRecord) -> None:
         """Remember a record read some other way, so no loader asks for it again."""
         if (loader := self.by_id.get(record.provider)) is not None:
             loader.prime(record.remote_id, record)
@@ -81,85 +112,67 @@ class Loaders:
         if email and (loader := self.by_email.get(record.provider)) is not None:
             loader.prime(email, record)
 
-    def clear(self) -> None:
-        """Forget every answer (after a write, reads must see the providers anew)."""
-        for loaders in (self.by_email, self.by_id, self.activity):
+    def after_write(self, results: Iterable[WriteResult]) -> None:
+        """Forget every answer (reads must see the providers anew), then keep the
+        records the providers answered the write with: they are what is stored now."""
+        for loaders in (self.by_email, self.by_id, self.by_external_id, self.activity):
             for loader in loaders.values():
                 loader.clear_all()
         self.people.clear_all()
-        self.pages.clear()
-        self.complete.clear()
+        self._pages.clear()
+        self._complete.clear()
+        for result in results:
+            kept = result.status in (WriteStatus.CREATED, WriteStatus.UPDATED)
+            if kept and result.contact is not None and result.contact.remote_id:
+                self.prime(result.contact)
 
-    def remember_listing(self, provider: Provider, records: Sequence[Contact]) -> None:
-        """Record that `records` are every contact `provider` has."""
-        known: dict[str, Contact] = {}
+    def _remember_listing(self, provider: Provider, records: Sequence[ContactRecord]) -> None:
+        known: dict[str, ContactRecord] = {}
         for record in records:
             if email := normalize_email(record.email):
                 known.setdefault(email, record)
-        self.complete[provider] = known
+        self._complete[provider] = known
 
     # -- batch functions ------------------------------------------------------
 
-    async def _load_by_email(self, connector: Connector, emails: list[str]) -> list[Any]:
-        known = self.complete.get(connector.provider)
+    async def _load_by_email(
+        self, provider: Provider, reader: EmailReader, emails: list[str]
+    ) -> list[Any]:
+        known = self._complete.get(provider)
         if known is not None:
             return [known.get(email) for email in emails]
-        return await _answer(connector.fetch_by_emails, emails)
+        return await _answer(reader.fetch_by_emails, emails)
 
-    @staticmethod
-    async def _load_by_id(connector: Connector, ids: list[str]) -> list[Any]:
-        return await _answer(connector.fetch_by_ids, ids)
-
-    @staticmethod
-    async def _load_activity(connector: Connector, keys: list[tuple[str, int]]) -> list[Any]:
-        by_limit: dict[int, list[str]] = {}
-        for remote_id, limit in keys:
-            by_limit.setdefault(limit, []).append(remote_id)
-        answers: dict[tuple[str, int], Any] = {}
-
-        async def one(limit: int, ids: list[str]) -> None:
-            try:
-                found = await connector.fetch_activity(ids, limit=limit)
-            except ConnectorError as exc:
-                answers.update({(i, limit): exc for i in ids})
-                return
-            answers.update({(i, limit): found.get(i, []) for i in ids})
-
-        await asyncio.gather(*(one(limit, ids) for limit, ids in by_limit.items()))
-        return [answers[key] for key in keys]
-
-    async def _load_people(self, keys: list[str]) -> list[Lookup]:
-        records: dict[str, list[Contact]] = {key: [] for key in keys}
-        failures: dict[str, list[ConnectorError]] = {key: [] for key in keys}
-        emails: dict[str, str] = {}  # person key -> normalized email to look up
-
-        id_keys = [k for k in keys if not k.startswith("email:")]
+    async def _load_people(self, keys: list[PersonKey]) -> list[Lookup]:
+        records: dict[PersonKey, list[ContactRecord]] = {key: [] for key in keys}
+        failures: dict[PersonKey, list[ConnectorError]] = {key: [] for key in keys}
+        emails: dict[PersonKey, str] = {}  # person key -> normalized email to look up
         for key in keys:
-            if key.startswith("email:"):
-                emails[key] = key.removeprefix("email:")
+            if key.kind is KeyKind.EMAIL:
+                emails[key] = key.value
 
-        async def by_id(key: str) -> None:
-            provider_name, _, remote_id = key.partition(":")
+        async def by_record(key: PersonKey, loader: DataLoader[str, ContactRecord | None]) -> None:
             try:
-                provider = Provider(provider_name)
-            except ValueError:
-                return
-            loader = self.by_id.get(provider)
-            if loader is None:
-                return
-            try:
-                record = await loader.load(remote_id)
+                record = await loader.load(key.value)
             except ConnectorError as exc:
                 failures[key].append(exc)
                 return
             if record is not None:
-                records[key].append(record)
+                _add(records[key], record)
                 if email := normalize_email(record.email):
                     emails[key] = email
 
-        await asyncio.gather(*(by_id(key) for key in id_keys))
+        first: list[Awaitable[None]] = []
+        for key in keys:
+            if key.kind is KeyKind.RECORD:
+                assert key.provider is not None
+                if (loader := self.by_id.get(key.provider)) is not None:
+                    first.append(by_record(key, loader))
+            elif key.kind is KeyKind.EXTERNAL_ID:
+                first.extend(by_record(key, loader) for loader in self.by_external_id.values())
+        await asyncio.gather(*first)
 
-        async def by_email(provider: Provider, loader: DataLoader[str, Contact | None]) -> None:
+        async def by_email(loader: DataLoader[str, ContactRecord | None]) -> None:
             wanted = list(emails.items())
             answers = await asyncio.gather(
                 *(loader.load(email) for _, email in wanted), return_exceptions=True
@@ -169,14 +182,11 @@ class Loaders:
                     failures[key].append(answer)
                 elif isinstance(answer, BaseException):
                     raise answer
-                elif answer is not None and all(
-                    (r.provider, r.remote_id) != (answer.provider, answer.remote_id)
-                    for r in records[key]
-                ):
-                    records[key].append(answer)
+                elif answer is not None:
+                    _add(records[key], answer)
 
         if emails:
-            await asyncio.gather(*(by_email(p, loader) for p, loader in self.by_email.items()))
+            await asyncio.gather(*(by_email(loader) for loader in self.by_email.values()))
 
         results = []
         for key in keys:
@@ -187,6 +197,29 @@ class Loaders:
                 person.sources = [r for p in people for r in p.sources]
             results.append(Lookup(person, _unique(failures[key])))
         return results
+
+
+def _add(records: list[ContactRecord], record: ContactRecord) -> None:
+    if all((r.provider, r.remote_id) != (record.provider, record.remote_id) for r in records):
+        records.append(record)
+
+
+async def _load_activity(source: ActivitySource, keys: list[tuple[str, int]]) -> list[Any]:
+    by_limit: dict[int, list[str]] = {}
+    for remote_id, limit in keys:
+        by_limit.setdefault(limit, []).append(remote_id)
+    answers: dict[tuple[str, int], Any] = {}
+
+    async def one(limit: int, ids: list[str]) -> None:
+        try:
+            found = await source.fetch_activity(ids, limit=limit)
+        except ConnectorError as exc:
+            answers.update({(i, limit): exc for i in ids})
+            return
+        answers.update({(i, limit): found.get(i, []) for i in ids})
+
+    await asyncio.gather(*(one(limit, ids) for limit, ids in by_limit.items()))
+    return [answers[key] for key in keys]
 
 
 def _unique(errors: list[ConnectorError]) -> list[ConnectorError]:

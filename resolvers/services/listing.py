@@ -23,20 +23,16 @@ from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
-from connectors.errors import ConnectorError, Unsupported
-from connectors.types import (
-    Capability,
-    Contact,
-    Page,
-    Provider,
-    SearchField,
-    normalize_company,
-    normalize_email,
-)
-from resolvers.context import Context, Info
-from resolvers.cursors import Window, decode_cursor, encode_cursor
-from resolvers.errors import BadUserInput
-from resolvers.federation import Person, person_key, sort_people
+from connectors.errors import ConnectorError
+from gateway.domain.federation import Person, sort_people
+from gateway.domain.keys import AccountKey, AccountKind, PersonKey
+from gateway.domain.normalize import normalize_company, normalize_email
+from gateway.domain.records import ContactRecord, Provider, SearchField
+from resolvers.runtime.context import Context, Info
+from resolvers.runtime.cursors import Window, decode_cursor, encode_cursor
+from resolvers.runtime.errors import BadUserInput
+from resolvers.runtime.internals import document_fragments
+from resolvers.services.lookup import complete
 
 ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 DUPLICATE_CHECK_CHUNK = 200
@@ -45,7 +41,9 @@ FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "raw"})
 
 
 @dataclass(frozen=True)
-class ContactsFilter:
+class ListingFilter:
+    """What `contacts` was asked to match, checked (`resolvers.types.inputs.ContactFilter`)."""
+
     email: str | None = None
     search: str | None = None
     provider: Provider | None = None
@@ -61,12 +59,12 @@ class ContactsFilter:
 
 
 def enumerable(ctx: Context, provider: Provider | None) -> list[Provider]:
-    phases = [p for p in ENUMERATION_ORDER if ctx.gateway.can(p, Capability.LIST)]
+    phases = [p for p in ENUMERATION_ORDER if p in ctx.runtime.listers]
     if provider is not None:
         if provider not in phases:
             reason = (
                 "is not enabled"
-                if not ctx.gateway.enabled(provider)
+                if not ctx.runtime.enabled(provider)
                 else "cannot list its contacts; filter by email or company instead"
             )
             raise BadUserInput(f"{provider.name} {reason}", field="filter.provider")
@@ -80,8 +78,7 @@ def brief_records_suffice(info: Info) -> bool:
     Decided for the whole document, not one field: the records a listing reads
     answer later lookups in the same operation too.
     """
-    # Strawberry's Info does not carry the document's fragments; graphql-core's does.
-    fragments = info._raw_info.fragments
+    fragments = document_fragments(info)
     seen: set[str] = set()
     stack: list[SelectionSetNode] = [info.operation.selection_set]
     while stack:
@@ -101,23 +98,8 @@ def brief_records_suffice(info: Info) -> bool:
     return True
 
 
-async def read_page(
-    ctx: Context, provider: Provider, cursor: str | None, limit: int, *, brief: bool = False
-) -> Page:
-    key = (provider, cursor, limit, brief)
-    page = ctx.loaders.pages.get(key)
-    if page is None:
-        page = await ctx.gateway.connectors[provider].list_contacts(
-            cursor=cursor, limit=limit, brief=brief
-        )
-        ctx.loaders.pages[key] = page
-        if cursor is None and page.next_cursor is None:
-            ctx.loaders.remember_listing(provider, page.contacts)
-    return page
-
-
 async def _listed_earlier(
-    ctx: Context, info: Info, earlier: Sequence[Provider], records: Sequence[Contact]
+    ctx: Context, info: Info, earlier: Sequence[Provider], records: Sequence[ContactRecord]
 ) -> list[bool]:
     """For each record, whether a provider enumerated before has the same email."""
     emails = [normalize_email(r.email) for r in records]
@@ -166,7 +148,7 @@ async def enumerate_people(
     state: dict[str, Any] | None = _listing_state(after, phases)
 
     brief = brief_records_suffice(info)
-    collected: list[Contact] = []
+    collected: list[ContactRecord] = []
     cursors: list[str] = []
     while state is not None and len(collected) < first:
         phase = Provider(state["p"])
@@ -174,7 +156,7 @@ async def enumerate_people(
         cursor, skip = state["c"], state["s"]
         need = first - len(collected)
         try:
-            page = await read_page(ctx, phase, cursor, need + skip, brief=brief)
+            page = await ctx.loaders.page(phase, cursor, need + skip, brief=brief)
         except ConnectorError as exc:
             ctx.report(info, exc)
             state = _next_phase(phases, index)
@@ -204,7 +186,7 @@ async def enumerate_people(
         cursors[-1] = encode_cursor(state)
     for record in collected:
         ctx.loaders.prime(record)
-    people = await _complete(ctx, info, [person_key(r) for r in collected])
+    people = await complete(ctx, info, [PersonKey.of(r) for r in collected])
     found = [(p, c) for p, c in zip(people, cursors, strict=True) if p is not None]
     return Window([p for p, _ in found], [c for _, c in found], state is not None)
 
@@ -215,29 +197,21 @@ def _next_phase(phases: Sequence[Provider], index: int) -> dict[str, Any] | None
     return None
 
 
-async def _complete(ctx: Context, info: Info, keys: Sequence[str]) -> list[Person | None]:
-    """The person behind each key (None if no provider has it), with every readable record."""
-    lookups = await ctx.loaders.people.load_many(list(keys))
-    for lookup in lookups:
-        ctx.report(info, *lookup.failures)
-    return [lookup.person for lookup in lookups]
-
-
 # -- lookup -------------------------------------------------------------------
 
 
-async def _scan_all(ctx: Context, provider: Provider) -> list[Contact]:
-    records: list[Contact] = []
+async def _scan_all(ctx: Context, provider: Provider) -> list[ContactRecord]:
+    records: list[ContactRecord] = []
     cursor: str | None = None
     while True:
-        page = await read_page(ctx, provider, cursor, 1000)
+        page = await ctx.loaders.page(provider, cursor, 1000)
         records.extend(page.contacts)
         if page.next_cursor is None:
             return records
         cursor = page.next_cursor
 
 
-async def _candidates(ctx: Context, info: Info, flt: ContactsFilter) -> list[Contact]:
+async def _candidates(ctx: Context, info: Info, flt: ListingFilter) -> list[ContactRecord]:
     """Records that may match, from every provider that can answer the filter."""
     if flt.tag:
         by, value = SearchField.TAG, flt.tag
@@ -246,34 +220,33 @@ async def _candidates(ctx: Context, info: Info, flt: ContactsFilter) -> list[Con
     else:
         assert flt.search
         by, value = SearchField.TEXT, flt.search
-    local = _predicate(ContactsFilter(tag=flt.tag, company=flt.company, search=flt.search))
+    local = _predicate(ListingFilter(tag=flt.tag, company=flt.company, search=flt.search))
 
-    async def ask(provider: Provider) -> list[Contact]:
-        gateway = ctx.gateway
+    runtime = ctx.runtime
+
+    async def ask(provider: Provider) -> list[ContactRecord]:
+        searcher = runtime.searchers.get(provider)
         try:
-            if gateway.can(provider, Capability.SEARCH):
-                try:
-                    return await gateway.connectors[provider].search(by, value)
-                except Unsupported:
-                    pass
-            if gateway.can(provider, Capability.LIST) and by is not SearchField.TAG:
+            if searcher is not None and by in searcher.search_fields:
+                return await searcher.search(by, value)
+            if provider in runtime.listers and by is not SearchField.TAG:
                 return [r for r in await _scan_all(ctx, provider) if local([r])]
         except ConnectorError as exc:
             ctx.report(info, exc)
         return []
 
-    providers = [p for p in Provider if ctx.gateway.enabled(p)]
+    providers = list(runtime.connectors)
     found = await asyncio.gather(*(ask(p) for p in providers))
     return [r for records in found for r in records]
 
 
-def _predicate(flt: ContactsFilter) -> Callable[[Sequence[Contact]], bool]:
+def _predicate(flt: ListingFilter) -> Callable[[Sequence[ContactRecord]], bool]:
     email = normalize_email(flt.email)
     company = normalize_company(flt.company)
     tag = flt.tag.strip().lower() if flt.tag else None
     text = flt.search.strip().lower() if flt.search else None
 
-    def matches(records: Sequence[Contact]) -> bool:
+    def matches(records: Sequence[ContactRecord]) -> bool:
         if flt.provider is not None and all(r.provider is not flt.provider for r in records):
             return False
         if email and all(normalize_email(r.email) != email for r in records):
@@ -296,16 +269,31 @@ def _predicate(flt: ContactsFilter) -> Callable[[Sequence[Contact]], bool]:
     return matches
 
 
-async def lookup_people(ctx: Context, info: Info, flt: ContactsFilter) -> list[Person]:
+async def lookup_people(ctx: Context, info: Info, flt: ListingFilter) -> list[Person]:
     if flt.email:
-        email = normalize_email(flt.email)
-        keys = [f"email:{email}"]
+        keys = [PersonKey.email(flt.email)]
     else:
         candidates = await _candidates(ctx, info, flt)
         for record in candidates:
             ctx.loaders.prime(record)
-        keys = list(dict.fromkeys(person_key(r) for r in candidates))
-    people = await _complete(ctx, info, keys)
+        keys = list(dict.fromkeys(PersonKey.of(r) for r in candidates))
+    people = await complete(ctx, info, keys)
     matches = _predicate(flt)
     unique = {p.key: p for p in people if p is not None and matches(p.sources)}
     return sort_people(unique.values())
+
+
+async def account_people(
+    ctx: Context, info: Info, key: AccountKey, name: str | None
+) -> list[Person]:
+    """The people of an account: found by company name, kept when their account key matches."""
+    if key.kind is not AccountKind.COMPANY:
+        # No readable provider stores external account ids: only written ones have them.
+        return []
+    people = await lookup_people(ctx, info, ListingFilter(company=name or key.value))
+    return [
+        p
+        for p in people
+        if AccountKey.of(None, p.pick("company")) == key
+        or any(AccountKey.of(r.account_external_id, r.company) == key for r in p.sources)
+    ]

@@ -6,15 +6,15 @@ from datetime import datetime
 
 import strawberry
 
-from connectors.types import Activity as ProviderActivity
-from resolvers.cursors import Window
-from resolvers.federation import encode_id
-from resolvers.node import PageInfo
-from resolvers.scalars import JSON, ProviderEnum
+from gateway.domain.records import ActivityRecord
+from resolvers.runtime.cursors import Window
+from resolvers.types.ids import encode_id
+from resolvers.types.node import PageInfo
+from resolvers.types.scalars import JSON, ProviderEnum
 
 
-@strawberry.type(description="One event or note in a contact's history.")
-class Activity:
+@strawberry.type(name="Activity", description="One event or note in a contact's history.")
+class ActivityNode:
     id: strawberry.ID
     provider: ProviderEnum  # type: ignore[valid-type]
     kind: str = strawberry.field(description='"event" or "note".')
@@ -24,7 +24,7 @@ class Activity:
     details: JSON
 
     @classmethod
-    def from_provider(cls, item: ProviderActivity) -> Activity:
+    def from_record(cls, item: ActivityRecord) -> ActivityNode:
         key = f"{item.provider.value}:{item.contact_remote_id}:{item.kind}:{item.id}"
         return cls(
             id=strawberry.ID(encode_id("Activity", key)),
@@ -40,7 +40,7 @@ class Activity:
 @strawberry.type
 class ActivityEdge:
     cursor: str
-    node: Activity
+    node: ActivityNode
 
 
 @strawberry.type(description="A page of activity, newest first.")
@@ -49,10 +49,10 @@ class ActivityConnection:
     page_info: PageInfo
 
     @classmethod
-    def of(cls, window: Window[ProviderActivity], after: str | None) -> ActivityConnection:
+    def of(cls, window: Window[ActivityRecord], after: str | None) -> ActivityConnection:
         return cls(
             edges=[
-                ActivityEdge(cursor=cursor, node=Activity.from_provider(item))
+                ActivityEdge(cursor=cursor, node=ActivityNode.from_record(item))
                 for cursor, item in zip(window.cursors, window.items, strict=True)
             ],
             page_info=PageInfo.of(window, after),

@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from connectors.errors import ConnectorError
-from connectors.types import Activity as ProviderActivity
-from connectors.types import Contact as ProviderRecord
-from resolvers.activity import ActivityConnection
-from resolvers.context import Info
-from resolvers.cursors import Window, decode_offset, offset_window, page_size
-from resolvers.federation import Person
-from resolvers.node import Node, PageInfo
-from resolvers.scalars import JSON, ProviderEnum
-from resolvers.tag import Tag
+from gateway.domain.federation import Person
+from gateway.domain.records import ActivityRecord, ContactRecord
+from resolvers.runtime.context import Info
+from resolvers.runtime.cursors import Window, decode_offset, offset_window, page_size
+from resolvers.types.activity import ActivityConnection
+from resolvers.types.ids import contact_id
+from resolvers.types.node import Node, PageInfo
+from resolvers.types.scalars import JSON, ProviderEnum
+from resolvers.types.tag import TagNode
 
 if TYPE_CHECKING:
-    from resolvers.account import Account
+    from resolvers.types.account import AccountNode
 
 MAX_PAGE = 1000
 MAX_ACTIVITY_PAGE = 100
@@ -36,7 +36,7 @@ class Source:
     updated_at: datetime | None
 
     @classmethod
-    def from_record(cls, record: ProviderRecord) -> Source:
+    def from_record(cls, record: ContactRecord) -> Source:
         return cls(
             provider=record.provider,
             remote_id=strawberry.ID(record.remote_id),
@@ -47,14 +47,15 @@ class Source:
 
 
 @strawberry.type(
+    name="Contact",
     description=(
         "A person, federated: records from every provider that share a normalized email "
         "(or the customer's external id) are one contact. Each field takes the value of the "
         "first provider, in the configured precedence, that has one; `sources` shows every "
         "record."
-    )
+    ),
 )
-class Contact(Node):
+class ContactNode(Node):
     email: str | None
     emails: list[str]
     first_name: str | None
@@ -79,12 +80,12 @@ class Contact(Node):
     person: strawberry.Private[Person]
 
     @classmethod
-    def from_person(cls, person: Person) -> Contact:
+    def from_person(cls, person: Person) -> ContactNode:
         first, last = person.pick("first_name"), person.pick("last_name")
         name = person.pick("name") or (" ".join(p for p in (first, last) if p) or None)
         dnc = sorted({c for r in person.sources for c in r.do_not_contact})
         return cls(
-            id=strawberry.ID(person.id),
+            id=strawberry.ID(contact_id(person.key)),
             email=person.pick("email"),
             emails=person.emails,
             first_name=first,
@@ -110,17 +111,19 @@ class Contact(Node):
         return [Source.from_record(r) for r in self.person.ordered_sources()]
 
     @strawberry.field(description="Tags, lists and segments from every provider.")
-    def tags(self) -> list[Tag]:
-        return [Tag.from_ref(provider, ref) for provider, ref in self.person.tags]
+    def tags(self) -> list[TagNode]:
+        return [TagNode.from_ref(provider, ref) for provider, ref in self.person.tags]
 
     @strawberry.field(
         description="The account (company) the contact belongs to: grouped by external "
         "account id, else by normalized company name."
     )
-    def account(self) -> Annotated[Account, strawberry.lazy("resolvers.account")] | None:
-        from resolvers.account import Account
+    def account(
+        self,
+    ) -> Annotated[AccountNode, strawberry.lazy("resolvers.types.account")] | None:
+        from resolvers.types.account import AccountNode
 
-        return Account.for_person(self.person)
+        return AccountNode.for_person(self.person)
 
     @strawberry.field(
         description="Events and notes from every provider that keeps them, newest first."
@@ -131,10 +134,10 @@ class Contact(Node):
         first = page_size(first, default=10, maximum=MAX_ACTIVITY_PAGE)
         offset = decode_offset(after)
         need = offset + first + 1
-        items: list[ProviderActivity] = [a for r in self.person.sources for a in r.inline_activity]
+        items: list[ActivityRecord] = [a for r in self.person.sources for a in r.inline_activity]
         loaders = info.context.loaders.activity
 
-        async def load(record: ProviderRecord) -> list[ProviderActivity]:
+        async def load(record: ContactRecord) -> list[ActivityRecord]:
             try:
                 return await loaders[record.provider].load((record.remote_id, need))
             except ConnectorError as exc:
@@ -151,7 +154,7 @@ class Contact(Node):
 @strawberry.type
 class ContactEdge:
     cursor: str
-    node: Contact
+    node: ContactNode
 
 
 @strawberry.type(description="A page of contacts.")
@@ -163,7 +166,7 @@ class ContactConnection:
     def of(cls, window: Window[Person], after: str | None) -> ContactConnection:
         return cls(
             edges=[
-                ContactEdge(cursor=cursor, node=Contact.from_person(person))
+                ContactEdge(cursor=cursor, node=ContactNode.from_person(person))
                 for cursor, person in zip(window.cursors, window.items, strict=True)
             ],
             page_info=PageInfo.of(window, after),

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 
 import strawberry
 
-from connectors.types import ContactInput as UnifiedInput
-from connectors.types import Provider
-from resolvers.errors import BadUserInput
-from resolvers.listing import ContactsFilter
-from resolvers.scalars import JSON, ProviderEnum
+from gateway.domain.records import ContactWrite, Provider
+from resolvers.runtime.errors import BadUserInput
+from resolvers.services.listing import ListingFilter
+from resolvers.types.scalars import JSON, ProviderEnum
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -45,7 +44,7 @@ class ContactInput:
         default=None, description="A JSON object of provider custom fields by alias."
     )
 
-    def to_unified(self, where: str = "input") -> UnifiedInput:
+    def to_write(self, where: str = "input") -> ContactWrite:
         """Validate and convert; raises BadUserInput naming the field."""
         strings: dict[str, str | None] = {}
         for name in (
@@ -85,7 +84,7 @@ class ContactInput:
             raise BadUserInput(
                 f"{where}.customFields must be a JSON object", field=f"{where}.customFields"
             )
-        unified = UnifiedInput(
+        unified = ContactWrite(
             email=email,
             external_id=strings["external_id"],
             account_external_id=strings["account_external_id"],
@@ -130,7 +129,7 @@ class ContactFilter:
         default=None, description="Company name, compared case-insensitively."
     )
 
-    def to_filter(self, where: str = "filter") -> ContactsFilter:
+    def to_filter(self, where: str = "filter") -> ListingFilter:
         """Validate and convert; raises BadUserInput naming the field."""
         if self.email is not None:
             check_email(self.email, f"{where}.email")
@@ -138,7 +137,7 @@ class ContactFilter:
             value = getattr(self, name)
             if value is not None and not value.strip():
                 raise BadUserInput(f"{where}.{name} must not be blank", field=f"{where}.{name}")
-        return ContactsFilter(
+        return ListingFilter(
             email=self.email,
             search=self.search,
             provider=self.provider,

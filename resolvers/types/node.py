@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from resolvers.cursors import Window
+from resolvers.runtime.cursors import Window
 
 
 @strawberry.interface(description="An object with a stable, opaque global id that `node` resolves.")

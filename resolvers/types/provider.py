@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
-from connectors.errors import ConnectorError, Unsupported
-from connectors.registry import CONNECTORS
-from connectors.types import Capability, Provider
-from resolvers.context import Info
-from resolvers.inputs import camel_field
-from resolvers.scalars import CapabilityEnum, ProviderEnum
+from connectors.errors import ConnectorError
+from connectors.protocol import capabilities
+from connectors.registry import PROVIDERS
+from gateway.domain.records import Capability, Provider
+from resolvers.runtime.context import Info
+from resolvers.types.inputs import camel_field
+from resolvers.types.scalars import CapabilityEnum, ProviderEnum
+
+NO_HEALTH_CHECK = "the provider has no health check; not verified"
 
 
 @strawberry.type(description="Whether a provider answered a cheap authenticated call just now.")
@@ -30,9 +33,10 @@ class ProviderInfo:
 
     @classmethod
     def for_provider(cls, info: Info, provider: Provider) -> ProviderInfo:
-        connector = info.context.gateway.connectors.get(provider)
-        caps = connector.capabilities if connector else CONNECTORS[provider].capabilities
-        fields = connector.writable_fields if connector else CONNECTORS[provider].writable_fields
+        connector = info.context.runtime.connectors.get(provider)
+        kind = PROVIDERS[provider].connector
+        caps = capabilities(kind)
+        fields: frozenset[str] = getattr(kind, "writable_fields", frozenset())
         return cls(
             name=provider,
             enabled=connector is not None,
@@ -42,13 +46,14 @@ class ProviderInfo:
 
     @strawberry.field(description="Asks the provider now; null when it is not enabled.")
     async def health(self, info: Info) -> ProviderHealth | None:
-        connector = info.context.gateway.connectors.get(self.name)
-        if connector is None:
+        runtime = info.context.runtime
+        if not runtime.enabled(self.name):
             return None
+        checker = runtime.health_checkers.get(self.name)
+        if checker is None:
+            return ProviderHealth(ok=True, latency_ms=None, message=NO_HEALTH_CHECK)
         try:
-            health = await connector.check_health()
-        except Unsupported as exc:
-            return ProviderHealth(ok=True, latency_ms=None, message=exc.message)
+            health = await checker.check_health()
         except ConnectorError as exc:
             return ProviderHealth(ok=False, latency_ms=None, message=exc.message)
         return ProviderHealth(ok=health.ok, latency_ms=health.latency_ms, message=health.message)

@@ -7,13 +7,14 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from connectors.types import Capability, Provider, WriteStatus
+from gateway.domain.records import Capability, Provider
 
 ProviderEnum = strawberry.enum(
     Provider, name="Provider", description="A provider the gateway federates."
 )
-WriteStatusEnum = strawberry.enum(
-    WriteStatus,
+
+
+@strawberry.enum(
     name="WriteStatus",
     description=(
         "What one provider did with a write. SKIPPED: the provider cannot take this "
@@ -21,6 +22,13 @@ WriteStatusEnum = strawberry.enum(
         "refused or did not answer; the message is the provider's."
     ),
 )
+class WriteStatusEnum(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
 CapabilityEnum = strawberry.enum(
     Capability, name="Capability", description="What the gateway can do with a provider."
 )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from connectors.types import Provider, TagRef
-from connectors.types import Tag as ProviderTag
-from resolvers.federation import encode_id
-from resolvers.scalars import ProviderEnum, TagKind
+from gateway.domain.records import Provider, TagInfo, TagRef
+from resolvers.types.ids import encode_id
+from resolvers.types.scalars import ProviderEnum, TagKind
 
 
-@strawberry.type(description="A tag, a list or a segment in one provider.")
-class Tag:
+@strawberry.type(name="Tag", description="A tag, a list or a segment in one provider.")
+class TagNode:
     id: strawberry.ID
     name: str
     provider: ProviderEnum  # type: ignore[valid-type]
@@ -22,7 +21,7 @@ class Tag:
     remote_id: str | None = strawberry.field(default=None, description="The provider's own id.")
 
     @classmethod
-    def from_ref(cls, provider: Provider, ref: TagRef) -> Tag:
+    def from_ref(cls, provider: Provider, ref: TagRef) -> TagNode:
         return cls(
             id=strawberry.ID(encode_id("Tag", f"{provider.value}:{ref.kind}:{ref.name}")),
             name=ref.name,
@@ -32,7 +31,7 @@ class Tag:
         )
 
     @classmethod
-    def from_provider(cls, tag: ProviderTag) -> Tag:
+    def from_info(cls, tag: TagInfo) -> TagNode:
         return cls(
             id=strawberry.ID(encode_id("Tag", f"{tag.provider.value}:{tag.kind}:{tag.name}")),
             name=tag.name,

@@ -28,10 +28,13 @@ from bench.report import Figure, Report, Target, load_figures, table, write_json
 from bench.servers import Server, ServerError, gateway_config, start_server
 from bench.stats import median, medians, percentile
 from connectors.settings import RateLimit
-from connectors.types import Provider, normalize_email
-from gateway.config import load_config, sandbox_settings
+from gateway.config import load_config
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import Provider
+from resolvers.runtime import internals
 from resolvers.schema import schema
 from sandbox.seed import generate
+from tests.support import gateway_settings
 
 A, T, L = Provider.ADAPTIX, Provider.TRUSTMARY, Provider.LUNARSEND
 
@@ -64,12 +67,21 @@ def test_medians_take_each_key_over_the_runs_that_have_it() -> None:
 # -- lower bounds -------------------------------------------------------------------------
 
 
-def test_cost_models_follow_the_connectors_capabilities() -> None:
+def test_cost_models_are_the_documented_apis_not_the_connectors() -> None:
     models = cost_models()
     assert set(models) == {A, T, L}  # Akita and Interakt cannot be read
-    assert models[A] == CostModel(A, True, None, True, 200, 2)
-    assert models[T] == CostModel(T, True, 1000, True, None, 0)
-    assert models[L] == CostModel(L, False, None, True, None, 0)
+    # Adaptix reads any number of ids or emails in one call (no documented maximum).
+    assert models[A] == CostModel(A, True, None, True, None, 2)
+    # Trustmary: pages of 1000, or one email a call.
+    assert models[T] == CostModel(T, True, 1000, True, 1, 0)
+    assert models[L] == CostModel(L, False, None, True, 1, 0)
+    assert models[A].lookup_calls(450, pages_left=None) == 1
+    assert models[L].lookup_calls(450, pages_left=None) == 450
+
+
+def test_write_bounds_take_the_documented_batch_maximum() -> None:
+    calls = bulk_write_calls(450, [A, T, L])
+    assert calls == {A: 3, T: 450, L: 900}
 
 
 def small_dataset() -> Dataset:
@@ -103,7 +115,7 @@ def test_a_page_into_trustmary_reads_its_page_once_and_skips_duplicates() -> Non
 
 
 def test_trustmary_lookups_take_the_cheaper_of_searches_and_unread_pages() -> None:
-    models = {**cost_models(), T: CostModel(T, True, 2, True, None, 0)}
+    models = {**cost_models(), T: CostModel(T, True, 2, True, 1, 0)}
     trustmary = ["t1", "t2", "t3", "t4", "t5", "t6"]
     data = Dataset(
         listing=[(A, ["a1"]), (T, trustmary)],
@@ -215,7 +227,7 @@ def test_json_holds_the_same_figures_as_the_table(tmp_path: Path) -> None:
 def test_gateway_config_is_the_sandbox_settings_as_a_file(tmp_path: Path) -> None:
     path = tmp_path / "gateway.toml"
     path.write_text(gateway_config("http://127.0.0.1:9"))
-    assert load_config(path) == sandbox_settings("http://127.0.0.1:9")
+    assert load_config(path) == gateway_settings("http://127.0.0.1:9")
 
     path.write_text(
         gateway_config(
@@ -225,7 +237,7 @@ def test_gateway_config_is_the_sandbox_settings_as_a_file(tmp_path: Path) -> Non
     settings = load_config(path)
     assert settings.providers == {
         A: replace(
-            sandbox_settings("http://127.0.0.1:9").providers[A],
+            gateway_settings("http://127.0.0.1:9").providers[A],
             rate_limit=RateLimit(100, 0.5),
             concurrency=3,
         )
@@ -300,7 +312,7 @@ def test_code_is_put_in_the_stage_of_its_file(filename: str, stage: str | None) 
 
 def test_a_profile_of_parsing_and_validating_is_summarised_by_stage(tmp_path: Path) -> None:
     query = "{ contacts(first: 3) { edges { node { id email sources { provider } } } } }"
-    graphql_schema = schema._schema
+    graphql_schema = internals.graphql_schema(schema)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(20):

@@ -12,7 +12,7 @@ import httpx
 
 from connectors.base import HTTPConnector
 from connectors.registry import build_connector
-from connectors.types import Provider
+from gateway.domain.records import Provider
 from tests.support import SANDBOX_URL, sandbox_settings
 
 

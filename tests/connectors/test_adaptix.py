@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.adaptix import CORE_ALIASES, AdaptixConnector
+from connectors.adaptix import AdaptixConnector
+from connectors.adaptix.mapping import CORE_ALIASES, to_record
 from connectors.errors import AuthError, ProviderUnavailable
 from connectors.settings import Secret
-from connectors.types import Contact, ContactInput, Provider, SearchField, WriteStatus
+from gateway.domain.records import ContactRecord, ContactWrite, Provider, SearchField, WriteStatus
 from sandbox import credentials
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
@@ -20,7 +21,7 @@ from tests.connectors import support
 from tests.connectors.support import Script, scripted
 from tests.support import sandbox_settings
 
-ADA = ContactInput(
+ADA = ContactWrite(
     email="ada@example.test",
     first_name="Ada",
     last_name="Lovelace",
@@ -84,7 +85,7 @@ async def test_create_then_update_by_email_keeps_the_remote_id(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
     created = await empty_adaptix.upsert(ADA)
-    updated = await empty_adaptix.upsert(ContactInput(email="ADA@example.test", job_title="CEO"))
+    updated = await empty_adaptix.upsert(ContactWrite(email="ADA@example.test", job_title="CEO"))
 
     assert created.status is WriteStatus.CREATED
     assert updated.status is WriteStatus.UPDATED
@@ -134,7 +135,7 @@ async def test_unstorable_fields_are_reported_dropped(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await empty_adaptix.upsert(
-        ContactInput(
+        ContactWrite(
             email="ada@example.test",
             external_id="usr-1",
             account_external_id="acct-1",
@@ -164,7 +165,7 @@ async def test_blank_values_and_dash_tags_are_dropped_not_misapplied(
     email = values(record)["email"]
 
     result = await adaptix.upsert(
-        ContactInput(email=email, first_name="  ", phones=(" ",), tags=(" -vip", "fresh"))
+        ContactWrite(email=email, first_name="  ", phones=(" ",), tags=(" -vip", "fresh"))
     )
 
     assert result.status is WriteStatus.UPDATED
@@ -196,10 +197,10 @@ async def test_known_custom_field_is_stored_and_the_field_list_read_once(
     await reset(empty_sandbox_http)
 
     first = await empty_adaptix.upsert(
-        ContactInput(email="a@example.test", custom_fields={alias: "kept", "bogus": "lost"})
+        ContactWrite(email="a@example.test", custom_fields={alias: "kept", "bogus": "lost"})
     )
     second = await empty_adaptix.upsert(
-        ContactInput(email="b@example.test", custom_fields={alias: "also"})
+        ContactWrite(email="b@example.test", custom_fields={alias: "also"})
     )
 
     assert first.dropped_fields == ("custom_fields.bogus",)
@@ -217,7 +218,7 @@ async def test_known_custom_field_is_stored_and_the_field_list_read_once(
 async def test_contact_with_nothing_storable_is_skipped_without_a_call(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
-    result = await empty_adaptix.upsert(ContactInput(external_id="usr-1"))
+    result = await empty_adaptix.upsert(ContactWrite(external_id="usr-1"))
 
     assert result.status is WriteStatus.SKIPPED
     assert result.dropped_fields == ("external_id",)
@@ -227,7 +228,7 @@ async def test_contact_with_nothing_storable_is_skipped_without_a_call(
 async def test_refused_write_is_failed_with_the_providers_message(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
-    result = await empty_adaptix.upsert(ContactInput(email="not an email", first_name="Ada"))
+    result = await empty_adaptix.upsert(ContactWrite(email="not an email", first_name="Ada"))
 
     assert result.status is WriteStatus.FAILED
     assert result.message
@@ -241,7 +242,7 @@ async def test_refused_write_is_failed_with_the_providers_message(
 async def test_upsert_many_sends_200_a_call_and_answers_in_input_order(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
-    inputs = [ContactInput(email=f"p{n}@example.test", first_name=f"P{n}") for n in range(250)]
+    inputs = [ContactWrite(email=f"p{n}@example.test", first_name=f"P{n}") for n in range(250)]
 
     results = await empty_adaptix.upsert_many(inputs)
 
@@ -261,9 +262,9 @@ async def test_batch_item_error_fails_that_item_only(
 ) -> None:
     results = await empty_adaptix.upsert_many(
         [
-            ContactInput(email="a@example.test"),
-            ContactInput(email="not an email"),
-            ContactInput(email="c@example.test", external_id="usr-3"),
+            ContactWrite(email="a@example.test"),
+            ContactWrite(email="not an email"),
+            ContactWrite(email="c@example.test", external_id="usr-3"),
         ]
     )
 
@@ -287,7 +288,7 @@ async def test_fetch_by_ids_costs_one_call_per_200(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
     written = await empty_adaptix.upsert_many(
-        [ContactInput(email=f"p{n}@example.test") for n in range(250)]
+        [ContactWrite(email=f"p{n}@example.test") for n in range(250)]
     )
     ids = [r.remote_id for r in written if r.remote_id]
     await reset(empty_sandbox_http)
@@ -360,7 +361,7 @@ async def test_search_pages_past_200(
     empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
 ) -> None:
     await empty_adaptix.upsert_many(
-        [ContactInput(email=f"p{n}@example.test", tags=("big one",)) for n in range(230)]
+        [ContactWrite(email=f"p{n}@example.test", tags=("big one",)) for n in range(230)]
     )
     await reset(empty_sandbox_http)
 
@@ -399,9 +400,7 @@ async def test_list_tags_counts_tag_names_within_the_scan_limit(
     for record in sorted(stored, key=lambda r: int(r["id"]))[:30]:
         for name in tag_names(record):
             expected[name] = expected.get(name, 0) + 1
-    adaptix = AdaptixConnector(
-        sandbox_http, sandbox_settings(Provider.ADAPTIX, options={"tag_scan_limit": 30})
-    )
+    adaptix = AdaptixConnector(sandbox_http, sandbox_settings(Provider.ADAPTIX, tag_scan_limit=30))
     await reset(sandbox_http)
 
     tags = await adaptix.list_tags()
@@ -486,7 +485,7 @@ async def test_delete_removes_the_contact(
     deleted = await adaptix.delete(contact)
     again = await adaptix.delete(contact)
 
-    assert deleted.status is WriteStatus.UPDATED
+    assert deleted.status is WriteStatus.DELETED
     assert deleted.remote_id == remote_id
     assert remote_id not in await seeded_ids(sandbox_http)
     assert again.status is WriteStatus.FAILED
@@ -599,7 +598,7 @@ async def test_failed_write_is_not_repeated(
     sandbox.emulators["adaptix"].set_controls(Controls(error_rate=1.0))
 
     single = await adaptix.upsert(ADA)
-    batch = await adaptix.upsert_many([ADA, ContactInput(email="b@example.test")])
+    batch = await adaptix.upsert_many([ADA, ContactWrite(email="b@example.test")])
 
     assert single.status is WriteStatus.FAILED
     assert single.message == "Internal server error."
@@ -630,9 +629,9 @@ async def test_batch_answer_keyed_by_index_with_gaps() -> None:
     async with scripted(Provider.ADAPTIX, httpx.MockTransport(handler)) as adaptix:
         results = await adaptix.upsert_many(
             [
-                ContactInput(email="a@x.test"),
-                ContactInput(email="b"),
-                ContactInput(email="c@x.test"),
+                ContactWrite(email="a@x.test"),
+                ContactWrite(email="b"),
+                ContactWrite(email="c@x.test"),
             ]
         )
 
@@ -652,7 +651,7 @@ async def test_value_the_answer_does_not_hold_is_reported_dropped() -> None:
         return httpx.Response(201, json={"contact": adaptix_record(9, **stored)})
 
     async with scripted(Provider.ADAPTIX, httpx.MockTransport(handler)) as adaptix:
-        result = await adaptix.upsert(ContactInput(email="a@x.test", first_name="A" * 300))
+        result = await adaptix.upsert(ContactWrite(email="a@x.test", first_name="A" * 300))
 
     assert result.status is WriteStatus.CREATED
     assert result.dropped_fields == ("first_name",)
@@ -679,10 +678,9 @@ async def test_mapping_of_a_full_record() -> None:
         "tags": [{"id": 3, "tag": "vip"}],
         "doNotContact": [{"id": 1, "channel": "email", "reason": 3, "comments": ""}],
     }
-    async with httpx.AsyncClient() as client:
-        contact = AdaptixConnector(client, sandbox_settings(Provider.ADAPTIX)).to_contact(record)
+    contact = to_record(record)
 
-    assert contact == Contact(
+    assert contact == ContactRecord(
         provider=Provider.ADAPTIX,
         remote_id="42",
         email="Ada@Example.test",

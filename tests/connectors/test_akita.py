@@ -10,16 +10,16 @@ import httpx
 import pytest
 
 from connectors.akita import AkitaConnector
-from connectors.errors import Unsupported
+from connectors.protocol import EmailReader, IdReader, Lister, Searcher
 from connectors.settings import Secret
-from connectors.types import ContactInput, Provider, SearchField, Tag, WriteStatus
+from gateway.domain.records import ContactWrite, Provider, TagInfo, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from tests.connectors import support
 from tests.connectors.support import Script, scripted
 from tests.support import SANDBOX_URL, sandbox_settings
 
-ADA = ContactInput(
+ADA = ContactWrite(
     external_id="u-1",
     account_external_id="acct-1",
     first_name="Ada",
@@ -46,7 +46,7 @@ async def test_create_then_update_keeps_the_remote_id(
 ) -> None:
     created = await akita.upsert(ADA)
     updated = await akita.upsert(
-        ContactInput(external_id="u-1", account_external_id="acct-1", first_name="Augusta")
+        ContactWrite(external_id="u-1", account_external_id="acct-1", first_name="Augusta")
     )
 
     assert created.status is WriteStatus.CREATED
@@ -82,13 +82,13 @@ async def test_write_answer_is_mapped_to_a_contact(akita: AkitaConnector) -> Non
 @pytest.mark.parametrize(
     ("contact", "reason"),
     [
-        (ContactInput(email="a@x.test"), "Akita needs externalId and accountExternalId"),
-        (ContactInput(external_id="u-1"), "Akita needs accountExternalId"),
-        (ContactInput(account_external_id="acct-1", external_id="  "), "Akita needs externalId"),
+        (ContactWrite(email="a@x.test"), "Akita needs externalId and accountExternalId"),
+        (ContactWrite(external_id="u-1"), "Akita needs accountExternalId"),
+        (ContactWrite(account_external_id="acct-1", external_id="  "), "Akita needs externalId"),
     ],
 )
 async def test_skipped_without_external_ids_and_never_sent(
-    akita: AkitaConnector, sandbox_http: httpx.AsyncClient, contact: ContactInput, reason: str
+    akita: AkitaConnector, sandbox_http: httpx.AsyncClient, contact: ContactWrite, reason: str
 ) -> None:
     result = await akita.upsert(contact)
 
@@ -101,7 +101,7 @@ async def test_tags_are_sent_as_api_ids_and_unknown_names_dropped(
     akita: AkitaConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await akita.upsert(
-        ContactInput(external_id="u-1", account_external_id="a", tags=("vip", "nope", "beta"))
+        ContactWrite(external_id="u-1", account_external_id="a", tags=("vip", "nope", "beta"))
     )
 
     assert result.status is WriteStatus.CREATED
@@ -115,9 +115,9 @@ async def test_tags_are_sent_as_api_ids_and_unknown_names_dropped(
 async def test_only_unknown_tag_names_leave_the_stored_tags_alone(
     akita: AkitaConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
-    await akita.upsert(ContactInput(external_id="u-1", account_external_id="a", tags=("vip",)))
+    await akita.upsert(ContactWrite(external_id="u-1", account_external_id="a", tags=("vip",)))
     result = await akita.upsert(
-        ContactInput(external_id="u-1", account_external_id="a", tags=("nope",))
+        ContactWrite(external_id="u-1", account_external_id="a", tags=("nope",))
     )
 
     assert result.dropped_fields == ("tags[0]",)
@@ -129,7 +129,7 @@ async def test_job_title_and_custom_fields_are_reported_dropped(
     akita: AkitaConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await akita.upsert(
-        ContactInput(
+        ContactWrite(
             external_id="u-1",
             account_external_id="a",
             job_title="CTO",
@@ -148,7 +148,7 @@ async def test_company_is_stored_as_the_account_name(
     akita: AkitaConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await akita.upsert(
-        ContactInput(external_id="u-1", account_external_id="acct-9", company="Acme Corp")
+        ContactWrite(external_id="u-1", account_external_id="acct-9", company="Acme Corp")
     )
 
     assert result.status is WriteStatus.CREATED
@@ -166,7 +166,7 @@ async def test_refused_account_still_writes_the_contact_and_reports_company_drop
     akita: AkitaConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await akita.upsert(
-        ContactInput(external_id="u-1", account_external_id="a", first_name="Ada", company=" ")
+        ContactWrite(external_id="u-1", account_external_id="a", first_name="Ada", company=" ")
     )
 
     assert result.status is WriteStatus.CREATED
@@ -185,7 +185,7 @@ async def test_validation_error_is_failed_with_the_providers_message(
     akita = AkitaConnector(sandbox_http, sandbox_settings(Provider.AKITA, tag_ids={"vip": 999}))
 
     result = await akita.upsert(
-        ContactInput(external_id="u-1", account_external_id="a", tags=("vip",))
+        ContactWrite(external_id="u-1", account_external_id="a", tags=("vip",))
     )
 
     assert result.status is WriteStatus.FAILED
@@ -264,8 +264,8 @@ async def test_upsert_many_answers_in_input_order_within_the_concurrency_bound()
         body = json.loads(request.content)
         return httpx.Response(201, json={"data": {"id": int(body["internal_id"])}})
 
-    inputs = [ContactInput(external_id=str(n), account_external_id="a") for n in range(1, 7)]
-    inputs.insert(3, ContactInput(email="no-ids@example.test"))
+    inputs = [ContactWrite(external_id=str(n), account_external_id="a") for n in range(1, 7)]
+    inputs.insert(3, ContactWrite(email="no-ids@example.test"))
     async with httpx.AsyncClient(
         transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
     ) as client:
@@ -281,13 +281,13 @@ async def test_upsert_many_writes_each_account_once(
     akita: AkitaConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     inputs = [
-        ContactInput(external_id=f"u-{n}", account_external_id=account, company=company)
+        ContactWrite(external_id=f"u-{n}", account_external_id=account, company=company)
         for n, (account, company) in enumerate(
             [("a-1", "Acme"), ("a-1", "Acme"), ("a-2", "Globex"), ("a-1", "Acme")]
         )
     ]
 
-    results = await akita.upsert_many([*inputs, ContactInput(company="No ids")])
+    results = await akita.upsert_many([*inputs, ContactWrite(company="No ids")])
 
     assert [r.status for r in results] == [WriteStatus.CREATED] * 4 + [WriteStatus.SKIPPED]
     assert [r.contact.company for r in results[:4] if r.contact] == [
@@ -308,16 +308,14 @@ async def test_tags_come_from_the_configured_map_without_a_call(
 ) -> None:
     tags = await akita.list_tags()
 
-    assert Tag(Provider.AKITA, "vip", kind="tag", id="345") in tags
+    assert TagInfo(Provider.AKITA, "vip", kind="tag", id="345") in tags
     assert len(tags) == 5
     assert await calls(sandbox_http) == {}
 
 
-async def test_reads_are_unsupported(akita: AkitaConnector) -> None:
-    with pytest.raises(Unsupported):
-        await akita.search(SearchField.EMAIL, "ada@example.test")
-    with pytest.raises(Unsupported):
-        await akita.fetch_by_ids(["1"])
+def test_akita_cannot_be_read(akita: AkitaConnector) -> None:
+    for reader in (EmailReader, IdReader, Lister, Searcher):
+        assert not isinstance(akita, reader)
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ import pytest
 from connectors.akita import AkitaConnector
 from connectors.base import query_string
 from connectors.settings import RetryPolicy
-from connectors.types import ContactInput, Provider, WriteStatus
+from gateway.domain.records import ContactWrite, Provider, WriteStatus
 from tests.connectors.support import Script, scripted
 from tests.support import SANDBOX_URL, sandbox_settings
 
-CONTACT = ContactInput(external_id="u-1", account_external_id="a-1", first_name="A")
+CONTACT = ContactWrite(external_id="u-1", account_external_id="a-1", first_name="A")
 CREATED = httpx.Response(
     201, json={"data": {"id": 7, "internal_id": "u-1", "internal_account_id": "a-1"}}
 )

@@ -7,10 +7,10 @@ from functools import partial
 import httpx
 import pytest
 
-from connectors.errors import Unsupported
 from connectors.interakt import InteraktConnector
+from connectors.protocol import EmailReader, IdReader, Lister, TagLister
 from connectors.settings import Secret
-from connectors.types import ContactInput, Provider, WriteStatus
+from gateway.domain.records import ContactWrite, Provider, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from tests.connectors import support
@@ -33,7 +33,7 @@ async def test_input_with_external_id_is_a_member(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await interakt.upsert(
-        ContactInput(
+        ContactWrite(
             email="ada@example.test",
             external_id="u-1",
             account_external_id="acct-1",
@@ -66,7 +66,7 @@ async def test_input_without_external_id_is_a_lead(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await interakt.upsert(
-        ContactInput(email="lead@example.test", first_name="Bea", phones=("+1 404 555 1212",))
+        ContactWrite(email="lead@example.test", first_name="Bea", phones=("+1 404 555 1212",))
     )
 
     assert result.status is WriteStatus.UPDATED
@@ -81,9 +81,9 @@ async def test_half_a_name_is_not_written_over_the_stored_name_and_is_reported(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient, given: dict[str, str]
 ) -> None:
     email = "ada@example.test"
-    await interakt.upsert(ContactInput(email=email, first_name="Ada", last_name="Lovelace"))
+    await interakt.upsert(ContactWrite(email=email, first_name="Ada", last_name="Lovelace"))
 
-    result = await interakt.upsert(ContactInput(email=email, company="Analytical", **given))
+    result = await interakt.upsert(ContactWrite(email=email, company="Analytical", **given))
 
     assert result.status is WriteStatus.UPDATED
     assert result.dropped_fields == tuple(given)
@@ -96,8 +96,8 @@ async def test_half_a_name_is_not_written_over_the_stored_name_and_is_reported(
 async def test_second_write_updates_the_same_record(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
-    first = await interakt.upsert(ContactInput(email="lead@example.test", company="Globex"))
-    second = await interakt.upsert(ContactInput(email="LEAD@example.test", company="Initech"))
+    first = await interakt.upsert(ContactWrite(email="lead@example.test", company="Globex"))
+    second = await interakt.upsert(ContactWrite(email="LEAD@example.test", company="Initech"))
 
     assert first.status is second.status is WriteStatus.UPDATED
     assert first.message == second.message == STORED
@@ -109,7 +109,7 @@ async def test_second_write_updates_the_same_record(
 async def test_skipped_without_email_and_never_sent(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient, email: str | None
 ) -> None:
-    result = await interakt.upsert(ContactInput(email=email, external_id="u-1", first_name="Ada"))
+    result = await interakt.upsert(ContactWrite(email=email, external_id="u-1", first_name="Ada"))
 
     assert result.status is WriteStatus.SKIPPED
     assert result.message == "Interakt silently ignores writes without an email"
@@ -121,7 +121,7 @@ async def test_null_and_object_custom_fields_are_reported_dropped_the_rest_store
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await interakt.upsert(
-        ContactInput(
+        ContactWrite(
             email="ada@example.test",
             custom_fields={"plan": "pro", "seats": 5, "gone": None, "address": {"city": "Oulu"}},
         )
@@ -137,7 +137,7 @@ async def test_dates_are_sent_as_unix_time_and_stored_as_date_times(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     await interakt.upsert(
-        ContactInput(
+        ContactWrite(
             email="ada@example.test",
             custom_fields={
                 "trial_ends_at": datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
@@ -161,7 +161,7 @@ async def test_phones_beyond_the_first_and_tags_are_reported_dropped(
     interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     result = await interakt.upsert(
-        ContactInput(
+        ContactWrite(
             email="ada@example.test", phones=("+1 1", "+1 2", "+1 3"), tags=("vip", "beta")
         )
     )
@@ -179,7 +179,7 @@ async def test_wrong_key_fails_the_write_and_the_health_check(
         sandbox_http, sandbox_settings(Provider.INTERAKT, api_key=Secret("wrong-key"))
     )
 
-    result = await interakt.upsert(ContactInput(email="ada@example.test"))
+    result = await interakt.upsert(ContactWrite(email="ada@example.test"))
     health = await interakt.check_health()
 
     assert result.status is WriteStatus.FAILED
@@ -206,7 +206,7 @@ async def test_failed_write_is_not_repeated(
 ) -> None:
     sandbox.emulators["interakt"].set_controls(Controls(error_rate=1.0))
 
-    result = await interakt.upsert(ContactInput(email="ada@example.test"))
+    result = await interakt.upsert(ContactWrite(email="ada@example.test"))
 
     assert result.status is WriteStatus.FAILED
     assert result.message == "Internal server error."
@@ -220,7 +220,7 @@ async def test_rate_limited_write_is_retried_after_retry_after() -> None:
     )
 
     async with scripted(Provider.INTERAKT, script) as interakt:
-        result = await interakt.upsert(ContactInput(email=" ada@example.test "))
+        result = await interakt.upsert(ContactWrite(email=" ada@example.test "))
 
     assert result.status is WriteStatus.UPDATED
     assert len(script.requests) == 2
@@ -233,9 +233,9 @@ async def test_upsert_many_answers_in_input_order(
 ) -> None:
     results = await interakt.upsert_many(
         [
-            ContactInput(email="a@example.test", external_id="u-a"),
-            ContactInput(first_name="No Email"),
-            ContactInput(email="b@example.test"),
+            ContactWrite(email="a@example.test", external_id="u-a"),
+            ContactWrite(first_name="No Email"),
+            ContactWrite(email="b@example.test"),
         ]
     )
 
@@ -250,8 +250,6 @@ async def test_upsert_many_answers_in_input_order(
     ]
 
 
-async def test_reads_are_unsupported(interakt: InteraktConnector) -> None:
-    with pytest.raises(Unsupported):
-        await interakt.fetch_by_emails(["ada@example.test"])
-    with pytest.raises(Unsupported):
-        await interakt.list_tags()
+def test_interakt_cannot_be_read_and_has_no_tags(interakt: InteraktConnector) -> None:
+    for reader in (EmailReader, IdReader, Lister, TagLister):
+        assert not isinstance(interakt, reader)

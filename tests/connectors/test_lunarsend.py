@@ -8,15 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.errors import AuthError, RateLimited, Unsupported
-from connectors.lunarsend import (
+from connectors.errors import AuthError, RateLimited
+from connectors.lunarsend.client import (
     EDIT_ONLY_MESSAGE,
     NAME_SPLIT_MESSAGE,
     NEEDS_FIRST_NAME,
     LunarSendConnector,
 )
 from connectors.settings import RateLimit, RetryPolicy, Secret
-from connectors.types import Contact, ContactInput, Provider, SearchField, WriteStatus
+from gateway.domain.records import ContactRecord, ContactWrite, Provider, SearchField, WriteStatus
 from sandbox import credentials
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
@@ -56,7 +56,7 @@ async def test_new_email_is_created_and_reads_back(
     await reset(sandbox_http)
 
     result = await lunarsend.upsert(
-        ContactInput(
+        ContactWrite(
             email="nora@example.test",
             first_name="Nora",
             last_name="Quist",
@@ -102,7 +102,7 @@ async def test_create_without_a_first_name_is_skipped(
 ) -> None:
     await reset(sandbox_http)
 
-    result = await lunarsend.upsert(ContactInput(email="nameless@example.test", company="X"))
+    result = await lunarsend.upsert(ContactWrite(email="nameless@example.test", company="X"))
 
     assert result.status is WriteStatus.SKIPPED
     assert result.message == NEEDS_FIRST_NAME
@@ -114,7 +114,7 @@ async def test_upsert_without_email_is_skipped_without_a_call(
 ) -> None:
     await reset(sandbox_http)
 
-    result = await lunarsend.upsert(ContactInput(first_name="Nobody"))
+    result = await lunarsend.upsert(ContactWrite(first_name="Nobody"))
 
     assert result.status is WriteStatus.SKIPPED
     assert await calls(sandbox_http) == {}
@@ -127,7 +127,7 @@ async def test_existing_email_is_edited_and_non_editable_fields_reported_dropped
     await reset(sandbox_http)
 
     result = await lunarsend.upsert(
-        ContactInput(
+        ContactWrite(
             email=before["email"],
             last_name="Newlast",
             phones=("+15550001",),
@@ -155,7 +155,7 @@ async def test_email_recased_on_an_existing_contact_is_edited(
 ) -> None:
     before = (await stored(sandbox_http))[0]
 
-    result = await lunarsend.upsert(ContactInput(email=before["email"].upper()))
+    result = await lunarsend.upsert(ContactWrite(email=before["email"].upper()))
 
     assert result.status is WriteStatus.UPDATED
     assert (await stored_by_id(sandbox_http, before["id"]))["email"] == before["email"].upper()
@@ -168,7 +168,7 @@ async def test_only_non_editable_fields_for_an_existing_contact_is_skipped(
     await reset(sandbox_http)
 
     result = await lunarsend.upsert(
-        ContactInput(email=before["email"], company="Elsewhere", job_title="Chef")
+        ContactWrite(email=before["email"], company="Elsewhere", job_title="Chef")
     )
 
     assert result.status is WriteStatus.SKIPPED
@@ -186,9 +186,9 @@ async def test_a_first_name_lunar_send_would_split_is_not_sent(
     before = (await stored(sandbox_http))[0]
     await reset(sandbox_http)
 
-    alone = await lunarsend.upsert(ContactInput(email=before["email"], first_name="Mary Ann"))
+    alone = await lunarsend.upsert(ContactWrite(email=before["email"], first_name="Mary Ann"))
     with_phone = await lunarsend.upsert(
-        ContactInput(email=before["email"], first_name="Mary Ann", phones=("+15550002",))
+        ContactWrite(email=before["email"], first_name="Mary Ann", phones=("+15550002",))
     )
 
     assert alone.status is WriteStatus.SKIPPED
@@ -208,7 +208,7 @@ async def test_a_last_name_with_spaces_is_edited(
 ) -> None:
     before = (await stored(sandbox_http))[0]
 
-    result = await lunarsend.upsert(ContactInput(email=before["email"], last_name="van Dyke"))
+    result = await lunarsend.upsert(ContactWrite(email=before["email"], last_name="van Dyke"))
 
     assert result.status is WriteStatus.UPDATED
     assert result.dropped_fields == ()
@@ -238,7 +238,7 @@ async def test_duplicate_email_on_create_is_failed(
         transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
     ) as client:
         lunarsend = LunarSendConnector(client, sandbox_settings(Provider.LUNARSEND))
-        result = await lunarsend.upsert(ContactInput(email="race@example.test", first_name="Slow"))
+        result = await lunarsend.upsert(ContactWrite(email="race@example.test", first_name="Slow"))
 
     assert result.status is WriteStatus.FAILED
     assert result.message == "A contact with this email already exists."
@@ -256,8 +256,8 @@ async def test_delete_handles_the_string_answer(
     deleted = await lunarsend.delete(contact)
     again = await lunarsend.delete(contact)
 
-    assert deleted.status is WriteStatus.UPDATED
-    assert (deleted.remote_id, deleted.message) == (record["id"], "deleted")
+    assert deleted.status is WriteStatus.DELETED
+    assert (deleted.remote_id, deleted.message) == (record["id"], None)
     assert record["id"] not in {r["id"] for r in await stored(sandbox_http)}
     assert again.status is WriteStatus.FAILED
     assert again.message == "not found"
@@ -350,16 +350,9 @@ async def test_search_by_email(
     assert contact.remote_id == record["id"]
 
 
-@pytest.mark.parametrize("by", [SearchField.TEXT, SearchField.TAG])
-async def test_text_and_tag_search_are_unsupported(
-    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient, by: SearchField
-) -> None:
-    await reset(sandbox_http)
-
-    with pytest.raises(Unsupported):
-        await lunarsend.search(by, "anything")
-
-    assert await calls(sandbox_http) == {}
+def test_searches_only_by_email_and_company(lunarsend: LunarSendConnector) -> None:
+    # Lunar Send matches one field's value exactly: no text or tag search.
+    assert lunarsend.search_fields == {SearchField.EMAIL, SearchField.COMPANY}
 
 
 # -- auth, health, rate limits ------------------------------------------------------
@@ -386,8 +379,8 @@ async def test_wrong_key_fails_writes_and_changes_nothing(
 ) -> None:
     before = await stored(sandbox_http)
 
-    created = await wrong_key.upsert(ContactInput(email="a@example.test", first_name="A"))
-    deleted = await wrong_key.delete(Contact(Provider.LUNARSEND, before[0]["id"]))
+    created = await wrong_key.upsert(ContactWrite(email="a@example.test", first_name="A"))
+    deleted = await wrong_key.delete(ContactRecord(Provider.LUNARSEND, before[0]["id"]))
 
     assert created.status is deleted.status is WriteStatus.FAILED
     assert created.message == "Missing or invalid API key."
@@ -466,7 +459,7 @@ async def test_concurrent_upserts_stay_within_the_concurrency_bound(sandbox: San
     transport = InFlight(sandbox.app)
     async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as http:
         lunarsend = LunarSendConnector(http, sandbox_settings(Provider.LUNARSEND, concurrency=2))
-        inputs = [ContactInput(email=f"p{n}@example.test", first_name=f"P{n}") for n in range(4)]
+        inputs = [ContactWrite(email=f"p{n}@example.test", first_name=f"P{n}") for n in range(4)]
         results = await asyncio.wait_for(lunarsend.upsert_many(inputs), timeout=5)
 
     assert [r.status for r in results] == [WriteStatus.CREATED] * 4

@@ -10,7 +10,8 @@ import pytest
 from connectors.errors import AuthError, BadInput, RateLimited
 from connectors.settings import RetryPolicy, Secret
 from connectors.trustmary import TrustmaryConnector
-from connectors.types import Contact, ContactInput, Provider, WriteStatus
+from connectors.trustmary.mapping import to_record
+from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls, RateLimit
 from sandbox.trustmary import TrustmaryEmulator
@@ -60,7 +61,7 @@ async def test_create_then_update_with_other_cased_email(
     trustmary: TrustmaryConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
     created = await trustmary.upsert(
-        ContactInput(
+        ContactWrite(
             email="Nora.Quist@Example.test",
             external_id="usr-777",
             first_name="Nora",
@@ -73,7 +74,7 @@ async def test_create_then_update_with_other_cased_email(
         )
     )
     updated = await trustmary.upsert(
-        ContactInput(email="nora.quist@EXAMPLE.TEST", company="Quist Group")
+        ContactWrite(email="nora.quist@EXAMPLE.TEST", company="Quist Group")
     )
 
     assert created.status is WriteStatus.CREATED
@@ -107,7 +108,7 @@ async def test_upsert_without_email_is_skipped_without_a_call(
 ) -> None:
     await reset(sandbox_http)
 
-    result = await trustmary.upsert(ContactInput(first_name="Nobody", company="Nowhere"))
+    result = await trustmary.upsert(ContactWrite(first_name="Nobody", company="Nowhere"))
 
     assert result.status is WriteStatus.SKIPPED
     assert result.message is not None
@@ -120,7 +121,7 @@ async def test_refused_email_is_failed_with_the_providers_message(
 ) -> None:
     before = await stored(sandbox_http)
 
-    result = await trustmary.upsert(ContactInput(email="not-an-email", first_name="X"))
+    result = await trustmary.upsert(ContactWrite(email="not-an-email", first_name="X"))
 
     assert result.status is WriteStatus.FAILED
     assert result.message == "Invalid email: not-an-email"
@@ -133,7 +134,7 @@ async def test_one_name_part_keeps_the_other_stored_part(
     [record, *_] = await stored(sandbox_http)
     first = record["name"].split(" ")[0]
 
-    result = await trustmary.upsert(ContactInput(email=record["email"], last_name="Newname"))
+    result = await trustmary.upsert(ContactWrite(email=record["email"], last_name="Newname"))
 
     assert result.status is WriteStatus.UPDATED
     assert (await stored_by_email(sandbox_http, record["email"]))["name"] == f"{first} Newname"
@@ -146,10 +147,10 @@ async def test_tags_become_list_ids_and_unknown_names_are_dropped(
     await reset(sandbox_http)
 
     first = await trustmary.upsert(
-        ContactInput(email="lists@example.test", tags=("NPS survey", "No such list", "staff"))
+        ContactWrite(email="lists@example.test", tags=("NPS survey", "No such list", "staff"))
     )
     second = await trustmary.upsert(
-        ContactInput(email="lists2@example.test", tags=("Customers 2026",))
+        ContactWrite(email="lists2@example.test", tags=("Customers 2026",))
     )
 
     assert first.status is WriteStatus.CREATED
@@ -174,7 +175,7 @@ async def test_list_names_are_fetched_once_for_a_concurrent_batch(
     await reset(sandbox_http)
 
     results = await trustmary.upsert_many(
-        [ContactInput(email=f"batch{n}@example.test", tags=("Staff",)) for n in range(5)]
+        [ContactWrite(email=f"batch{n}@example.test", tags=("Staff",)) for n in range(5)]
     )
 
     assert [r.status for r in results] == [WriteStatus.CREATED] * 5
@@ -185,7 +186,7 @@ async def test_tag_adds_and_removes_lists_by_name(
     trustmary: TrustmaryConnector, sandbox: Sandbox, sandbox_http: httpx.AsyncClient
 ) -> None:
     ids = list_ids(sandbox)
-    await trustmary.upsert(ContactInput(email="tagged@example.test", tags=("NPS survey",)))
+    await trustmary.upsert(ContactWrite(email="tagged@example.test", tags=("NPS survey",)))
     [contact] = (await trustmary.fetch_by_emails(["tagged@example.test"])).values()
 
     result = await trustmary.tag(contact, add=["Staff", "Nope"], remove=["nps survey"])
@@ -235,8 +236,9 @@ async def test_delete_marks_the_contact_deleted_and_hides_it(
 
     result = await trustmary.delete(contact)
 
-    assert result.status is WriteStatus.UPDATED
-    assert result.message == "deleted"
+    assert result.status is WriteStatus.DELETED
+    assert result.message is not None
+    assert "status deleted" in result.message
     assert result.remote_id == contact.remote_id
     assert (await stored_by_email(sandbox_http, email))["status"] == "deleted"
     assert await trustmary.fetch_by_emails([email]) == {}
@@ -250,7 +252,7 @@ async def test_delete_marks_the_contact_deleted_and_hides_it(
 async def test_delete_of_an_unknown_email_fails_as_not_found(
     trustmary: TrustmaryConnector,
 ) -> None:
-    ghost = Contact(Provider.TRUSTMARY, "zzzzzzzzz", email="ghost@example.test")
+    ghost = ContactRecord(Provider.TRUSTMARY, "zzzzzzzzz", email="ghost@example.test")
 
     result = await trustmary.delete(ghost)
 
@@ -292,7 +294,7 @@ async def test_record_mapping(
 
 
 def test_name_without_a_space_is_a_first_name(trustmary: TrustmaryConnector) -> None:
-    contact = trustmary.to_contact(
+    contact = to_record(
         {"id": "abc", "email": "x@y.test", "name": "Cher", "created_at": "2020-10-22T14:55:52.638Z"}
     )
 
@@ -418,7 +420,7 @@ async def test_wrong_key_fails_writes_and_stores_nothing(
 ) -> None:
     before = await stored(sandbox_http)
 
-    result = await wrong_key.upsert(ContactInput(email="a@example.test", tags=("Staff",)))
+    result = await wrong_key.upsert(ContactWrite(email="a@example.test", tags=("Staff",)))
 
     assert result.status is WriteStatus.FAILED
     assert result.message == "Unauthorized"
@@ -468,8 +470,3 @@ async def test_emulator_rate_limit_surfaces_as_rate_limited(
 
     assert refused.value.retry_after is not None
     assert refused.value.retry_after > 0
-
-
-def test_requires_an_api_key(sandbox_http: httpx.AsyncClient) -> None:
-    with pytest.raises(ValueError, match="api_key"):
-        TrustmaryConnector(sandbox_http, sandbox_settings(Provider.TRUSTMARY, api_key=None))

@@ -9,9 +9,9 @@ import pytest
 
 from gateway import assets
 from gateway.app import create_app
-from gateway.config import GatewaySettings, sandbox_settings
+from gateway.config import GatewaySettings
 from sandbox.app import Sandbox
-from tests.support import SANDBOX_URL, serve_in_thread
+from tests.support import SANDBOX_URL, gateway_settings, serve_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def serve_gateway(
 ) -> Iterator[str]:
     """The gateway under a real uvicorn (lifespan included), its providers in `sandbox`."""
     app = create_app(
-        settings or sandbox_settings(SANDBOX_URL),
+        settings or gateway_settings(SANDBOX_URL),
         transport=httpx.ASGITransport(app=sandbox.app),
         static_dir=static_dir,
     )

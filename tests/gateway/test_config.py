@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 
 from connectors.settings import RateLimit, RetryPolicy, Secret
-from connectors.types import Provider
-from gateway.config import ConfigError, GatewaySettings, load_config, sandbox_settings
-from resolvers.federation import DEFAULT_PRECEDENCE, Precedence
+from gateway.config import ConfigError, GatewaySettings, load_config
+from gateway.domain.federation import DEFAULT_PRECEDENCE, Precedence
+from gateway.domain.records import Provider
 from sandbox import credentials
 from tests.gateway.conftest import REPO
+from tests.support import gateway_settings
 
 ADAPTIX = """
 [providers.adaptix]
@@ -87,7 +88,7 @@ phones = ["lunarsend", "adaptix"]
     assert adaptix.username == "gateway"
     assert adaptix.password == Secret("s3cret-adaptix-pw")
     assert adaptix.rate_limit is None
-    assert adaptix.options == {"tag_scan_limit": 200}
+    assert adaptix.tag_scan_limit == 200
     assert settings.precedence.default == (Provider.ADAPTIX, Provider.AKITA)
     assert settings.precedence.order("phones")[:2] == (Provider.LUNARSEND, Provider.ADAPTIX)
 
@@ -150,7 +151,7 @@ def test_the_example_file_names_the_first_unset_variable() -> None:
 
 
 def test_sandbox_settings_enable_every_provider_with_the_sandbox_credentials() -> None:
-    settings = sandbox_settings("http://127.0.0.1:8100/")
+    settings = gateway_settings("http://127.0.0.1:8100/")
 
     assert isinstance(settings, GatewaySettings)
     assert set(settings.providers) == set(Provider)
@@ -167,7 +168,7 @@ def test_sandbox_settings_enable_every_provider_with_the_sandbox_credentials() -
 
 def test_a_sandbox_url_without_a_scheme_is_refused_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
-        sandbox_settings("localhost:8100")
+        gateway_settings("localhost:8100")
 
     assert str(caught.value) == (
         "sandbox at localhost:8100: providers.akita.base_url: 'localhost:8100/akita/v1' "
@@ -476,3 +477,23 @@ def test_an_expanded_secret_never_appears_in_an_error(
         load_config(path)
     assert "providers.akita.timeout" in str(caught.value)
     assert "zz-akita-secret-zz" not in str(caught.value)
+
+
+def test_the_example_file_documents_every_key_each_provider_accepts() -> None:
+    import importlib
+    import tomllib
+
+    from connectors.settings import COMMON_KEYS
+
+    text = (REPO / "contact-gateway.example.toml").read_text()
+    document = tomllib.loads(text)
+    header = text[: text.index("\n[providers.")]
+    for key in COMMON_KEYS:
+        assert f"#   {key} = " in header or key == "base_url", key
+    for provider in Provider:
+        schema = importlib.import_module(f"connectors.{provider.value}.settings")
+        section = document["providers"][provider.value]
+        own = set(schema.KEYS) - set(COMMON_KEYS)
+        assert own <= set(section), (provider, own - set(section))
+        for option in getattr(schema, "OPTIONS", ()):
+            assert option in section["options"], (provider, option)

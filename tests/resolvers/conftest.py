@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from resolvers.context import Context, Gateway
+from resolvers.runtime.context import Context, Runtime
 from resolvers.schema import schema
 
 
@@ -17,7 +17,7 @@ class Result:
         return [(e["extensions"].get("code"), e["extensions"].get("provider")) for e in self.errors]
 
 
-async def execute(gateway: Gateway, query: str, variables: dict[str, Any] | None = None) -> Result:
+async def execute(gateway: Runtime, query: str, variables: dict[str, Any] | None = None) -> Result:
     """Run an operation through the real schema, as the HTTP layer would."""
     result = await schema.execute(query, variable_values=variables, context_value=Context(gateway))
     errors = [e.formatted for e in result.errors or []]

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from connectors.registry import build_connector
-from connectors.types import Provider
-from resolvers.context import Gateway
-from resolvers.federation import Precedence
+from gateway.domain.federation import Precedence
+from gateway.domain.records import Provider
+from resolvers.runtime.context import Runtime
 from sandbox.app import Sandbox
 from tests.resolvers.conftest import execute
 from tests.support import SANDBOX_URL, sandbox_settings
@@ -39,18 +39,18 @@ class Recording(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-async def recorded(sandbox: Sandbox) -> AsyncIterator[tuple[Gateway, Recording]]:
+async def recorded(sandbox: Sandbox) -> AsyncIterator[tuple[Runtime, Recording]]:
     transport = Recording(sandbox)
     async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as client:
         connectors = {p: build_connector(p, client, sandbox_settings(p)) for p in Provider}
-        yield Gateway(connectors=connectors, precedence=Precedence()), transport
+        yield Runtime(connectors=connectors, precedence=Precedence()), transport
 
 
 FIELDS = "id email firstName lastName name company jobTitle points createdAt updatedAt"
 
 
 async def test_a_listing_without_tags_reads_minimal_records(
-    recorded: tuple[Gateway, Recording],
+    recorded: tuple[Runtime, Recording],
 ) -> None:
     gateway, transport = recorded
     result = await execute(
@@ -71,7 +71,7 @@ async def test_a_listing_without_tags_reads_minimal_records(
     ],
 )
 async def test_a_field_a_minimal_record_lacks_anywhere_in_the_document_reads_full_records(
-    recorded: tuple[Gateway, Recording], extra: str
+    recorded: tuple[Runtime, Recording], extra: str
 ) -> None:
     gateway, transport = recorded
     brief = await execute(
@@ -95,7 +95,7 @@ async def test_a_field_a_minimal_record_lacks_anywhere_in_the_document_reads_ful
 
 
 async def test_tags_and_do_not_contact_are_complete_when_asked(
-    sandbox: Sandbox, recorded: tuple[Gateway, Recording]
+    sandbox: Sandbox, recorded: tuple[Runtime, Recording]
 ) -> None:
     gateway, _ = recorded
     result = await execute(

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.types import Provider
-from resolvers.federation import Precedence
+from gateway.domain.federation import Precedence
+from gateway.domain.records import Provider
 from sandbox.app import Sandbox
 from sandbox.seed import SeedPerson
 from tests.conftest import GatewayFactory

@@ -8,21 +8,21 @@ import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers.account import Account
-from resolvers.contact import Contact
-from resolvers.context import Context
-from resolvers.execution import PlainFieldExecution
-from resolvers.extensions import GatewayErrors
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.runtime.context import Context
+from resolvers.runtime.execution import PlainFieldExecution
+from resolvers.runtime.extensions import GatewayErrors
 from resolvers.schema import schema
+from resolvers.types.account import AccountNode
+from resolvers.types.contact import ContactNode
 from tests.conftest import GatewayFactory
 
 # The gateway's own schema with graphql-core's stock executor, to compare against.
 stock = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Contact, Account],
+    types=[ContactNode, AccountNode],
     extensions=[GatewayErrors],
     config=StrawberryConfig(auto_camel_case=True),
 )

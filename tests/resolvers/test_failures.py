@@ -12,8 +12,8 @@ import pytest
 
 from connectors.registry import build_connector
 from connectors.settings import RetryPolicy, Secret
-from connectors.types import Provider
-from resolvers.context import Gateway
+from gateway.domain.records import Provider
+from resolvers.runtime.context import Runtime
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from tests.conftest import GatewayFactory
@@ -65,7 +65,7 @@ async def test_wrong_credentials_are_reported_without_the_secret(
     sandbox: Sandbox, client: httpx.AsyncClient
 ) -> None:
     settings = replace(sandbox_settings(Provider.ADAPTIX), password=Secret("hunter2-wrong"))
-    gateway = Gateway(
+    gateway = Runtime(
         connectors={Provider.ADAPTIX: build_connector(Provider.ADAPTIX, client, settings)}
     )
     result = await execute(gateway, QUERY, {"email": shared_email(sandbox)})
@@ -94,7 +94,7 @@ async def test_a_slow_provider_does_not_slow_the_answer_past_its_timeout(sandbox
             }
             started = time.monotonic()
             result = await execute(
-                Gateway(connectors=connectors), QUERY, {"email": shared_email(sandbox)}
+                Runtime(connectors=connectors), QUERY, {"email": shared_email(sandbox)}
             )
             elapsed = time.monotonic() - started
     assert [s["provider"] for s in result.data["contact"]["sources"]] == ["ADAPTIX", "TRUSTMARY"]
@@ -116,7 +116,7 @@ async def test_readable_providers_are_asked_at_the_same_time(
     transport, http = in_flight
     for key in ("adaptix", "trustmary", "lunarsend"):
         sandbox.emulators[key].set_controls(Controls(latency_ms=50))
-    gateway = Gateway(
+    gateway = Runtime(
         connectors={p: build_connector(p, http, sandbox_settings(p)) for p in Provider}
     )
     result = await execute(gateway, QUERY, {"email": shared_email(sandbox)})
@@ -130,7 +130,7 @@ async def test_upsert_writes_to_every_provider_at_the_same_time(
     transport, http = in_flight
     for emulator in sandbox.emulators.values():
         emulator.set_controls(Controls(latency_ms=30))
-    gateway = Gateway(
+    gateway = Runtime(
         connectors={p: build_connector(p, http, sandbox_settings(p)) for p in Provider}
     )
     result = await execute(

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
+from gateway.domain.federation import Precedence, merge
+from gateway.domain.keys import PersonKey
+from gateway.domain.records import ContactRecord, Provider, TagRef
 
-from connectors.types import Contact, Provider, TagRef
-from resolvers.federation import Precedence, decode_id, encode_id, merge
 
-
-def record(provider: Provider, remote_id: str, **fields: object) -> Contact:
-    return Contact(provider=provider, remote_id=remote_id, **fields)  # type: ignore[arg-type]
+def record(provider: Provider, remote_id: str, **fields: object) -> ContactRecord:
+    return ContactRecord(provider=provider, remote_id=remote_id, **fields)  # type: ignore[arg-type]
 
 
 def test_records_join_on_normalized_email_and_external_id() -> None:
@@ -26,7 +25,7 @@ def test_records_join_on_normalized_email_and_external_id() -> None:
         ["adaptix", "lunarsend", "trustmary"],
         ["lunarsend"],
     ]
-    assert people[0].key == "email:ada@example.com"
+    assert people[0].key == PersonKey.email("ada@example.com")
 
 
 def test_each_field_follows_the_configured_precedence() -> None:
@@ -56,15 +55,13 @@ def test_tags_and_emails_are_unique_per_provider() -> None:
     assert person.created_at == datetime(2020, 1, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (encode_id("Contact", "email:a@x.io"), ("Contact", "email:a@x.io")),
-        ("not-base64!", None),
-        (encode_id("Contact", "").rstrip(), None),
-    ],
-)
-def test_global_ids_round_trip_and_garbage_is_refused(
-    value: str, expected: tuple[str, str] | None
-) -> None:
-    assert decode_id(value) == expected
+def test_a_person_without_email_is_keyed_by_external_id_else_by_record() -> None:
+    [by_eid, by_record] = merge(
+        [
+            record(Provider.TRUSTMARY, "t9", external_id="u-9"),
+            record(Provider.ADAPTIX, "42"),
+        ],
+        Precedence(),
+    )
+    assert by_eid.key == PersonKey.external_id("u-9")
+    assert by_record.key == PersonKey.record(Provider.ADAPTIX, "42")

@@ -1,0 +1,227 @@
+"""Adaptix's JSON in the unified model, and the shapes of its answers
+(docs/providers/adaptix.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from connectors.mapping import clean_text, parse_datetime
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import ActivityRecord, ContactRecord, Provider, TagRef
+
+Record = Mapping[str, Any]
+# Aliases the connector maps to `ContactRecord` attributes or Adaptix keeps for itself;
+# every other value in `fields.all` is a custom field.
+CORE_ALIASES = frozenset(
+    {
+        "id",
+        "title",
+        "firstname",
+        "lastname",
+        "company",
+        "position",
+        "email",
+        "mobile",
+        "phone",
+        "points",
+        "address1",
+        "address2",
+        "city",
+        "state",
+        "zipcode",
+        "country",
+        "website",
+    }
+)
+# ContactWrite field -> Adaptix alias, for the single-valued fields.
+FIELD_ALIASES: tuple[tuple[str, str], ...] = (
+    ("email", "email"),
+    ("first_name", "firstname"),
+    ("last_name", "lastname"),
+    ("company", "company"),
+    ("job_title", "position"),
+)
+PHONE_ALIASES = ("mobile", "phone")
+
+
+def entries(value: Any) -> list[Record]:
+    """The records of an Adaptix collection, which is a list or an object keyed by id."""
+    items: Iterable[Any]
+    if isinstance(value, Mapping):
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return []
+    return [item for item in items if isinstance(item, Mapping)]
+
+
+def as_int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def is_remote_id(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def quote(value: str) -> str:
+    """A search-command value, double-quoted when it holds whitespace."""
+    if any(ch.isspace() for ch in value):
+        return '"' + value.replace('"', "") + '"'
+    return value
+
+
+def to_record(record: Record) -> ContactRecord:
+    """Map one Adaptix contact record to the unified model."""
+    fields = record.get("fields")
+    values: Mapping[str, Any] = {}
+    if isinstance(fields, Mapping) and isinstance(fields.get("all"), Mapping):
+        values = fields["all"]
+
+    def text(alias: str) -> str | None:
+        return clean_text(values.get(alias))
+
+    email = text("email")
+    first, last = text("firstname"), text("lastname")
+    phones = [p for p in (text("mobile"), text("phone")) if p]
+    website = text("website")
+    tags = [
+        TagRef(str(tag["tag"]), "tag", str(tag["id"]) if tag.get("id") is not None else None)
+        for tag in entries(record.get("tags"))
+        if tag.get("tag")
+    ]
+    custom = {
+        alias: value
+        for alias, value in values.items()
+        if alias not in CORE_ALIASES and value is not None and value != ""
+    }
+    channels = [
+        str(entry["channel"])
+        for entry in entries(record.get("doNotContact"))
+        if entry.get("channel")
+    ]
+    points = record.get("points", values.get("points"))
+    return ContactRecord(
+        provider=Provider.ADAPTIX,
+        remote_id=str(record["id"]) if record.get("id") is not None else "",
+        email=email,
+        emails=[email] if email else [],
+        first_name=first,
+        last_name=last,
+        name=" ".join(p for p in (first, last) if p) or None,
+        phones=list(dict.fromkeys(phones)),
+        urls=[website] if website else [],
+        company=text("company"),
+        job_title=text("position"),
+        tags=tags,
+        custom_fields=custom,
+        points=as_int(points) if points is not None else None,
+        do_not_contact=list(dict.fromkeys(channels)),
+        created_at=parse_datetime(record.get("dateAdded")),
+        updated_at=parse_datetime(record.get("dateModified")),
+        raw=record,
+    )
+
+
+def unstored(payload: Mapping[str, Any], record: Record) -> list[str]:
+    """Text values sent but not found in the answered record (ignored or truncated)."""
+    fields = record.get("fields")
+    stored = fields.get("all") if isinstance(fields, Mapping) else None
+    if not isinstance(stored, Mapping):
+        return []
+    names = {alias: name for name, alias in FIELD_ALIASES}
+    names.update({alias: f"phones[{i}]" for i, alias in enumerate(PHONE_ALIASES)})
+    missing = []
+    for alias, sent in payload.items():
+        if alias == "tags" or not isinstance(sent, str):
+            continue
+        got = stored.get(alias)
+        got_text = "" if got is None else str(got)
+        same = (
+            normalize_email(got_text) == normalize_email(sent)
+            if alias == "email"
+            else got_text == sent.strip()  # Adaptix trims posted text
+        )
+        if not same:
+            missing.append(names.get(alias, f"custom_fields.{alias}"))
+    return missing
+
+
+def to_activity(remote_id: str, event: Record) -> ActivityRecord | None:
+    """One entry of `/contacts/ID/activity`; None without a timestamp."""
+    at = parse_datetime(event.get("timestamp"))
+    if at is None:
+        return None
+    label = event.get("eventLabel")
+    if isinstance(label, Mapping):
+        label = label.get("label")
+    kind = str(event.get("event") or event.get("eventType") or "event")
+    details = event.get("details")
+    return ActivityRecord(
+        Provider.ADAPTIX,
+        remote_id,
+        id=str(event.get("eventId") or f"{kind}:{event.get('timestamp')}"),
+        kind="event",
+        type=kind,
+        label=str(label) if label is not None else event.get("eventType"),
+        timestamp=at,
+        details=details if isinstance(details, Mapping) else {},
+    )
+
+
+def to_note(remote_id: str, note: Record) -> ActivityRecord | None:
+    """One entry of `/contacts/ID/notes`; None without a date."""
+    at = parse_datetime(note.get("dateTime"))
+    if at is None:
+        return None
+    text = note.get("text")
+    return ActivityRecord(
+        Provider.ADAPTIX,
+        remote_id,
+        id=str(note.get("id")),
+        kind="note",
+        type=str(note.get("type") or "general"),
+        label=str(text) if text is not None else None,
+        timestamp=at,
+        details={"text": text} if text is not None else {},
+    )
+
+
+def where_params(column: str, expr: str, value: str) -> list[tuple[str, Any]]:
+    return [("where[0][col]", column), ("where[0][expr]", expr), ("where[0][val]", value)]
+
+
+def by_index(value: Any, count: int, skip: set[int] | None = None) -> dict[int, Any]:
+    """A batch answer's per-item values keyed by request index.
+
+    Adaptix keys them by request index (a JSON object when PHP's array has
+    gaps); a plain list shorter than the request holds only the items not in
+    `skip`, in order.
+    """
+    if isinstance(value, Mapping):
+        keyed: dict[int, Any] = {}
+        for key, item in value.items():
+            index = as_int(key, -1)
+            if 0 <= index < count:
+                keyed[index] = item
+        return keyed
+    if not isinstance(value, list):
+        return {}
+    if len(value) == count or not skip:
+        return {i: item for i, item in enumerate(value[:count]) if item is not None}
+    remaining = [i for i in range(count) if i not in skip]
+    return dict(zip(remaining, value, strict=False))
+
+
+def item_message(error: Any) -> str:
+    if isinstance(error, Mapping):
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            return message
+    if isinstance(error, str) and error:
+        return error
+    return "Adaptix refused this contact"

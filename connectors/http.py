@@ -1,0 +1,112 @@
+"""The provider clients' HTTP stack: httpx over aiohttp (`httpx-aiohttp`), built here only.
+
+Every provider gets its own `httpx.AsyncClient` with settings from its section
+(`ConnectorSettings`): connection limit from `concurrency`, the timeout (to
+connect, and for each read of an answer), TLS verification and CA file, and an
+optional proxy. Proxy environment variables are never read (`trust_env=False`):
+what a provider is reached through is in its settings, nowhere else.
+
+`failure` turns a transport error into the gateway's error tree, telling a
+request that never left (a connection that could not be made: safe to send
+again, even a write) from one whose outcome is unknown (the connection was lost
+after the request was sent). httpx-aiohttp maps aiohttp's exceptions to httpx's
+coarsely (a dropped connection becomes `ConnectTimeout`), so the aiohttp
+exception it chains as `__cause__` is asked first. A body its Content-Encoding
+does not decode (httpx's `DecodingError`, not a transport error) is an answer the
+connector cannot use.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import aiohttp
+import certifi
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from connectors.errors import (
+    ConnectorError,
+    NotConnected,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from connectors.settings import ConnectorSettings
+from gateway.domain.records import Provider
+
+# What a failed exchange raises: httpx's errors (a transport's, and the one for a
+# body that does not decode), and what httpx-aiohttp lets through unmapped (an
+# aiohttp error outside its map, a bare timeout).
+TRANSPORT_ERRORS = (httpx.TransportError, httpx.DecodingError, aiohttp.ClientError, TimeoutError)
+
+# Seconds an idle provider connection is kept for reuse.
+KEEPALIVE_EXPIRY = 30.0
+
+
+def ssl_context(settings: ConnectorSettings) -> ssl.SSLContext:
+    """The TLS context for a provider: its `ca_file` (or certifi's CAs), unless `verify` is off."""
+    context = ssl.create_default_context(cafile=settings.ca_file or certifi.where())
+    if not settings.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def build_client(
+    settings: ConnectorSettings,
+    *,
+    user_agent: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The keep-alive client one provider's connector talks through.
+
+    Args:
+        settings: the provider's settings.
+        user_agent: sent with every request.
+        transport: instead of aiohttp's; tests pass `httpx.ASGITransport` to reach
+            an in-process sandbox.
+    """
+    limits = httpx.Limits(
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+    if transport is None:
+        transport = AiohttpTransport(
+            verify=ssl_context(settings),
+            trust_env=False,
+            limits=limits,
+            proxy=httpx.Proxy(settings.proxy.get()) if settings.proxy is not None else None,
+        )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(settings.timeout),
+        headers={"User-Agent": user_agent},
+        trust_env=False,
+    )
+
+
+def failure(exc: BaseException, provider: Provider, timeout: float) -> ConnectorError:
+    """The connector error for a failed exchange (`timeout`: the seconds it was given)."""
+    if isinstance(exc, httpx.DecodingError):
+        return ProviderError(
+            "answered with a body its Content-Encoding does not decode", provider=provider
+        )
+    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        return NotConnected(f"no connection within {timeout:g}s", provider=provider)
+    if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ClientProxyConnectionError):
+        return NotConnected("cannot connect", provider=provider)
+    if isinstance(cause, aiohttp.SocketTimeoutError | aiohttp.ServerTimeoutError):
+        return ProviderTimeout(f"no answer within {timeout:g}s", provider=provider)
+    if isinstance(cause, aiohttp.ClientError):
+        return ProviderUnavailable(f"connection failed ({type(cause).__name__})", provider=provider)
+    # httpx's own transports (tests use ASGI and mock transports).
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NotConnected(f"no connection within {timeout:g}s", provider=provider)
+    if isinstance(exc, httpx.ConnectError):
+        return NotConnected("cannot connect", provider=provider)
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return ProviderTimeout(f"no answer within {timeout:g}s", provider=provider)
+    return ProviderUnavailable(f"connection failed ({type(exc).__name__})", provider=provider)

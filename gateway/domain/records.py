@@ -1,0 +1,200 @@
+"""The unified model every connector maps to and from.
+
+`ContactRecord` is one provider's record of a person; `ContactWrite` is a
+write request; `WriteResult` says what one provider did with one write. All of
+it is plain data: no I/O, no GraphQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from gateway.domain.normalize import normalize_email
+
+
+class Provider(StrEnum):
+    """The providers the gateway federates; the value is the configuration key."""
+
+    AKITA = "akita"
+    INTERAKT = "interakt"
+    TRUSTMARY = "trustmary"
+    ADAPTIX = "adaptix"
+    LUNARSEND = "lunarsend"
+
+
+class Capability(StrEnum):
+    """What the gateway can do with a provider, as the schema lists it.
+
+    Derived from the protocols a connector implements (`connectors.protocol`),
+    never declared beside them.
+    """
+
+    READ_BY_ID = "read_by_id"
+    READ_BY_EMAIL = "read_by_email"
+    READ_MANY = "read_many"  # many keys answered by one provider call
+    SEARCH = "search"  # lookup by a field value (company, text, tag)
+    LIST = "list"  # enumerate every contact page by page
+    WRITE = "write"
+    WRITE_MANY = "write_many"  # a batch endpoint for many writes in one call
+    DELETE = "delete"
+    TAGS = "tags"
+    LISTS = "lists"
+    ACTIVITY = "activity"
+    NOTES = "notes"
+    DO_NOT_CONTACT = "do_not_contact"
+    POINTS = "points"
+
+
+class WriteStatus(StrEnum):
+    """What a provider did with a write. DELETED only answers a delete."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (WriteStatus.CREATED, WriteStatus.UPDATED, WriteStatus.DELETED)
+
+
+class SearchField(StrEnum):
+    """The fields a `connectors.protocol.Searcher` can look up by."""
+
+    EMAIL = "email"
+    COMPANY = "company"
+    TEXT = "text"
+    TAG = "tag"
+
+
+@dataclass(frozen=True, slots=True)
+class TagRef:
+    """A tag as attached to a contact. `kind` is "tag", "list" or "segment"."""
+
+    name: str
+    kind: str = "tag"
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A tag a provider knows about, with how many contacts carry it when known."""
+
+    provider: Provider
+    name: str
+    kind: str
+    id: str | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRecord:
+    """One event or note in a contact's history."""
+
+    provider: Provider
+    contact_remote_id: str
+    id: str
+    kind: str  # "event" or "note"
+    type: str
+    label: str | None
+    timestamp: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ContactRecord:
+    """One provider's record of a person, mapped to the unified model."""
+
+    provider: Provider
+    remote_id: str
+    email: str | None = None
+    emails: list[str] = field(default_factory=list)
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    phones: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    company: str | None = None
+    job_title: str | None = None
+    type: str | None = None
+    status: str | None = None
+    tags: list[TagRef] = field(default_factory=list)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+    account_external_id: str | None = None
+    points: int | None = None
+    do_not_contact: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # Activity the record itself carries (e.g. a notes field), free to read.
+    inline_activity: list[ActivityRecord] = field(default_factory=list)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def email_key(self) -> str | None:
+        return normalize_email(self.email)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWrite:
+    """A write request in the unified model. None means "not given"."""
+
+    email: str | None = None
+    external_id: str | None = None
+    account_external_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phones: tuple[str, ...] | None = None
+    company: str | None = None
+    job_title: str | None = None
+    tags: tuple[str, ...] | None = None
+    custom_fields: Mapping[str, Any] | None = None
+
+    def given(self) -> list[str]:
+        """Names of the fields this write sets, in declaration order."""
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    @property
+    def full_name(self) -> str | None:
+        parts = [p for p in (self.first_name, self.last_name) if p]
+        return " ".join(parts) or None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one provider did with one write, told honestly.
+
+    `dropped_fields` names the `ContactWrite` fields (or `field[index]` for
+    list items) the provider did not store although they were given.
+    `contact` is the provider's record as the write left it, when its answer
+    carried one.
+    """
+
+    provider: Provider
+    status: WriteStatus
+    remote_id: str | None = None
+    message: str | None = None
+    dropped_fields: tuple[str, ...] = ()
+    contact: ContactRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of an enumeration; `next_cursor` is None on the last page."""
+
+    contacts: list[ContactRecord]
+    next_cursor: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    provider: Provider
+    ok: bool
+    latency_ms: float | None = None
+    message: str | None = None

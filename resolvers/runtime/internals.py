@@ -1,0 +1,52 @@
+"""Every use of Strawberry's and graphql-core's non-public API, in one place.
+
+The gateway reads a few internals for speed (`resolvers.runtime.execution`)
+and for one question Strawberry's `Info` cannot answer (which fragments the
+document defines). Each is named here once; `tests/resolvers/test_internals.py`
+fails with a clear message when an upgrade moves one. The dependency ranges in
+`pyproject.toml` are the versions this module was tested with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import FragmentDefinitionNode, GraphQLField, GraphQLSchema
+from strawberry import Schema
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import Info
+from strawberry.types.field import StrawberryField
+
+__all__ = [
+    "StrawberryGraphQLCoreExecutionContext",
+    "document_fragments",
+    "graphql_schema",
+    "is_default_resolver",
+    "strawberry_field",
+]
+
+
+def document_fragments(info: Info[Any, Any]) -> dict[str, FragmentDefinitionNode]:
+    """The fragments the operation's document defines (graphql-core's `info.fragments`,
+    which Strawberry's `Info` keeps as the private `_raw_info`)."""
+    fragments: dict[str, FragmentDefinitionNode] = info._raw_info.fragments
+    return fragments
+
+
+def is_default_resolver(field: GraphQLField) -> bool:
+    """Whether graphql-core calls Strawberry's default attribute resolver for `field`
+    (Strawberry marks it with the private `_is_default`)."""
+    return field.resolve is not None and bool(getattr(field.resolve, "_is_default", False))
+
+
+def strawberry_field(field: GraphQLField) -> StrawberryField | None:
+    """The Strawberry field a graphql-core field was converted from."""
+    found = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return found if isinstance(found, StrawberryField) else None
+
+
+def graphql_schema(schema: Schema) -> GraphQLSchema:
+    """The graphql-core schema Strawberry built (kept as the private `_schema`)."""
+    built: GraphQLSchema = schema._schema
+    return built

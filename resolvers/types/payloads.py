@@ -1,0 +1,104 @@
+"""What mutations answer: per-provider results, and the contact after the write."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.domain.keys import PersonKey
+from gateway.domain.records import WriteResult, WriteStatus
+from resolvers.runtime.context import Info
+from resolvers.services.lookup import find_person
+from resolvers.types.contact import ContactNode
+from resolvers.types.inputs import camel_field
+from resolvers.types.scalars import DeleteStatus, ProviderEnum, WriteStatusEnum
+
+
+async def contact_after(info: Info, key: PersonKey | None) -> ContactNode | None:
+    """The contact behind `key` as the readable providers show it now."""
+    if key is None:
+        return None
+    person = await find_person(info.context, info, key)
+    return ContactNode.from_person(person) if person else None
+
+
+@strawberry.type(description="What one provider did with one write.")
+class ProviderWriteResult:
+    provider: ProviderEnum  # type: ignore[valid-type]
+    status: WriteStatusEnum
+    remote_id: strawberry.ID | None
+    message: str | None
+    dropped_fields: list[str] = strawberry.field(
+        description="The ContactInput fields this provider did not store although they were "
+        "given (`phones[1]` for a list item, `customFields.plan` for one custom field)."
+    )
+
+    @classmethod
+    def from_result(cls, result: WriteResult) -> ProviderWriteResult:
+        return cls(
+            provider=result.provider,
+            status=WriteStatusEnum(result.status.value),
+            remote_id=strawberry.ID(result.remote_id) if result.remote_id else None,
+            message=result.message,
+            dropped_fields=[camel_field(f) for f in result.dropped_fields],
+        )
+
+
+@strawberry.type(description="What one provider did with a delete.")
+class ProviderDeleteResult:
+    provider: ProviderEnum  # type: ignore[valid-type]
+    status: DeleteStatus
+    remote_id: strawberry.ID | None
+    message: str | None
+
+    @classmethod
+    def from_result(cls, result: WriteResult) -> ProviderDeleteResult:
+        status = (
+            DeleteStatus.DELETED
+            if result.status is WriteStatus.DELETED
+            else DeleteStatus.SKIPPED
+            if result.status is WriteStatus.SKIPPED
+            else DeleteStatus.FAILED
+        )
+        return cls(
+            provider=result.provider,
+            status=status,
+            remote_id=strawberry.ID(result.remote_id) if result.remote_id else None,
+            message=result.message,
+        )
+
+
+@strawberry.type
+class UpsertContactPayload:
+    results: list[ProviderWriteResult]
+    key: strawberry.Private[PersonKey | None]
+
+    @strawberry.field(description="The contact as the readable providers show it after the write.")
+    async def contact(self, info: Info) -> ContactNode | None:
+        return await contact_after(info, self.key)
+
+
+@strawberry.type
+class UpsertContactsPayload:
+    results: list[UpsertContactPayload] = strawberry.field(
+        description="One payload per input, in input order."
+    )
+    created: int = strawberry.field(description="Provider writes that created a contact.")
+    updated: int
+    skipped: int
+    failed: int
+
+
+@strawberry.type
+class DeleteContactPayload:
+    deleted_id: strawberry.ID
+    results: list[ProviderDeleteResult]
+
+
+@strawberry.type(description="A change to one contact: per-provider results and the contact after.")
+class ContactChangePayload:
+    results: list[ProviderWriteResult]
+    key: strawberry.Private[PersonKey]
+
+    @strawberry.field
+    async def contact(self, info: Info) -> ContactNode | None:
+        return await contact_after(info, self.key)
