@@ -1,11 +1,11 @@
 """Adaptix (a Mautic fork): the contacts API under `/api`, with HTTP Basic auth.
 
-Written from shared/providers/adaptix.txt and the adaptix section of NOTES.md.
+Written from docs/providers/adaptix.md.
 Where both are silent the emulator does what Mautic, which Adaptix forks, does:
 
 - PHP's empty arrays: an empty field group, `ipAddresses`, a UTM tag's `query`
-  and an event's `details` are `[]`; the maps NOTES.md keys by id (`contacts`,
-  `lists`, `automations`, batch `errors`) are `{}` when empty.
+  and an event's `details` are `[]`; the maps keyed by id (`contacts`, `lists`,
+  `automations`, batch `errors`) are `{}` when empty.
 - `ipAddresses` is keyed by address; `fields.<group>.<alias>.id` is a string
   while `list/fields` (keyed by field id) has integer ids; `list/owners` is an
   array.
@@ -755,7 +755,6 @@ class AdaptixEmulator(Emulator):
 
     key = "adaptix"
     root = "/api"
-    rate_limit_default = RateLimit(1000, 3600)
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         super().__init__(rng_seed=rng_seed)

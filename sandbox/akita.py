@@ -10,7 +10,7 @@ Both answer `{"data": {...}}` with Akita's own integer `id` and `created_at` /
 listing every failing field, and nothing is stored. Other errors are
 `{"message": "..."}`; a bad credential is 401 `{"message": "Unauthenticated."}`.
 
-Decisions beyond NOTES.md:
+Decisions beyond the provider notes (docs/providers/akita.md):
 - `internal_id` / `internal_account_id` are required (missing, null or blank is
   "field is required"), strings or numbers; numbers are stored as strings.
 - `first_name`, `last_name`, `name` must be strings when sent; `emails`,
@@ -138,7 +138,6 @@ class AkitaEmulator(Emulator):
 
     key = "akita"
     root = "/v1"
-    rate_limit_default = RateLimit(120, 60)
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         super().__init__(rng_seed=rng_seed)

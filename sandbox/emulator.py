@@ -113,15 +113,13 @@ class Stats:
 class Emulator:
     """Base class for one provider's emulator.
 
-    Subclasses set `key`, `root` (the provider's own path root, e.g. `/api`),
-    `rate_limit_default` (the provider's documented limit), and implement
+    Subclasses set `key`, `root` (the provider's own path root, e.g. `/api`), and implement
     `authenticate`, `error_body`, `unauthorized_body`, `routes`, `records` and
     `load_seed`.
     """
 
     key: ClassVar[str]
     root: ClassVar[str]
-    rate_limit_default: ClassVar[RateLimit | None] = None
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         self.controls = Controls()

@@ -9,7 +9,7 @@ without `email` (missing, or not a non-empty string) stores nothing. Errors are
 `{"error": "..."}`: 400 for a body that is not a JSON object, 401
 `{"error": "Unauthorized"}` for a bad credential.
 
-What is stored, per NOTES.md:
+What is stored (docs/providers/interakt.md):
 - Every top-level key other than `email` and `custom_fields` is an attribute,
   merged into what the record already holds. A null or object value is dropped
   (that attribute alone), silently; strings, numbers, booleans and arrays are kept.
@@ -84,7 +84,6 @@ class InteraktEmulator(Emulator):
 
     key = "interakt"
     root = "/api/v1"
-    rate_limit_default = None
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         super().__init__(rng_seed=rng_seed)

@@ -1,6 +1,6 @@
 """Lunar Send emulator: a small CRM with create, search, a narrow edit and delete.
 
-The docs give no paths; NOTES.md decides them, under `/lunarsend/api`:
+The docs give no paths; docs/providers/lunarsend.md decides them, under `/lunarsend/api`:
     POST   /contacts                        create, answers {"id"}
     GET    /contacts?searchby=&search=      {"data": [...]}, equality, case-insensitive
     POST   /contacts/edit                   {"contactID", "updateFields"}: name, email, phone only
@@ -84,7 +84,6 @@ class LunarSendEmulator(Emulator):
 
     key = "lunarsend"
     root = "/api"
-    rate_limit_default = RateLimit(2, 1.0)
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         super().__init__(rng_seed=rng_seed)

@@ -1,6 +1,6 @@
 """Trustmary emulator: contacts upserted by email, soft deletes, survey lists.
 
-Endpoints under `/trustmary/v1` (shared/providers/trustmary.txt and NOTES.md):
+Endpoints under `/trustmary/v1` (docs/providers/trustmary.md):
     GET    /contacts?email=&offset=&includeAll=   {"contacts": [...]}, 1000 a page
     POST   /contacts                              upsert keyed by email
     DELETE /contacts                              {"email"}: marks the contact deleted
@@ -102,7 +102,6 @@ class TrustmaryEmulator(Emulator):
 
     key = "trustmary"
     root = "/v1"
-    rate_limit_default = None  # Trustmary documents no limit.
 
     def __init__(self, *, rng_seed: int = 0) -> None:
         super().__init__(rng_seed=rng_seed)

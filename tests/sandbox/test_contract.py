@@ -1,7 +1,7 @@
 """What every emulator owes its clients, parametrized over the five providers.
 
 Each provider's error shape, 401 body and 429 message are written out here from
-NOTES.md, not taken from the emulators: a bad credential, a malformed body, an
+docs/providers, not taken from the emulators: a bad credential, a malformed body, an
 unknown path and a rate limit all answer in the provider's own shape, and
 none of them changes what is stored. Provider-specific behaviour lives in the
 `test_<provider>.py` files beside this one.
@@ -19,7 +19,6 @@ import pytest
 
 from sandbox import credentials
 from sandbox.app import Sandbox
-from sandbox.emulator import RateLimit
 from tests.support import SANDBOX_URL
 
 Headers = dict[str, str]
@@ -64,7 +63,6 @@ class Provider:
     error: Callable[[int, str], Any]
     unauthorized: Any
     too_many: str  # the 429 message under a limit of 2 an hour
-    default_limit: RateLimit | None
     wrong_method: tuple[str, str]
 
     def __str__(self) -> str:
@@ -101,7 +99,6 @@ PROVIDERS = (
         error=laravel,
         unauthorized={"message": "Unauthenticated."},
         too_many="Too Many Attempts.",
-        default_limit=RateLimit(120, 60),
         # Akita documents no read endpoint.
         wrong_method=("GET", "/contacts"),
     ),
@@ -127,7 +124,6 @@ PROVIDERS = (
         error=plain,
         unauthorized={"error": "Unauthorized"},
         too_many="Too many requests.",
-        default_limit=None,
         wrong_method=("GET", "/members"),
     ),
     Provider(
@@ -151,7 +147,6 @@ PROVIDERS = (
         error=plain,
         unauthorized={"error": "Unauthorized"},
         too_many="Too many requests.",
-        default_limit=None,
         wrong_method=("PUT", "/contacts"),
     ),
     Provider(
@@ -196,7 +191,6 @@ PROVIDERS = (
             ]
         },
         too_many="You exceeded the rate limit of 2 API calls per hour.",
-        default_limit=RateLimit(1000, 3600),
         wrong_method=("POST", "/contacts/1"),
     ),
     Provider(
@@ -220,7 +214,6 @@ PROVIDERS = (
         error=lunarsend,
         unauthorized={"error": "unauthorized", "message": "Missing or invalid API key."},
         too_many="Rate limit exceeded: 2 requests per 3600 seconds.",
-        default_limit=RateLimit(2, 1.0),
         wrong_method=("PUT", "/contacts"),
     ),
 )
@@ -356,7 +349,6 @@ async def test_rate_limit_is_429_with_retry_after_and_stores_nothing(
     sandbox: Sandbox, sandbox_http: httpx.AsyncClient, provider: Provider
 ) -> None:
     emulator = sandbox.emulators[provider.key]
-    assert emulator.rate_limit_default == provider.default_limit
     assert emulator.controls.rate_limit is None  # off until a test or benchmark sets it
     limit = {"rate_limit": {"requests": 2, "per_seconds": 3600}}
     assert (await sandbox_http.post(f"/{provider.key}/_sandbox/controls", json=limit)).is_success
