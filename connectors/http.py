@@ -19,6 +19,7 @@ connector cannot use.
 from __future__ import annotations
 
 import ssl
+from functools import partial
 
 import aiohttp
 import certifi
@@ -53,6 +54,20 @@ def ssl_context(settings: ConnectorSettings) -> ssl.SSLContext:
     return context
 
 
+def _session(settings: ConnectorSettings) -> aiohttp.ClientSession:
+    """The aiohttp session behind one provider's client (made on first use, in the loop)."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.concurrency, keepalive_timeout=KEEPALIVE_EXPIRY, ssl=ssl_context(settings)
+    )
+    session = aiohttp.ClientSession(connector=connector, trust_env=False)
+    # aiohttp sends a GET, PUT or DELETE once more, unasked, when the connection drops
+    # before the answer: a DELETE the provider acted on would arrive twice. What is sent
+    # again is the connectors' decision (HTTPConnector.request), so this private switch
+    # is off; tests/connectors/test_http.py fails if it stops working.
+    session._retry_connection = False
+    return session
+
+
 def build_client(
     settings: ConnectorSettings,
     *,
@@ -67,16 +82,9 @@ def build_client(
         transport: instead of aiohttp's; tests pass `httpx.ASGITransport` to reach
             an in-process sandbox.
     """
-    limits = httpx.Limits(
-        max_connections=settings.concurrency,
-        max_keepalive_connections=settings.concurrency,
-        keepalive_expiry=KEEPALIVE_EXPIRY,
-    )
     if transport is None:
         transport = AiohttpTransport(
-            verify=ssl_context(settings),
-            trust_env=False,
-            limits=limits,
+            client=partial(_session, settings),
             proxy=httpx.Proxy(settings.proxy.get()) if settings.proxy is not None else None,
         )
     return httpx.AsyncClient(
