@@ -364,3 +364,24 @@ async def test_a_listing_read_whole_answers_the_other_lookups_without_calls(
     assert await stats(client, "adaptix") == {"GET /api/contacts": 1}
     assert await stats(client, "trustmary") == {"GET /v1/contacts": 1}
     assert await stats(client, "lunarsend") == {"GET /api/contacts": listed}
+
+
+async def test_an_id_minted_from_an_external_id_resolves(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    # Ada's external id is usr-00000 in Trustmary; an id made from it finds her whole.
+    global_id = base64.urlsafe_b64encode(b"Contact:eid:usr-00000").decode().rstrip("=")
+    gateway = make_gateway()
+    for query in (
+        "query($id: ID!) { contact(id: $id) { email externalId sources { provider } } }",
+        "query($id: ID!) { node(id: $id) { ... on Contact { email externalId sources { provider } } } }",
+    ):
+        result = await execute(gateway, query, {"id": global_id})
+        assert result.errors == []
+        found = result.data["contact" if "contact(" in query else "node"]
+        assert found["email"] == "ada.lovelace.0@stark.test"
+        assert found["externalId"] == "usr-00000"
+        assert {s["provider"] for s in found["sources"]} == {"ADAPTIX", "TRUSTMARY", "LUNARSEND"}
+    unknown = base64.urlsafe_b64encode(b"Contact:eid:nobody").decode().rstrip("=")
+    result = await execute(gateway, "query($id: ID!) { contact(id: $id) { id } }", {"id": unknown})
+    assert (result.errors, result.data) == ([], {"contact": None})

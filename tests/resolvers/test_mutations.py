@@ -293,3 +293,23 @@ async def test_tag_untag_do_not_contact_and_points(
         {"id": cid},
     )
     assert zero.error_codes() == [("BAD_USER_INPUT", None)]
+
+
+async def test_the_contact_after_an_upsert_is_read_only_where_the_write_answered_no_record(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    await reset(client)
+    result = await execute(make_gateway(), UPSERT, {"input": FULL_INPUT})
+    assert result.errors == []
+    contact = result.data["upsertContact"]["contact"]
+    assert contact["email"] == "Grace.Hopper@Navy.test"
+    assert {s["provider"] for s in contact["sources"]} == {"ADAPTIX", "TRUSTMARY", "LUNARSEND"}
+    # Adaptix and Trustmary answered the write with the stored record: nothing is read
+    # back. Lunar Send answers a create with an id only: its record is read (after the
+    # search its create needs first).
+    assert await stats(client, "adaptix") == {
+        "GET /api/contacts/list/fields": 1,  # to check the custom field's alias
+        "POST /api/contacts/new": 1,
+    }
+    assert await stats(client, "trustmary") == {"GET /v1/lists": 1, "POST /v1/contacts": 1}
+    assert await stats(client, "lunarsend") == {"GET /api/contacts": 2, "POST /api/contacts": 1}
