@@ -124,6 +124,7 @@ class HTTPConnector(Generic[S]):
 
     def __init__(self, client: httpx.AsyncClient, settings: S) -> None:
         self.client = client
+        self._send = http.sender(client)
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
         self._semaphore = asyncio.Semaphore(settings.concurrency)
@@ -244,9 +245,7 @@ class HTTPConnector(Generic[S]):
             timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
         metrics.count_call(self.provider)
         try:
-            response = await self.client.send(
-                self._build_request(method, url, params, json, timeout)
-            )
+            response = await self._send(self._build_request(method, url, params, json, timeout))
         except http.TRANSPORT_ERRORS as exc:
             raise http.failure(exc, self.provider, timeout) from exc
         self.validate_response(response)
