@@ -455,3 +455,12 @@ ON_UVLOOP: dict[str, Case] = {
 @pytest.mark.parametrize("case", ON_UVLOOP.values(), ids=ON_UVLOOP.keys())
 def test_on_uvloop(case: Case) -> None:
     uvloop.run(case())
+
+
+def test_the_client_still_keeps_its_transport_where_connectors_send_through_it() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(204))
+    client = httpx.AsyncClient(transport=transport)
+    assert getattr(client, "_transport", None) is transport, (
+        "httpx.AsyncClient no longer keeps its transport as `_transport`: "
+        "connectors.http.sender sends provider requests through it"
+    )
