@@ -63,6 +63,8 @@ class GatewayErrors(SchemaExtension):
             result.errors = errors or None
         elif errors:
             self.execution_context.pre_execution_errors = errors
+        if isinstance(context, Context):
+            context.loaders.release()
         self._log(started, dict(calls), errors)
 
     def _process(self, error: GraphQLError) -> GraphQLError:

@@ -126,6 +126,19 @@ class Loaders:
             if kept and result.contact is not None and result.contact.remote_id:
                 self.prime(result.contact)
 
+    def release(self) -> None:
+        """Drop every answer and loader once the request is answered.
+
+        The loaders and the request's context refer to each other (a batch function
+        is a bound method), so what they hold would wait for the cycle collector,
+        which a serving worker runs rarely: thousands of records per bulk request
+        piled up between collections."""
+        for loaders in (self.by_email, self.by_id, self.by_external_id, self.activity):
+            loaders.clear()
+        self.people.clear_all()
+        self._pages.clear()
+        self._complete.clear()
+
     def _remember_listing(self, provider: Provider, records: Sequence[ContactRecord]) -> None:
         known: dict[str, ContactRecord] = {}
         for record in records:
