@@ -5,8 +5,10 @@ read an error message from a response (`error_message`), and implement the
 protocols of `connectors.protocol` their provider has an API for (nothing
 else: a method a provider cannot serve does not exist). Everything else
 (timeouts, retries with backoff and jitter, `Retry-After`, the time budget,
-the concurrency bound, client-side pacing, classification of responses into
-the error tree) lives here, once.
+the concurrency bound and client-side pacing shared fairly between operations
+(`connectors.pacing`), the operation's call limit and deadline
+(`connectors.budget`), classification of responses into the error tree, and
+masking the connector's secrets in every message it makes) lives here, once.
 """
 
 from __future__ import annotations
@@ -22,19 +24,24 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from connectors import http, metrics
+from connectors import budget, http
+from connectors.budget import OperationBudget
 from connectors.errors import (
     AuthError,
     BadInput,
     ConnectorError,
     NotConnected,
     NotFound,
+    OperationTimeout,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
     RetriableError,
 )
-from connectors.settings import ConnectorSettings, RateLimit
+from connectors.masking import Masker
+from connectors.pacing import Turns
+from connectors.settings import ConnectorSettings
 from gateway.domain.records import (
     ContactWrite,
     Health,
@@ -47,28 +54,11 @@ JSON = Any
 S = TypeVar("S", bound=ConnectorSettings)
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
-
-class Pacer:
-    """Spaces request starts evenly so a client-side rate limit is never exceeded.
-
-    Starts are spaced a little wider than the limit allows (`MARGIN`): a request
-    delayed on its way can otherwise land in the same provider window as the next.
-    """
-
-    MARGIN = 1.05
-
-    def __init__(self, limit: RateLimit) -> None:
-        self._interval = limit.interval * self.MARGIN
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self._interval
-        if start > now:
-            await asyncio.sleep(start - now)
+NOT_SENT = "the operation ran out of time before this provider call was sent"
+NOT_ANSWERED = "the operation ran out of time before the provider answered"
+MAY_HAVE_ACTED = " (it may still have acted on the request)"
+# A timeout that ends this close to the operation's deadline was the deadline's.
+DEADLINE_SLACK = 0.01
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -127,10 +117,11 @@ class HTTPConnector(Generic[S]):
         self._send = http.sender(client)
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
-        self._semaphore = asyncio.Semaphore(settings.concurrency)
-        self._pacer = Pacer(settings.rate_limit) if settings.rate_limit else None
+        self._turns = Turns(concurrency=settings.concurrency, rate_limit=settings.rate_limit)
+        auth = self.auth_headers()
+        self.mask = Masker(settings.secrets(), auth)
         # Every request carries the same headers: built once, not per call.
-        self._headers = httpx.Headers([*client.headers.multi_items(), *self.auth_headers().items()])
+        self._headers = httpx.Headers([*client.headers.multi_items(), *auth.items()])
         self._json_headers = httpx.Headers(
             [*self._headers.multi_items(), ("Content-Type", "application/json")]
         )
@@ -142,11 +133,13 @@ class HTTPConnector(Generic[S]):
         return {}
 
     def error_message(self, response: httpx.Response) -> str:
-        """The provider's own words for a failed response, without secrets."""
+        """The provider's own words for a failed response (`validate_response` masks
+        the secrets in them)."""
         try:
             body = response.json()
         except ValueError:
-            return response.text[:200] or response.reason_phrase
+            # Masked before it is cut: a cut through a secret would leave its start.
+            return self.mask(response.text)[:200] or response.reason_phrase
         if isinstance(body, dict):
             for key in ("message", "error"):
                 if isinstance(body.get(key), str):
@@ -158,7 +151,7 @@ class HTTPConnector(Generic[S]):
         status = response.status_code
         if status < 400:
             return
-        message = self.error_message(response)
+        message = self.mask(self.error_message(response))
         kwargs: dict[str, Any] = {"provider": self.provider, "status": status}
         if status == 429:
             raise RateLimited(
@@ -193,21 +186,47 @@ class HTTPConnector(Generic[S]):
         connection errors, 429 and 5xx. Writes are retried only where the
         provider cannot have acted: a connection never made, or a 429. No try
         runs past the retry budget: the last one's timeout is cut to what is left.
+
+        Inside an operation (`connectors.budget`) each try is charged to it before
+        it is sent, the call waits its fair turn among the operations, and no
+        wait, try or pause runs past the operation's deadline.
+
+        Raises:
+            ConnectorError: the provider failed after retries (its message masked);
+                `CallBudgetExceeded` or `OperationTimeout` when the operation's
+                limit stopped the call, never retried.
         """
         if retry is None:
             retry = method == "GET"
         policy = self.settings.retry
+        operation = budget.current()
+        if operation is not None:
+            # Nothing is queued for a call that could not be sent anyway.
+            operation.check(self.provider)
         # A call keeps its concurrency slot while it backs off, so a retry is not
         # sent to the back of a queue of thousands (a bulk job); and its budget
         # starts once it holds the slot, not while it waits for one.
-        async with self._semaphore:
+        await self._turn(operation, first=True)
+        try:
             deadline = time.monotonic() + policy.budget
+            # No pause runs past the retry budget or the operation's deadline: the
+            # caller gets the provider's failure at once, not after a wait for nothing.
+            last_pause_end = deadline
+            if operation is not None and operation.deadline is not None:
+                last_pause_end = min(deadline, operation.deadline)
             attempt = 0
             while True:
                 attempt += 1
+                if attempt > 1:
+                    await self._turn(operation, first=False)
                 try:
                     return await self._send_once(
-                        method, path, params=params, json=json, deadline=deadline
+                        method,
+                        path,
+                        params=params,
+                        json=json,
+                        deadline=deadline,
+                        operation=operation,
                     )
                 except RetriableError as exc:
                     refused = isinstance(exc, RateLimited)
@@ -222,9 +241,23 @@ class HTTPConnector(Generic[S]):
                     else:
                         pause = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1))
                         pause *= random.uniform(0.5, 1.0)
-                    if time.monotonic() + pause >= deadline:
+                    if time.monotonic() + pause >= last_pause_end:
                         raise
                     await asyncio.sleep(pause)
+        finally:
+            self._turns.release()
+
+    async def _turn(self, operation: OperationBudget | None, *, first: bool) -> None:
+        """Wait for `operation`'s fair turn: a slot and a paced start for a call's first
+        try (the caller releases the slot), a paced start for a retry."""
+        deadline = operation.deadline if operation is not None else None
+        try:
+            if first:
+                await self._turns.take(operation, deadline=deadline)
+            else:
+                await self._turns.start(operation, deadline=deadline)
+        except TimeoutError:
+            raise OperationTimeout(NOT_SENT, provider=self.provider) from None
 
     async def _send_once(
         self,
@@ -234,20 +267,40 @@ class HTTPConnector(Generic[S]):
         params: Params,
         json: JSON,
         deadline: float | None = None,
+        operation: OperationBudget | None = None,
     ) -> httpx.Response:
-        """One HTTP exchange, classified; the caller holds a concurrency slot."""
+        """One HTTP exchange, charged to `operation` and classified; the caller holds
+        its turn."""
         url = self.base_url + path
-        if self._pacer is not None:
-            await self._pacer.wait()
+        stop = operation.deadline if operation is not None else None
+        if operation is not None:
+            operation.charge(self.provider)
+        now = time.monotonic()
         timeout = self.settings.timeout
         if deadline is not None:
             # No try runs past the budget: the last one's timeout is cut to what is left.
-            timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
-        metrics.count_call(self.provider)
+            timeout = min(timeout, deadline - now)
+        if stop is not None:
+            timeout = min(timeout, stop - now)
+        timeout = max(timeout, 0.001)
+        request = self._build_request(method, url, params, json, timeout)
         try:
-            response = await self._send(self._build_request(method, url, params, json, timeout))
+            if stop is None:
+                response = await self._send(request)
+            else:
+                # The deadline holds even where a transport ignores its timeout.
+                async with asyncio.timeout(max(stop - now, 0.001)):
+                    response = await self._send(request)
         except http.TRANSPORT_ERRORS as exc:
-            raise http.failure(exc, self.provider, timeout) from exc
+            error = http.failure(exc, self.provider, timeout)
+            if (
+                stop is not None
+                and isinstance(error, ProviderTimeout | NotConnected)
+                and time.monotonic() >= stop - DEADLINE_SLACK
+            ):
+                message = NOT_ANSWERED if method == "GET" else NOT_ANSWERED + MAY_HAVE_ACTED
+                raise OperationTimeout(message, provider=self.provider) from exc
+            raise error from exc
         self.validate_response(response)
         return response
 
@@ -290,13 +343,20 @@ class HTTPConnector(Generic[S]):
 
     def skipped(self, reason: str, *, dropped: Sequence[str] = ()) -> WriteResult:
         return WriteResult(
-            self.provider, WriteStatus.SKIPPED, message=reason, dropped_fields=tuple(dropped)
+            self.provider,
+            WriteStatus.SKIPPED,
+            message=self.mask(reason),
+            dropped_fields=tuple(dropped),
         )
 
     def failed(self, error: ConnectorError | str, *, dropped: Sequence[str] = ()) -> WriteResult:
+        """A FAILED result; its message (often the provider's words) is masked."""
         message = error.message if isinstance(error, ConnectorError) else error
         return WriteResult(
-            self.provider, WriteStatus.FAILED, message=message, dropped_fields=tuple(dropped)
+            self.provider,
+            WriteStatus.FAILED,
+            message=self.mask(message),
+            dropped_fields=tuple(dropped),
         )
 
     def unwritable(self, contact: ContactWrite) -> list[str]:
@@ -318,13 +378,19 @@ class HTTPConnector(Generic[S]):
         accepts our credentials. `healthy` lists errors that prove both (an empty
         write refused as bad input)."""
         started = time.monotonic()
+        operation = budget.current()
         try:
-            async with self._semaphore:
-                await self._send_once(method, path, params=params, json=json)
+            if operation is not None:
+                operation.check(self.provider)
+            await self._turn(operation, first=True)
+            try:
+                await self._send_once(method, path, params=params, json=json, operation=operation)
+            finally:
+                self._turns.release()
         except healthy:
             pass
         except ConnectorError as exc:
-            return Health(self.provider, ok=False, message=exc.message)
+            return Health(self.provider, ok=False, message=self.mask(exc.message))
         return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)
 
 

@@ -10,10 +10,17 @@
     │   ├── AuthError              401/403: credentials wrong or missing
     │   ├── NotFound               404: the record does not exist
     │   └── ProviderError          any other answer the connector cannot use
-    └── BadInput                   the provider refused the data (400/409/422)
+    ├── BadInput                   the provider refused the data (400/409/422)
+    ├── CallBudgetExceeded         the operation has made all the provider calls it may
+    └── OperationTimeout           the operation's deadline came before the provider answered
 
 Every error carries the `provider` and a `code` that the GraphQL layer puts in
-`extensions.code`. Messages never contain credentials.
+`extensions.code`. Messages never contain credentials: `HTTPConnector` masks
+every configured secret in the provider's words before they become a message.
+
+The last two are the operation's limits (`connectors.budget`), not the
+provider's failures: they are never retried, since another try would break the
+same limit, and a call refused by `CallBudgetExceeded` was never sent.
 """
 
 from __future__ import annotations
@@ -85,3 +92,17 @@ class ProviderError(FatalError):
 
 class BadInput(ConnectorError):
     code = "PROVIDER_REJECTED_INPUT"
+
+
+class CallBudgetExceeded(ConnectorError):
+    """The operation may make no more provider calls (`OperationBudget.max_calls`);
+    this one was not sent."""
+
+    code = "OPERATION_LIMIT_EXCEEDED"
+
+
+class OperationTimeout(ConnectorError):
+    """The operation's deadline (`OperationBudget.deadline`) passed while this call
+    waited for its turn or for the provider's answer."""
+
+    code = "OPERATION_TIMEOUT"

@@ -18,7 +18,17 @@ Test and benchmark controls, per provider (no auth, sandbox only):
     GET  /<key>/_sandbox/stats     {"total": N, "requests": {"GET /api/contacts": N}}
     POST /<key>/_sandbox/reset     zero the stats
     GET|POST /<key>/_sandbox/controls
-         {"latency_ms", "error_rate", "outage", "rate_limit": {"requests", "per_seconds"} | null}
+         {"latency_ms", "error_rate", "outage", "rate_limit": {"requests", "per_seconds"} | null,
+          "echo_credentials"}
+
+`echo_credentials` (true or false, default false) plays a careless provider:
+every error answer in the provider's error shape (an outage, an `error_rate`
+fault, a 429, a 4xx for a bad body, path or value) has its message followed by
+the credentials the request carried: the `Authorization` and `x-api-key`
+header values, and a Basic header's decoded `user:password`. It lets tests
+prove that a client never shows such words to its users. A 401 keeps its fixed
+body, as the providers document it. Controls that make no sense (a negative
+latency, an error rate past 1, a non-boolean switch) are a 400 and change nothing.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ class Controls:
     error_rate: float = 0.0
     outage: bool = False
     rate_limit: RateLimit | None = None
+    echo_credentials: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,7 +193,22 @@ class Emulator:
     def json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return Response(render_json(body), status, headers, media_type="application/json")
 
-    def error(self, error: ProviderError, headers: dict[str, str] | None = None) -> Response:
+    def error(
+        self,
+        error: ProviderError,
+        headers: dict[str, str] | None = None,
+        *,
+        request: Request | None = None,
+    ) -> Response:
+        """`error` in the provider's shape; with `echo_credentials` on, its message
+        quotes the credentials `request` carried."""
+        if request is not None and self.controls.echo_credentials:
+            error = ProviderError(
+                error.status,
+                f"{error.message} {echoed_credentials(request)}",
+                code=error.code,
+                details=error.details,
+            )
         return self.json(self.error_body(error), error.status, headers)
 
     # -- controls -------------------------------------------------------------
@@ -199,7 +225,9 @@ class Emulator:
         if c.latency_ms:
             await asyncio.sleep(c.latency_ms / 1000)
         if c.outage:
-            return self.error(ProviderError(503, "Service unavailable.", code="unavailable"))
+            return self.error(
+                ProviderError(503, "Service unavailable.", code="unavailable"), request=request
+            )
         if not authed:
             return self.json(self.unauthorized_body(), 401)
         if self._window is not None:
@@ -207,10 +235,15 @@ class Emulator:
             if wait is not None:
                 message = self.rate_limit_message(self._window.limit)
                 return self.error(
-                    ProviderError(429, message, code="rate_limited"), {"Retry-After": str(wait)}
+                    ProviderError(429, message, code="rate_limited"),
+                    {"Retry-After": str(wait)},
+                    request=request,
                 )
         if c.error_rate and self._random.random() < c.error_rate:
-            return self.error(ProviderError(500, "Internal server error.", code="internal_error"))
+            return self.error(
+                ProviderError(500, "Internal server error.", code="internal_error"),
+                request=request,
+            )
         return None
 
     def rate_limit_message(self, limit: RateLimit) -> str:
@@ -231,7 +264,7 @@ class Emulator:
             try:
                 result = await spec.handler(request)
             except ProviderError as exc:
-                return self.error(exc)
+                return self.error(exc, request=request)
             if isinstance(result, Response):
                 return result
             return self.json(result)
@@ -254,10 +287,12 @@ class Emulator:
         )
 
     async def _not_found(self, request: Request, exc: Exception) -> Response:
-        return self.error(ProviderError(404, "Not found.", code="not_found"))
+        return self.error(ProviderError(404, "Not found.", code="not_found"), request=request)
 
     async def _not_allowed(self, request: Request, exc: Exception) -> Response:
-        return self.error(ProviderError(405, "Method not allowed.", code="method_not_allowed"))
+        return self.error(
+            ProviderError(405, "Method not allowed.", code="method_not_allowed"), request=request
+        )
 
     async def _records_endpoint(self, request: Request) -> Response:
         return self.json({"records": self.records()})
@@ -332,6 +367,19 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+def echoed_credentials(request: Request) -> str:
+    """The credentials `request` carried, as a careless provider quotes them in an error."""
+    parts = [
+        f"{name}={request.headers[name]}"
+        for name in ("authorization", "x-api-key")
+        if request.headers.get(name)
+    ]
+    basic = basic_credentials(request)
+    if basic is not None:
+        parts.append(f"user:password={basic[0]}:{basic[1]}")
+    return f"(request credentials: {'; '.join(parts) or 'none'})"
+
+
 def same_secret(given: str, expected: str) -> bool:
     """An exact, constant-time comparison of a credential with the sandbox's."""
     return hmac.compare_digest(given.encode(), expected.encode())
@@ -361,11 +409,15 @@ def parse_controls(body: Any) -> Controls:
         rate_limit = RateLimit(int(limit["requests"]), float(limit.get("per_seconds", 1.0)))
         if rate_limit.requests < 1 or not 0 < rate_limit.per_seconds < math.inf:
             raise ValueError("rate_limit needs requests >= 1 and a finite per_seconds > 0")
+    echo = body.get("echo_credentials", False)
+    if not isinstance(echo, bool):
+        raise ValueError("echo_credentials must be true or false")
     controls = Controls(
         latency_ms=float(body.get("latency_ms", 0.0)),
         error_rate=float(body.get("error_rate", 0.0)),
         outage=bool(body.get("outage", False)),
         rate_limit=rate_limit,
+        echo_credentials=echo,
     )
     if not 0 <= controls.latency_ms < math.inf or not 0.0 <= controls.error_rate <= 1.0:
         raise ValueError("latency_ms must be finite and >= 0, and error_rate within 0..1")

@@ -4,15 +4,17 @@ scripted provider answers for what the sandbox cannot produce."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from connectors.base import HTTPConnector
+from connectors.protocol import Deleter, DoNotContactSetter, PointsKeeper, Tagger, Writer
 from connectors.registry import build_connector
-from gateway.domain.records import Provider
+from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteResult
 from tests.support import SANDBOX_URL, sandbox_settings
 
 
@@ -61,3 +63,41 @@ async def scripted(
     """`provider`'s connector with sandbox settings, answered by `transport`."""
     async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as client:
         yield build_connector(provider, client, sandbox_settings(provider, **overrides))
+
+
+# Every field, so each write path that reads first (lists, field names, the stored
+# name, the existing contact) is taken.
+EVERY_FIELD = ContactWrite(
+    email="writes@example.test",
+    external_id="u-writes",
+    account_external_id="acct-writes",
+    first_name="Writes",
+    company="Writes Oy",
+    tags=("vip",),
+    custom_fields={"plan": "pro"},
+)
+
+
+def every_write(c: Any) -> dict[str, Callable[[], Awaitable[WriteResult | list[WriteResult]]]]:
+    """Each write method connector `c` has, by name, with arguments it would send."""
+    record = ContactRecord(c.provider, remote_id="1", email="writes@example.test")
+    writes: dict[str, Callable[[], Awaitable[Any]]] = {}
+    if isinstance(c, Writer):
+        writes["upsert"] = lambda: c.upsert(EVERY_FIELD)
+        writes["upsert_many"] = lambda: c.upsert_many(
+            [EVERY_FIELD, replace(EVERY_FIELD, email="writes.2@example.test")]
+        )
+    if isinstance(c, Deleter):
+        writes["delete"] = lambda: c.delete(record)
+    if isinstance(c, Tagger):
+        writes["tag"] = lambda: c.tag(record, add=["vip"])
+    if isinstance(c, DoNotContactSetter):
+        writes["dnc"] = lambda: c.set_do_not_contact("1", channel="email", enabled=True)
+    if isinstance(c, PointsKeeper):
+        writes["points"] = lambda: c.add_points("1", 5)
+    return writes
+
+
+def results(answer: WriteResult | list[WriteResult]) -> list[WriteResult]:
+    """One write method's answer as a list (`upsert_many` answers one already)."""
+    return answer if isinstance(answer, list) else [answer]
