@@ -24,33 +24,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
-from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from connectors.errors import ConnectorError
 from connectors.http import build_client
 from connectors.protocol import Connector, HealthChecker
 from connectors.registry import build_connector
-from gateway import assets, graphiql
+from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
-from resolvers.runtime.context import Context, Runtime
-from resolvers.schema import schema
+from gateway.view import GraphQLView
+from resolvers.runtime.context import Runtime
 
 __all__ = ["ENV_CONFIG", "create_app", "create_app_from_env"]
 
@@ -64,53 +54,6 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare 
     _VERSION = "0"
 USER_AGENT = f"contact-gateway/{_VERSION}"
 NO_HEALTH_CHECK = "the provider has no health check; not verified"
-
-
-class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI view with the gateway's context and its own GraphiQL page.
-
-    Args:
-        static_dir: where GraphiQL's assets are looked for (served under `/static`).
-    """
-
-    def __init__(self, *, static_dir: Path) -> None:
-        super().__init__(
-            schema,
-            graphql_ide="graphiql",
-            allow_queries_via_get=True,
-            subscription_protocols=(),
-        )
-        self.static_dir = static_dir
-
-    def encode_json(self, data: object) -> bytes:
-        # orjson is several times faster than json.dumps on large answers.
-        return orjson.dumps(data)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            response = self._refusal(request, exc)
-        await response(scope, receive, send)
-
-    def _refusal(self, request: Request, exc: HTTPException) -> Response:
-        # GraphQL over HTTP: a mutation sent with GET is 405 Method Not Allowed.
-        if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
-            return PlainTextResponse(exc.reason, status_code=405, headers={"Allow": "POST"})
-        return PlainTextResponse(exc.reason, status_code=exc.status_code)
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        runtime = getattr(request.state, "runtime", None)
-        if not isinstance(runtime, Runtime):
-            raise RuntimeError("the gateway has not started: run the app with its lifespan")
-        return Context(runtime, request=request, response=response)
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        page = graphiql.render(self.static_dir, root_path=request.scope.get("root_path", ""))
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 class _StaticFiles(StaticFiles):
@@ -192,7 +135,12 @@ def create_app(
                     build_client(connector_settings, user_agent=USER_AGENT, transport=transport)
                 )
                 connectors[provider] = build_connector(provider, client, connector_settings)
-            runtime = Runtime(connectors, settings.precedence)
+            runtime = Runtime(
+                connectors,
+                settings.precedence,
+                limits=settings.limits,
+                introspection=settings.server.introspection,
+            )
             logger.info(
                 "event=startup providers=%s",
                 ",".join(p.value for p in connectors) or "none",
@@ -213,10 +161,26 @@ def create_app(
     async def index(request: Request) -> Response:
         return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
 
+    middleware = []
+    if settings.server.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.server.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", *settings.server.preflight_headers],
+                max_age=600,
+            )
+        )
     return Starlette(
+        middleware=middleware,
         routes=[
             Route("/", index, methods=["GET"]),
-            Route("/graphql", GraphQLView(static_dir=static), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                GraphQLView(static_dir=static, settings=settings),
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/static", app=_StaticFiles(directory=static, check_dir=False), name="static"),

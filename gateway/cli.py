@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import ipaddress
 import logging
 import logging.config
 import os
@@ -82,6 +83,16 @@ def _bind(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only ever reaches this machine (localhost, 127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _sandbox_providers(base_url: str) -> list[tuple[str, str, str]]:
@@ -155,13 +166,23 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.config import ConfigError, load_config
 
     config_path = args.config or os.environ.get(ENV_CONFIG) or None
+    authenticated = False
     if config_path:
         try:
             settings = load_config(config_path)
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
+        authenticated = settings.auth.enabled
         os.environ[ENV_CONFIG] = os.path.abspath(config_path)
+    if not (authenticated or args.allow_anonymous or is_loopback(args.host)):
+        print(
+            f"refusing to serve {args.host} without [auth]: anyone who reaches it could read, "
+            "write and delete every provider's contacts; configure [auth] keys, or pass "
+            "--allow-anonymous",
+            file=sys.stderr,
+        )
+        return 2
 
     logging.config.dictConfig(log_config(args.log_level))
     signals = _Signals()
@@ -341,6 +362,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=1, help="processes; default: %(default)s"
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    serve.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        help="serve an address other than this machine's without [auth] (not recommended)",
+    )
     serve.add_argument(
         "--config",
         metavar="FILE",

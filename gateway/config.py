@@ -14,7 +14,11 @@ disabled), and the field precedence:
     [precedence.fields]
     phones = ["lunarsend", "adaptix"]
 
-This module reads the document and the precedence; each provider's section is
+    [server]                    # introspection, GraphiQL, CORS, CSRF preflight headers
+    [auth]                      # API keys ([[auth.keys]]) and JWT ([auth.jwt])
+    [limits]                    # what one request may cost
+
+This module reads the document, the precedence and those three sections; each provider's section is
 read by that provider's own settings schema (`connectors/<provider>/settings.py`,
 the keys every section shares in `connectors.settings`). `contact-gateway.example.toml`
 documents every key. `${NAME}` in any string is replaced by the environment
@@ -24,6 +28,7 @@ one `ConfigError` line that names the file and the key.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -33,11 +38,29 @@ from pathlib import Path
 from typing import Any
 
 from connectors.registry import PROVIDERS
-from connectors.settings import ConnectorSettings, SettingsError, Table, choices, type_name
+from connectors.settings import (
+    ConnectorSettings,
+    Secret,
+    SettingsError,
+    Table,
+    choices,
+    type_name,
+)
 from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence
 from gateway.domain.records import Provider
+from resolvers.runtime.limits import Limits
 
-__all__ = ["ConfigError", "GatewaySettings", "load_config", "read_document"]
+__all__ = [
+    "ApiKey",
+    "AuthSettings",
+    "ConfigError",
+    "GatewaySettings",
+    "JWTSettings",
+    "Limits",
+    "ServerSettings",
+    "load_config",
+    "read_document",
+]
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
@@ -60,6 +83,76 @@ class ConfigError(Exception):
         super().__init__(" ".join((where + message).splitlines()))
 
 
+# Headers that make a GET a non-simple request a browser preflights (GraphQL over
+# HTTP's and Apollo's names): with one of them, or a JSON content type, a GET may query.
+PREFLIGHT_HEADERS = (
+    "graphql-require-preflight",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+)
+SCOPES = ("read", "write")
+JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """`[server]`: what the HTTP endpoint offers.
+
+    Args:
+        introspection: answer introspection queries (off: GRAPHQL_VALIDATION_FAILED).
+        graphiql: serve GraphiQL on `GET /graphql` to browsers.
+        cors_origins: origins whose browsers may call the gateway (CORS); none by default.
+        preflight_headers: headers that let a GET carry a query without a JSON content type.
+    """
+
+    introspection: bool = True
+    graphiql: bool = True
+    cors_origins: tuple[str, ...] = ()
+    preflight_headers: tuple[str, ...] = PREFLIGHT_HEADERS
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One `[[auth.keys]]` entry: a named key (kept as its SHA-256 digest) and its scopes."""
+
+    name: str
+    digest: bytes
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class JWTSettings:
+    """`[auth.jwt]`: bearer tokens signed by an identity provider.
+
+    Args:
+        algorithm: HS256 (a shared `secret`) or RS256/ES256 (a `public_key_file`).
+        key: the shared secret, or the PEM public key's text.
+        issuer: the `iss` a token must carry, if set.
+        audience: the `aud` a token must carry, if set.
+        scopes_claim: the claim with the scopes (a space-separated string or a list).
+        name_claim: the claim that names the caller in the operation log.
+    """
+
+    algorithm: str
+    key: Secret
+    issuer: str | None = None
+    audience: str | None = None
+    scopes_claim: str = "scope"
+    name_claim: str = "sub"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """`[auth]`: who may call. With neither keys nor JWT the gateway is open."""
+
+    keys: tuple[ApiKey, ...] = ()
+    jwt: JWTSettings | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.keys) or self.jwt is not None
+
+
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
     """What the gateway federates, as read from a configuration file.
@@ -67,14 +160,23 @@ class GatewaySettings:
     Args:
         providers: settings for every enabled provider; a provider not in it is disabled.
         precedence: which provider's value wins, per field.
+        server: the HTTP endpoint's switches.
+        auth: who may call; open when empty.
+        limits: what one request may cost.
     """
 
     providers: Mapping[Provider, ConnectorSettings]
     precedence: Precedence = field(default_factory=Precedence)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    limits: Limits = field(default_factory=Limits)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for masking."""
-        return [secret for p in self.providers.values() for secret in p.secrets()]
+        found = [secret for p in self.providers.values() for secret in p.secrets()]
+        if self.auth.jwt is not None:
+            found.append(self.auth.jwt.key.get())
+        return found
 
 
 def load_config(path: str | os.PathLike[str]) -> GatewaySettings:
@@ -135,7 +237,7 @@ def read_document(
 
 
 def _read(document: Table) -> GatewaySettings:
-    document.only(("providers", "precedence"))
+    document.only(("providers", "precedence", "server", "auth", "limits"))
     tables = document.table("providers")
     tables.only([p.value for p in Provider], what="provider")
     providers = {
@@ -150,7 +252,130 @@ def _read(document: Table) -> GatewaySettings:
             f"keys: {choices(p.value for p in Provider)})",
         )
     precedence = _precedence(document.table("precedence")) if "precedence" in document else None
-    return GatewaySettings(providers=providers, precedence=precedence or Precedence())
+    return GatewaySettings(
+        providers=providers,
+        precedence=precedence or Precedence(),
+        server=_server(document.table("server")) if "server" in document else ServerSettings(),
+        auth=_auth(document.table("auth")) if "auth" in document else AuthSettings(),
+        limits=_limits(document.table("limits")) if "limits" in document else Limits(),
+    )
+
+
+def _strings(table: Table, name: str, *, lower: bool = False) -> tuple[str, ...]:
+    raw = table.value(name)
+    if not isinstance(raw, list) or not all(isinstance(v, str) and v.strip() for v in raw):
+        raise table.fail(name, "must be an array of non-empty strings")
+    return tuple(v.strip().lower() if lower else v.strip() for v in raw)
+
+
+def _server(table: Table) -> ServerSettings:
+    table.only(("introspection", "graphiql", "cors_origins", "preflight_headers"))
+    values: dict[str, Any] = {}
+    for name in ("introspection", "graphiql"):
+        if name in table:
+            values[name] = table.boolean(name)
+    if "cors_origins" in table:
+        origins = _strings(table, "cors_origins")
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise table.fail(
+                    "cors_origins", f'{origin!r} is not an origin (e.g. "https://app.example.com")'
+                )
+        values["cors_origins"] = origins
+    if "preflight_headers" in table:
+        values["preflight_headers"] = _strings(table, "preflight_headers", lower=True)
+    return ServerSettings(**values)
+
+
+def _auth(table: Table) -> AuthSettings:
+    table.only(("keys", "jwt"))
+    keys: list[ApiKey] = []
+    if "keys" in table:
+        raw = table.value("keys")
+        if not isinstance(raw, list) or not raw:
+            raise table.fail("keys", "must be an array of tables ([[auth.keys]])")
+        for index, item in enumerate(raw):
+            entry = Table(item, key=f"{table.path('keys')}[{index}]", environ=table.environ)
+            key = _api_key(entry)
+            if any(k.name == key.name for k in keys):
+                raise entry.fail("name", f"{key.name!r} is used by another key")
+            if any(k.digest == key.digest for k in keys):
+                raise entry.fail(None, "the same key is listed twice")
+            keys.append(key)
+    jwt = _jwt(table.table("jwt")) if "jwt" in table else None
+    return AuthSettings(keys=tuple(keys), jwt=jwt)
+
+
+def _api_key(entry: Table) -> ApiKey:
+    entry.only(("name", "key", "key_sha256", "scopes"))
+    name = entry.string("name").strip()
+    if ("key" in entry) == ("key_sha256" in entry):
+        raise entry.fail(None, "give exactly one of key and key_sha256")
+    if "key" in entry:
+        secret = entry.string("key")
+        if len(secret) < 16:
+            raise entry.fail("key", "is too short to be a secret (at least 16 characters)")
+        digest = hashlib.sha256(secret.encode()).digest()
+    else:
+        hex_digest = entry.string("key_sha256").strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", hex_digest):
+            raise entry.fail("key_sha256", "must be a SHA-256 digest: 64 hexadecimal digits")
+        digest = bytes.fromhex(hex_digest)
+    scopes = _strings(entry, "scopes", lower=True)
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise entry.fail("scopes", f"unknown scope {scope!r} (expected {choices(SCOPES)})")
+    return ApiKey(name=name, digest=digest, scopes=frozenset(scopes))
+
+
+def _jwt(table: Table) -> JWTSettings:
+    table.only(
+        (
+            "algorithm",
+            "secret",
+            "public_key_file",
+            "issuer",
+            "audience",
+            "scopes_claim",
+            "name_claim",
+        )
+    )
+    algorithm = table.string("algorithm").strip().upper()
+    if algorithm not in JWT_ALGORITHMS:
+        raise table.fail("algorithm", f"must be one of {choices(JWT_ALGORITHMS)}")
+    if algorithm == "HS256":
+        if "public_key_file" in table:
+            raise table.fail("public_key_file", "HS256 takes a shared secret, not a key file")
+        key = table.secret("secret")
+        if len(key.get()) < 32:
+            raise table.fail("secret", "is too short for HS256 (at least 32 characters)")
+    else:
+        if "secret" in table:
+            raise table.fail("secret", f"{algorithm} takes a public_key_file, not a secret")
+        path = table.file("public_key_file")
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        if "-----BEGIN PUBLIC KEY-----" not in text:
+            raise table.fail("public_key_file", f"{path!r} holds no PEM public key")
+        key = Secret(text)
+    values: dict[str, Any] = {"algorithm": algorithm, "key": key}
+    for name in ("issuer", "audience", "scopes_claim", "name_claim"):
+        if name in table:
+            values[name] = table.string(name).strip()
+    return JWTSettings(**values)
+
+
+def _limits(table: Table) -> Limits:
+    names = Limits.names()
+    table.only(names)
+    values: dict[str, Any] = {}
+    for name in names:
+        if name not in table:
+            continue
+        if name == "timeout":
+            values[name] = table.number(name, positive=True)
+        else:
+            values[name] = table.integer(name, minimum=1)
+    return Limits(**values)
 
 
 def _precedence(table: Table) -> Precedence:

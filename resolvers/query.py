@@ -13,7 +13,14 @@ from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, PersonKey
 from gateway.domain.records import Provider
 from resolvers.runtime.context import Info
-from resolvers.runtime.cursors import Window, decode_offset, offset_window, page_size
+from resolvers.runtime.cursors import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    Window,
+    decode_offset,
+    offset_window,
+    page_size,
+)
 from resolvers.runtime.errors import BadUserInput
 from resolvers.services.listing import (
     ListingFilter,
@@ -23,7 +30,7 @@ from resolvers.services.listing import (
 )
 from resolvers.services.lookup import find_person
 from resolvers.types.account import AccountNode
-from resolvers.types.contact import MAX_PAGE, ContactConnection, ContactNode
+from resolvers.types.contact import ContactConnection, ContactNode
 from resolvers.types.ids import decode_id, person_key
 from resolvers.types.inputs import ContactFilter, check_email
 from resolvers.types.node import Node
@@ -74,7 +81,7 @@ class Query:
         after: str | None = None,
         filter: ContactFilter | None = None,
     ) -> ContactConnection:
-        first = page_size(first, default=20, maximum=MAX_PAGE)
+        first = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         flt = filter.to_filter() if filter else ListingFilter()
         window: Window[Person]
         if flt.needs_lookup:

@@ -33,6 +33,7 @@ from connectors.protocol import (
 )
 from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
+from resolvers.runtime.limits import Limits
 from resolvers.runtime.loaders import Loaders
 
 P = TypeVar("P")
@@ -52,14 +53,23 @@ class Runtime:
     Args:
         connectors: the enabled providers' connectors; a provider not in it is disabled.
         precedence: which provider's value wins, per field.
+        limits: what one operation may cost.
+        introspection: whether introspection queries are answered.
     """
 
     def __init__(
-        self, connectors: Mapping[Provider, Connector], precedence: Precedence | None = None
+        self,
+        connectors: Mapping[Provider, Connector],
+        precedence: Precedence | None = None,
+        *,
+        limits: Limits | None = None,
+        introspection: bool = True,
     ) -> None:
         ordered = {p: connectors[p] for p in Provider if p in connectors}
         self.connectors: Mapping[Provider, Connector] = ordered
         self.precedence = precedence or Precedence()
+        self.limits = limits or Limits()
+        self.introspection = introspection
         self.id_readers = _having(ordered, IdReader)  # type: ignore[type-abstract]
         self.email_readers = _having(ordered, EmailReader)  # type: ignore[type-abstract]
         self.external_id_readers = _having(ordered, ExternalIdReader)  # type: ignore[type-abstract]
@@ -78,6 +88,14 @@ class Runtime:
         return provider in self.connectors
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a configured API key's or a token's name, and its scopes."""
+
+    name: str
+    scopes: frozenset[str]
+
+
 @dataclass(frozen=True)
 class ReportedFailure:
     path: tuple[str | int, ...]
@@ -87,10 +105,19 @@ class ReportedFailure:
 class Context:
     """Per-request state: dataloaders and provider failures to report."""
 
-    def __init__(self, runtime: Runtime, *, request: Any = None, response: Any = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        request: Any = None,
+        response: Any = None,
+        principal: Principal | None = None,
+    ) -> None:
         self.runtime = runtime
         self.request = request
         self.response = response
+        # None: the gateway has no [auth]; anyone who reaches it may do anything.
+        self.principal = principal
         self.loaders = Loaders(runtime)
         self.failures: list[ReportedFailure] = []
 

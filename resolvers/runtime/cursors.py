@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -22,10 +21,24 @@ def encode_cursor(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# The largest pages a connection gives: contacts, and a contact's activity.
+MAX_PAGE = 1000
+MAX_ACTIVITY_PAGE = 100
+# Page sizes when `first` is left out.
+DEFAULT_PAGE = 20
+DEFAULT_ACTIVITY_PAGE = 10
+
+# Cursors this gateway gives out are a few dozen characters; anything much longer
+# is not one of them and is refused before it is decoded.
+MAX_CURSOR = 512
+
+
 def decode_cursor(cursor: str, *, field: str = "after") -> dict[str, Any]:
+    if len(cursor) > MAX_CURSOR:
+        raise BadUserInput("not a cursor this gateway gave out", field=field)
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        state = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise BadUserInput("not a cursor this gateway gave out", field=field) from exc
     if not isinstance(state, dict):

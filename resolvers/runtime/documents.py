@@ -15,8 +15,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from graphql import DocumentNode
+from graphql import DocumentNode, validate
 from strawberry.extensions import SchemaExtension
+
+from resolvers.runtime.context import Context
+from resolvers.runtime.internals import graphql_schema
 
 # Documents kept per process, and the longest text kept: a flood of distinct or
 # huge documents cannot grow the cache past MAXSIZE documents of MAX_TEXT characters.
@@ -46,10 +49,14 @@ class DocumentCache(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         text = context.query
-        usable = bool(text) and not context.parse_options and context.graphql_document is None
+        usable = bool(text) and context.graphql_document is None
         entry = _entry(text) if usable else None
         if entry is not None:
             context.graphql_document = entry.document
+        elif usable and isinstance(context.context, Context):
+            # A document longer than the limit is refused while it is read, not after.
+            max_tokens = context.context.runtime.limits.max_tokens
+            context.parse_options = {**context.parse_options, "max_tokens": max_tokens}
         yield
         if usable and entry is None and context.graphql_document is not None:
             assert text is not None
@@ -59,15 +66,24 @@ class DocumentCache(SchemaExtension):
                     _ENTRIES.popitem(last=False)
 
     def on_validate(self) -> Iterator[None]:
+        # Validation is done here, before the other extensions' validation hooks, so
+        # that `OperationGuard` checks a valid document and may still refuse it:
+        # Strawberry looks at the errors before any hook's code after its `yield` runs.
         context = self.execution_context
-        entry = _ENTRIES.get(context.query) if context.query else None
-        if entry is not None and entry.document is not context.graphql_document:
-            entry = None
-        if entry is not None and entry.valid and context.pre_execution_errors is None:
-            context.pre_execution_errors = []  # Strawberry validates only when this is None
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            entry = _ENTRIES.get(context.query) if context.query else None
+            if entry is not None and entry.document is not document:
+                entry = None
+            if entry is not None and entry.valid:
+                context.pre_execution_errors = []
+            else:
+                schema = graphql_schema(context.schema)
+                errors = validate(schema, document, context.validation_rules)
+                context.pre_execution_errors = errors
+                if entry is not None and not errors:
+                    entry.valid = True
         yield
-        if entry is not None and context.pre_execution_errors == []:
-            entry.valid = True
 
 
 def clear() -> None:

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,31 +21,66 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from connectors import metrics
+from connectors import budget
+from connectors.errors import CallBudgetExceeded, ConnectorError, OperationTimeout
 from resolvers.runtime.context import Context
 from resolvers.runtime.errors import GatewayError
 
 logger = logging.getLogger("contact_gateway.operation")
 internal_logger = logging.getLogger("contact_gateway.errors")
 
+# Codes that mean the request was at fault, not the gateway or a provider.
+CLIENT_ERRORS = frozenset(
+    {
+        "BAD_USER_INPUT",
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "OPERATION_LIMIT_EXCEEDED",
+    }
+)
+_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _INPUT_MARKERS = ("Variable '$", "Expected value of type", "does not exist in", "Expected type")
+_TOO_MANY_TOKENS = "tokens. Parsing aborted."
 
 
-def _request_error_code(error: GraphQLError) -> str:
+def _request_error_extensions(error: GraphQLError) -> dict[str, Any]:
+    """The code of an error graphql-core raised before execution: the document or
+    its variables are at fault, never the server."""
     message = error.message
+    if message.endswith(_TOO_MANY_TOKENS):
+        return {"code": "OPERATION_LIMIT_EXCEEDED", "limit": "max_tokens"}
     if message.startswith("Syntax Error"):
-        return "GRAPHQL_PARSE_FAILED"
+        return {"code": "GRAPHQL_PARSE_FAILED"}
     if any(marker in message for marker in _INPUT_MARKERS):
-        return "BAD_USER_INPUT"
-    return "GRAPHQL_VALIDATION_FAILED"
+        return {"code": "BAD_USER_INPUT"}
+    return {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+def _provider_extensions(error: ConnectorError) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"code": error.code, "provider": error.provider.name}
+    if isinstance(error, CallBudgetExceeded):
+        extensions["limit"] = "max_provider_calls"
+    elif isinstance(error, OperationTimeout):
+        extensions["limit"] = "timeout"
+    return extensions
 
 
 class GatewayErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        with metrics.counting() as calls:
-            yield
         context = self.execution_context.context
+        max_calls = deadline = None
+        if isinstance(context, Context):
+            # What the operation may spend at the providers, counted by the connectors:
+            # the estimate (OperationGuard) can be low; this cannot be overrun.
+            limits = context.runtime.limits
+            max_calls = limits.max_provider_calls
+            deadline = time.monotonic() + limits.timeout
+        with budget.operation(max_calls=max_calls, deadline=deadline) as spent:
+            yield
+        calls = spent.calls
         result = self.execution_context.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         errors = [self._process(e) for e in errors]
@@ -52,10 +89,7 @@ class GatewayErrors(SchemaExtension):
                 GraphQLError(
                     str(failure.error),
                     path=list(failure.path),
-                    extensions={
-                        "code": failure.error.code,
-                        "provider": failure.error.provider.name,
-                    },
+                    extensions=_provider_extensions(failure.error),
                 )
                 for failure in context.failures
             )
@@ -69,9 +103,11 @@ class GatewayErrors(SchemaExtension):
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:
+        # A variable's value the schema cannot coerce carries the coercion's exception,
+        # but it is the request's fault, not the server's.
+        if original is None or (error.path is None and error.message.startswith("Variable '$")):
             if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": _request_error_code(error)}
+                error.extensions = {**(error.extensions or {}), **_request_error_extensions(error)}
             return error
         if isinstance(original, GatewayError):
             return error
@@ -93,11 +129,19 @@ class GatewayErrors(SchemaExtension):
             operation = ec.operation_name or ec.operation_type.value
         except RuntimeError:  # the document did not parse
             operation = "?"
-
-        logger.info(
-            "operation=%s duration_ms=%.1f provider_calls=%s errors=%s",
-            operation,
+        context = ec.context
+        principal = context.principal if isinstance(context, Context) else None
+        codes = sorted({str((e.extensions or {}).get("code")) for e in errors})
+        # A client's mistake is worth a warning, never the document or the variables
+        # (they may be megabytes, and hold emails): the document is named by its hash.
+        level = logging.WARNING if set(codes) & CLIENT_ERRORS else logging.INFO
+        logger.log(
+            level,
+            "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s errors=%s",
+            _NAME.sub("_", operation)[:64] or "?",
+            hashlib.sha256((ec.query or "").encode()).hexdigest()[:12],
+            _NAME.sub("_", principal.name)[:64] if principal else "-",
             (time.perf_counter() - started) * 1000,
             ",".join(f"{p.value}:{n}" for p, n in sorted(calls.items())) or "none",
-            ",".join(sorted({str((e.extensions or {}).get("code")) for e in errors})) or "none",
+            ",".join(codes) or "none",
         )

@@ -7,9 +7,15 @@ import strawberry
 from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, AccountKind
 from resolvers.runtime.context import Info
-from resolvers.runtime.cursors import decode_offset, offset_window, page_size
+from resolvers.runtime.cursors import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    decode_offset,
+    offset_window,
+    page_size,
+)
 from resolvers.services.listing import account_people
-from resolvers.types.contact import MAX_PAGE, ContactConnection
+from resolvers.types.contact import ContactConnection
 from resolvers.types.ids import account_id
 from resolvers.types.node import Node
 
@@ -57,7 +63,7 @@ class AccountNode(Node):
     async def contacts(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> ContactConnection:
-        first = page_size(first, default=20, maximum=MAX_PAGE)
+        first = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         offset = decode_offset(after)
         people = self.people
         if people is None:

@@ -12,7 +12,14 @@ from connectors.errors import ConnectorError
 from gateway.domain.federation import Person
 from gateway.domain.records import ActivityRecord, ContactRecord
 from resolvers.runtime.context import Info
-from resolvers.runtime.cursors import Window, decode_offset, offset_window, page_size
+from resolvers.runtime.cursors import (
+    DEFAULT_ACTIVITY_PAGE,
+    MAX_ACTIVITY_PAGE,
+    Window,
+    decode_offset,
+    offset_window,
+    page_size,
+)
 from resolvers.types.activity import ActivityConnection
 from resolvers.types.ids import contact_id
 from resolvers.types.node import Node, PageInfo
@@ -22,8 +29,6 @@ from resolvers.types.tag import TagNode
 if TYPE_CHECKING:
     from resolvers.types.account import AccountNode
 
-MAX_PAGE = 1000
-MAX_ACTIVITY_PAGE = 100
 _PROVIDER_ORDER = {p: i for i, p in enumerate(ProviderEnum)}
 
 
@@ -131,7 +136,7 @@ class ContactNode(Node):
     async def activity(
         self, info: Info, first: int | None = 10, after: str | None = None
     ) -> ActivityConnection:
-        first = page_size(first, default=10, maximum=MAX_ACTIVITY_PAGE)
+        first = page_size(first, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE)
         offset = decode_offset(after)
         need = offset + first + 1
         items: list[ActivityRecord] = [a for r in self.person.sources for a in r.inline_activity]

@@ -134,11 +134,21 @@ def test_post_query_federates_the_providers(gateway_url: str) -> None:
     assert len(providers) > 1, "the contacts should come from more than one provider"
 
 
-def test_get_query_is_allowed(gateway_url: str) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        {"GraphQL-Require-Preflight": "1"},
+        {"Apollo-Require-Preflight": "true"},
+    ],
+)
+def test_get_query_is_allowed_with_a_header_a_browser_would_preflight(
+    gateway_url: str, headers: dict[str, str]
+) -> None:
     response = httpx.get(
         f"{gateway_url}/graphql",
         params={"query": "{ contacts(first: 2) { edges { node { email } } } }"},
-        headers={"Accept": "application/json"},
+        headers={"Accept": "application/json", **headers},
         timeout=30,
     )
 
@@ -146,11 +156,28 @@ def test_get_query_is_allowed(gateway_url: str) -> None:
     assert len(response.json()["data"]["contacts"]["edges"]) == 2
 
 
+async def test_a_get_query_a_browser_could_send_cross_site_is_refused(
+    gateway_url: str, sandbox_http: httpx.AsyncClient
+) -> None:
+    # A plain GET (an <img src>, a link) carries no JSON type and no custom header.
+    await sandbox_http.post("/_sandbox/reset")
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.get(
+            f"{gateway_url}/graphql",
+            params={"query": '{ contact(email: "ada.lovelace.0@stark.test") { email } }'},
+        )
+    assert response.status_code == 400
+    assert "GraphQL-Require-Preflight" in response.text
+    assert (await sandbox_http.get("/adaptix/_sandbox/stats")).json()["requests"] == {}
+
+
 async def test_get_mutation_is_refused_and_writes_nothing(
     gateway_url: str, sandbox_http: httpx.AsyncClient
 ) -> None:
     async with httpx.AsyncClient(base_url=gateway_url) as client:
-        response = await client.get("/graphql", params={"query": UPSERT})
+        response = await client.get(
+            "/graphql", params={"query": UPSERT}, headers={"GraphQL-Require-Preflight": "1"}
+        )
 
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"

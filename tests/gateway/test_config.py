@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from connectors.settings import RateLimit, RetryPolicy, Secret
-from gateway.config import ConfigError, GatewaySettings, load_config
+from gateway.config import ConfigError, GatewaySettings, ServerSettings, load_config
 from gateway.domain.federation import DEFAULT_PRECEDENCE, Precedence
 from gateway.domain.records import Provider
+from resolvers.runtime.limits import Limits
 from sandbox import credentials
 from tests.gateway.conftest import REPO
 from tests.support import gateway_settings
@@ -207,9 +209,9 @@ BAD = [
         id="unknown-key",
     ),
     pytest.param(
-        ADAPTIX + "[server]\nport = 8000\n",
-        "server",
-        "unknown key (expected one of providers, precedence)",
+        ADAPTIX + "[servers]\nport = 8000\n",
+        "servers",
+        "unknown key (expected one of providers, precedence, server, auth, limits)",
         id="unknown-top-level-table",
     ),
     pytest.param(
@@ -497,3 +499,93 @@ def test_the_example_file_documents_every_key_each_provider_accepts() -> None:
         assert own <= set(section), (provider, own - set(section))
         for option in getattr(schema, "OPTIONS", ()):
             assert option in section["options"], (provider, option)
+
+
+def test_server_auth_and_limits_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTEND_KEY", "frontend-key-0123456789abcdef")
+    digest = hashlib.sha256(b"jobs-key-fedcba9876543210").hexdigest()
+    path = write(
+        tmp_path,
+        ADAPTIX
+        + f"""
+[server]
+introspection = false
+graphiql = false
+cors_origins = ["https://app.example.com"]
+
+[[auth.keys]]
+name = "crm-frontend"
+key = "${{FRONTEND_KEY}}"
+scopes = ["read"]
+
+[[auth.keys]]
+name = "jobs"
+key_sha256 = "{digest.upper()}"
+scopes = ["read", "WRITE"]
+
+[auth.jwt]
+algorithm = "hs256"
+secret = "a-shared-secret-of-at-least-32-characters!"
+audience = "gateway"
+
+[limits]
+max_provider_calls = 5000
+timeout = 12.5
+""",
+    )
+    settings = load_config(path)
+    assert settings.server == ServerSettings(
+        introspection=False, graphiql=False, cors_origins=("https://app.example.com",)
+    )
+    frontend, jobs = settings.auth.keys
+    assert (frontend.name, frontend.scopes) == ("crm-frontend", {"read"})
+    assert frontend.digest == hashlib.sha256(b"frontend-key-0123456789abcdef").digest()
+    assert (jobs.digest.hex(), jobs.scopes) == (digest, {"read", "write"})
+    assert settings.auth.jwt is not None
+    assert (settings.auth.jwt.algorithm, settings.auth.jwt.audience) == ("HS256", "gateway")
+    assert settings.limits == Limits(max_provider_calls=5000, timeout=12.5)
+    # The JWT secret is a configured secret like a provider's.
+    assert "a-shared-secret-of-at-least-32-characters!" in settings.secrets()
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        (
+            '[[auth.keys]]\nname = "a"\nkey = "short"\nscopes = ["read"]\n',
+            "auth.keys[0].key",
+            "too short",
+        ),
+        (
+            '[[auth.keys]]\nname = "a"\nkey_sha256 = "abc"\nscopes = ["read"]\n',
+            "auth.keys[0].key_sha256",
+            "64 hexadecimal",
+        ),
+        (
+            '[[auth.keys]]\nname = "a"\nkey = "0123456789abcdef01"\nscopes = ["admin"]\n',
+            "auth.keys[0].scopes",
+            "unknown scope",
+        ),
+        ('[[auth.keys]]\nname = "a"\nscopes = ["read"]\n', "auth.keys[0]", "exactly one of key"),
+        (
+            '[[auth.keys]]\nname = "a"\nkey = "0123456789abcdef01"\nscopes = ["read"]\n'
+            '[[auth.keys]]\nname = "a"\nkey = "0123456789abcdef02"\nscopes = ["read"]\n',
+            "auth.keys[1].name",
+            "used by another key",
+        ),
+        ('[auth.jwt]\nalgorithm = "HS256"\nsecret = "short"\n', "auth.jwt.secret", "too short"),
+        ('[auth.jwt]\nalgorithm = "RS256"\n', "auth.jwt.public_key_file", "is required"),
+        ('[auth.jwt]\nalgorithm = "none"\nsecret = "x"\n', "auth.jwt.algorithm", "must be one of"),
+        ("[limits]\nmax_depth = 0\n", "limits.max_depth", "at least 1"),
+        ("[limits]\ntimeout = -1\n", "limits.timeout", "greater than 0"),
+        ("[limits]\nmax_hops = 3\n", "limits.max_hops", "unknown key"),
+        ('[server]\ncors_origins = ["app.example.com"]\n', "server.cors_origins", "not an origin"),
+    ],
+)
+def test_bad_server_auth_and_limits_name_the_key(
+    tmp_path: Path, text: str, key: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as failure:
+        load_config(write(tmp_path, ADAPTIX + text))
+    assert failure.value.key == key
+    assert message in failure.value.message

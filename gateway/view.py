@@ -1,0 +1,231 @@
+"""`GraphQLView`: GraphQL over HTTP, guarded.
+
+Strawberry's ASGI view does the GraphQL; this one stands in front of it:
+
+- **Who:** with `[auth]`, every GraphQL request needs `Authorization: Bearer <key>`
+  (HTTP 401, `UNAUTHENTICATED`, otherwise); GraphiQL's page itself is static and
+  served without it.
+- **CSRF:** a POST must be JSON (Strawberry refuses simple content types); a GET
+  that carries a query must have a JSON content type or a preflight header
+  (`GraphQL-Require-Preflight`, as Apollo Router asks), so a browser cannot be
+  made to send it cross-site without a CORS preflight.
+- **Size:** a body over `limits.max_body_bytes` is refused (413) while it arrives.
+- **Shape:** a body that is not a JSON object (a bare scalar, invalid UTF-8, nesting
+  past orjson's depth limit) is a 400 with a plain message, never a 500.
+- **Time:** `limits.timeout` bounds the operation (the connectors stop at the
+  deadline and the answer is partial; this view's own timer is the backstop), and
+  an operation whose client has hung up is cancelled: it makes no more provider calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
+
+from gateway import graphiql
+from gateway.auth import Authenticator, Unauthenticated
+from gateway.config import GatewaySettings
+from resolvers.runtime.context import Context, Principal, Runtime
+from resolvers.schema import schema
+
+logger = logging.getLogger("contact_gateway.http")
+
+# Seconds past `limits.timeout` before the view gives up on an operation whose
+# provider calls should all have been cut at the deadline already.
+BACKSTOP = 1.0
+JSON_TYPES = ("application/json", "application/graphql-response+json")
+
+
+def _graphql_error(status: int, message: str, code: str, **headers: str) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+class _Replay:
+    """The request's `receive`, with the body already read played back once; later
+    calls wait for the client to hang up (which the watcher reports)."""
+
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self.body: bytes | None = body
+        self.receive = receive
+        self.gone = asyncio.Event()
+
+    async def __call__(self) -> Message:
+        if self.body is not None:
+            body, self.body = self.body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def watch(self) -> None:
+        """Returns when the client disconnects."""
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.gone.set()
+                return
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI view with the gateway's guards, context and GraphiQL page.
+
+    Args:
+        static_dir: where GraphiQL's assets are looked for (served under `/static`).
+        settings: the server switches, `[auth]` and `[limits]`.
+    """
+
+    def __init__(self, *, static_dir: Path, settings: GatewaySettings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.server.graphiql else None,
+            allow_queries_via_get=True,
+            subscription_protocols=(),
+        )
+        self.static_dir = static_dir
+        self.limits = settings.limits
+        self.preflight = settings.server.preflight_headers
+        self.authenticator = Authenticator(settings.auth) if settings.auth.enabled else None
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson is several times faster than json.dumps on large answers.
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses invalid UTF-8 and nesting past 1024 levels with a JSONDecodeError,
+        # which Strawberry answers with a 400, where the json module raised a RecursionError.
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return parsed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        refusal = self._screen(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        try:
+            body = await self._body(request)
+        except ClientDisconnect:
+            return
+        if body is None:
+            limit = self.limits.max_body_bytes
+            too_large = f"The request body is larger than the limit of {limit} bytes"
+            await PlainTextResponse(too_large, status_code=413)(scope, receive, send)
+            return
+        replay = _Replay(body, receive)
+        request = Request(scope, replay)
+        response = await self._answer(request, replay)
+        if response is not None:
+            await response(scope, replay, send)
+
+    def _screen(self, request: Request) -> Response | None:
+        """A refusal for a request that may not be answered at all, or None."""
+        if request.method == "GET" and "query" in request.query_params:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type not in JSON_TYPES and not any(
+                request.headers.get(name) for name in self.preflight
+            ):
+                return PlainTextResponse(
+                    "A GET query needs a JSON Content-Type or the GraphQL-Require-Preflight "
+                    "header (CSRF protection)",
+                    status_code=400,
+                )
+        if self.authenticator is not None and self._needs_credentials(request):
+            try:
+                request.state.principal = self.authenticator.authenticate(
+                    request.headers.get("authorization")
+                )
+            except Unauthenticated as exc:
+                return _graphql_error(
+                    401, str(exc), "UNAUTHENTICATED", **{"WWW-Authenticate": "Bearer"}
+                )
+        return None
+
+    def _needs_credentials(self, request: Request) -> bool:
+        # GraphiQL's page is the same for everyone and holds no data.
+        return request.method != "GET" or "query" in request.query_params
+
+    async def _body(self, request: Request) -> bytes | None:
+        """The whole body, or None once it is past the limit (never read further)."""
+        limit = self.limits.max_body_bytes
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _answer(self, request: Request, replay: _Replay) -> Response | None:
+        """The operation's response; None when the client left before it was ready."""
+        run = asyncio.ensure_future(self._run(request))
+        gone = asyncio.ensure_future(replay.watch())
+        try:
+            await asyncio.wait(
+                {run, gone},
+                timeout=self.limits.timeout + BACKSTOP,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            gone.cancel()
+        if run.done():
+            return run.result()
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        if replay.gone.is_set():
+            logger.info("event=client_gone method=%s path=%s", request.method, request.url.path)
+            return None
+        return _graphql_error(
+            200,
+            f"The operation did not finish within {self.limits.timeout:g} s",
+            "OPERATION_TIMEOUT",
+        )
+
+    async def _run(self, request: Request) -> Response:
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            return self._refusal(request, exc)
+        return response
+
+    def _refusal(self, request: Request, exc: HTTPException) -> Response:
+        # GraphQL over HTTP: a mutation sent with GET is 405 Method Not Allowed.
+        if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+            return PlainTextResponse(exc.reason, status_code=405, headers={"Allow": "POST"})
+        return PlainTextResponse(exc.reason, status_code=exc.status_code)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        runtime = getattr(request.state, "runtime", None)
+        if not isinstance(runtime, Runtime):
+            raise RuntimeError("the gateway has not started: run the app with its lifespan")
+        principal: Principal | None = getattr(request.state, "principal", None)
+        return Context(runtime, request=request, response=response, principal=principal)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        page = graphiql.render(self.static_dir, root_path=request.scope.get("root_path", ""))
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,415 @@
+"""What one operation may cost, checked before it runs.
+
+`check` walks the operation once, after validation and before execution, and
+refuses it with `OPERATION_LIMIT_EXCEEDED` (`extensions.limit` names the limit)
+when it is nested too deep, has too many aliases or root fields, carries a
+string argument or variable longer than allowed, or would make more provider
+calls than allowed. The estimate follows what the services do: one lookup per
+person in every readable provider (batched where the provider reads many keys
+a call), a listing's pages, two Adaptix calls per contact's activity, one write
+per provider and input. It is an estimate: during execution the connectors
+count every call against the same budget (`connectors.budget`) and stop at it.
+
+Introspection fields are exempt from the depth limit while introspection is on;
+with it off, an operation that asks for `__schema` or `__type` is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    EnumValueNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+)
+
+from connectors.protocol import BatchReader, BatchWriter, Lister
+from gateway.domain.records import Provider
+from resolvers.runtime.cursors import (
+    DEFAULT_ACTIVITY_PAGE,
+    DEFAULT_PAGE,
+    MAX_ACTIVITY_PAGE,
+    MAX_PAGE,
+)
+from resolvers.runtime.errors import BadUserInput, GatewayError
+
+if TYPE_CHECKING:
+    from resolvers.runtime.context import Runtime
+
+INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+# Contacts a Trustmary page holds (docs/providers/trustmary.md).
+LIST_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """`[limits]`: what one request may cost. The defaults let every README example
+    and a frontend's `contacts(first: 100)` with sources, tags and account through.
+
+    Args:
+        max_body_bytes: the largest request body (HTTP 413 past it).
+        max_tokens: lexical tokens in one document.
+        max_depth: nested selections (introspection is exempt while it is on).
+        max_aliases: aliased fields in one operation.
+        max_root_fields: fields at the operation's top level.
+        max_provider_calls: provider calls one operation may make, estimated before
+            execution and counted during it.
+        max_argument_length: characters in one string argument or variable value.
+        timeout: seconds one operation may take; then outstanding provider calls
+            are cancelled and the answer is partial.
+    """
+
+    max_body_bytes: int = 1_000_000
+    max_tokens: int = 5_000
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_provider_calls: int = 1_000
+    max_argument_length: int = 2_000
+    timeout: float = 30.0
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+class IntrospectionDisabled(GatewayError):
+    """`[server] introspection = false` and the operation asks for the schema."""
+
+    code = "GRAPHQL_VALIDATION_FAILED"
+
+
+class LimitExceeded(GatewayError):
+    """The operation asks for more than `[limits]` allows; nothing was run."""
+
+    code = "OPERATION_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, limit: str, **extensions: Any) -> None:
+        super().__init__(message, limit=limit, **extensions)
+
+
+def check(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    runtime: Runtime,
+    *,
+    limits: Limits,
+    introspection: bool,
+) -> GatewayError | None:
+    """The first limit `operation` exceeds, or None when it may run."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    walk = _Walk(fragments, variables or {}, introspection=introspection)
+    if introspection_refused := walk.shape(operation.selection_set):
+        return introspection_refused
+    if walk.roots > limits.max_root_fields:
+        return LimitExceeded(
+            f"the operation has {walk.roots} root fields; at most {limits.max_root_fields}",
+            limit="max_root_fields",
+        )
+    if walk.aliases > limits.max_aliases:
+        return LimitExceeded(
+            f"the operation has {walk.aliases} aliases; at most {limits.max_aliases}",
+            limit="max_aliases",
+        )
+    if walk.depth > limits.max_depth:
+        return LimitExceeded(
+            f"the operation nests {walk.depth} levels deep; at most {limits.max_depth}",
+            limit="max_depth",
+        )
+    longest = max(_string_lengths(operation, variables or {}), default=0)
+    if longest > limits.max_argument_length:
+        # Bad input rather than a costly request: no provider takes such a value.
+        return BadUserInput(
+            f"an argument is {longest} characters long; at most {limits.max_argument_length}",
+            limit="max_argument_length",
+        )
+    calls = estimate(operation, fragments, variables or {}, runtime)
+    total = sum(calls.values())
+    if total > limits.max_provider_calls:
+        return LimitExceeded(
+            f"the operation would make about {total} provider calls; "
+            f"at most {limits.max_provider_calls}",
+            limit="max_provider_calls",
+            estimatedProviderCalls={p.name: n for p, n in sorted(calls.items()) if n},
+        )
+    return None
+
+
+# -- shape: depth, aliases, root fields -----------------------------------------------
+
+
+class _Walk:
+    def __init__(
+        self,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        *,
+        introspection: bool,
+    ) -> None:
+        self.fragments = fragments
+        self.variables = variables
+        self.introspection = introspection
+        self.depth = 0
+        self.aliases = 0
+        self.roots = 0
+
+    def fields(self, selections: SelectionSetNode, seen: frozenset[str]) -> Iterator[FieldNode]:
+        """The fields of a selection set, fragments spread in (each once per path)."""
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self.fields(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    yield from self.fields(fragment.selection_set, seen | {name})
+
+    def shape(self, root: SelectionSetNode) -> GatewayError | None:
+        stack: list[tuple[SelectionSetNode, int, frozenset[str]]] = [(root, 1, frozenset())]
+        while stack:
+            selections, level, seen = stack.pop()
+            for node in self.fields(selections, seen):
+                name = node.name.value
+                if level == 1:
+                    self.roots += 1
+                if node.alias is not None:
+                    self.aliases += 1
+                if name in INTROSPECTION_ROOTS:
+                    if not self.introspection:
+                        return IntrospectionDisabled(
+                            "introspection is switched off on this gateway"
+                        )
+                    continue  # exempt from the depth limit while introspection is on
+                self.depth = max(self.depth, level)
+                if node.selection_set is not None:
+                    stack.append((node.selection_set, level + 1, seen))
+        return None
+
+
+def _string_lengths(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any]
+) -> Iterator[int]:
+    def values(value: Any) -> Iterator[int]:
+        pending = [value]  # a loop, not recursion: JSON variables nest up to 1024 deep
+        while pending:
+            item = pending.pop()
+            if isinstance(item, str):
+                yield len(item)
+            elif isinstance(item, Mapping):
+                yield from (len(str(key)) for key in item)
+                pending.extend(item.values())
+            elif isinstance(item, list | tuple):
+                pending.extend(item)
+
+    def literals(node: ValueNode) -> Iterator[int]:
+        pending = [node]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, StringValueNode):
+                yield len(item.value)
+            elif isinstance(item, ListValueNode):
+                pending.extend(item.values)
+            elif isinstance(item, ObjectValueNode):
+                pending.extend(field.value for field in item.fields)
+
+    yield from values(dict(variables))
+    stack: list[SelectionSetNode] = [operation.selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                for argument in selection.arguments or ():
+                    yield from literals(argument.value)
+            nested = getattr(selection, "selection_set", None)
+            if isinstance(nested, SelectionSetNode):
+                stack.append(nested)
+
+
+# -- cost: provider calls --------------------------------------------------------------
+
+
+def estimate(
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    runtime: Runtime,
+) -> Counter[Provider]:
+    """Provider calls the operation can make, per provider (an estimate, not a bound)."""
+    cost = _Cost(fragments, variables, runtime)
+    cost.selections(operation.selection_set, 1, root=operation.operation)
+    return cost.calls
+
+
+class _Cost:
+    def __init__(
+        self,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        runtime: Runtime,
+    ) -> None:
+        self.walk = _Walk(fragments, variables, introspection=True)
+        self.variables = variables
+        self.runtime = runtime
+        self.calls: Counter[Provider] = Counter()
+
+    def argument(self, node: FieldNode, name: str) -> Any:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                return _value(argument.value, self.variables)
+        return None
+
+    def size(self, node: FieldNode, default: int, maximum: int) -> int:
+        """The page size asked for; one past the maximum is refused by the field itself."""
+        value = self.argument(node, "first")
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= maximum:
+            return value
+        return default if value is None else 0
+
+    def people(self, count: int) -> None:
+        """Looking up `count` people at once (the loaders batch a field's lookups over
+        every item of the lists around it) in every readable provider."""
+        if count <= 0:
+            return
+        for provider, reader in self.runtime.email_readers.items():
+            if isinstance(reader, BatchReader):
+                per = math.ceil(count / max(1, reader.read_batch_limit))
+            elif isinstance(reader, Lister):
+                per = min(count, math.ceil(count / LIST_PAGE))
+            else:
+                per = count
+            self.calls[provider] += per
+
+    def searched(self, times: int) -> None:
+        """A filter asked of every provider: one search, or a listing's (first) page."""
+        runtime = self.runtime
+        self.each(runtime.searchers, times)
+        self.each({p: c for p, c in runtime.listers.items() if p not in runtime.searchers}, times)
+
+    def each(self, providers: Mapping[Provider, object], times: int, per: int = 1) -> None:
+        for provider in providers:
+            self.calls[provider] += per * times
+
+    def selections(
+        self, selections: SelectionSetNode, times: int, *, root: OperationType | None = None
+    ) -> None:
+        for node in self.walk.fields(selections, frozenset()):
+            self.field(node, times, root)
+
+    def field(self, node: FieldNode, times: int, root: OperationType | None) -> None:
+        name = node.name.value
+        runtime = self.runtime
+        inner = times
+        if name in INTROSPECTION_ROOTS or name == "__typename":
+            return
+        if name == "contact":
+            self.people(times)
+        elif name == "contacts":
+            first = self.size(node, DEFAULT_PAGE, MAX_PAGE)
+            self.people(first * times)
+            filtered = self.argument(node, "filter")
+            if filtered:
+                self.each(runtime.searchers, times)
+                self.each(
+                    {p: c for p, c in runtime.listers.items() if p not in runtime.searchers}, times
+                )
+            else:
+                self.each(runtime.listers, times, per=max(1, math.ceil(first / LIST_PAGE)))
+            inner = times * first
+        elif name in ("node", "account") and root is OperationType.QUERY:
+            # An account (the costlier kind of node): found by company name.
+            self.each(runtime.searchers, times)
+            self.each(
+                {p: c for p, c in runtime.listers.items() if p not in runtime.searchers}, times
+            )
+        elif name == "activity":
+            first = self.size(node, DEFAULT_ACTIVITY_PAGE, MAX_ACTIVITY_PAGE)
+            self.each(runtime.activity_sources, times, per=2)
+            inner = times * first
+        elif name == "tags" and root is OperationType.QUERY:
+            self.each(runtime.tag_listers, times, per=25)
+        elif name == "health":
+            self.each(runtime.health_checkers, times)
+        elif root is OperationType.MUTATION:
+            inner = self.mutation(node, times)
+        if node.selection_set is not None:
+            self.selections(node.selection_set, inner)
+
+    def mutation(self, node: FieldNode, times: int) -> int:
+        """A root mutation's writes; returns how many results its payload lists."""
+        name = node.name.value
+        runtime = self.runtime
+        named = self.argument(node, "providers")
+        writers = {
+            p: w
+            for p, w in runtime.writers.items()
+            if not isinstance(named, list) or p.name in named
+        }
+        if name == "upsertContact":
+            for provider, writer in writers.items():
+                self.calls[provider] += getattr(writer, "calls_per_write", 1) * times
+            return times
+        if name == "upsertContacts":
+            inputs = self.argument(node, "inputs")
+            count = len(inputs) if isinstance(inputs, list) else 1
+            for provider, writer in writers.items():
+                if isinstance(writer, BatchWriter):
+                    per = math.ceil(count / max(1, writer.write_batch_limit))
+                else:
+                    per = count * getattr(writer, "calls_per_write", 1)
+                self.calls[provider] += per * times
+            return times * count
+        # A change to a known person: found first, then one call where they are held.
+        self.people(times)
+        protocols: dict[str, Mapping[Provider, object]] = {
+            "deleteContact": runtime.deleters,
+            "tagContact": runtime.taggers,
+            "untagContact": runtime.taggers,
+            "setDoNotContact": runtime.dnc_setters,
+            "addPoints": runtime.points_keepers,
+        }
+        changed = protocols.get(name, {})
+        self.each(changed, times)
+        return times
+
+
+def _value(node: ValueNode, variables: Mapping[str, Any], depth: int = 0) -> Any:
+    """An argument's value as Python; nothing past a few levels (costs read only `first`,
+    `inputs` and `filter`)."""
+    if depth > 8:
+        return None
+    if isinstance(node, VariableNode):
+        return variables.get(node.name.value)
+    if isinstance(node, IntValueNode):
+        try:
+            return int(node.value)
+        except ValueError:  # past Python's digit limit: no page is that large
+            return None
+    if isinstance(node, StringValueNode | BooleanValueNode | EnumValueNode):
+        return node.value
+    if isinstance(node, ListValueNode):
+        return [_value(item, variables, depth + 1) for item in node.values]
+    if isinstance(node, ObjectValueNode):
+        return {item.name.value: _value(item.value, variables, depth + 1) for item in node.fields}
+    return None
