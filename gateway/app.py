@@ -39,6 +39,9 @@ from connectors.registry import build_connector
 from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
+from gateway.store import open_store
+from gateway.store.cache import RecordCache
+from gateway.store.identities import Identities
 from gateway.view import GraphQLView
 from resolvers.runtime.context import Runtime
 
@@ -135,11 +138,16 @@ def create_app(
                     build_client(connector_settings, user_agent=USER_AGENT, transport=transport)
                 )
                 connectors[provider] = build_connector(provider, client, connector_settings)
+            store = open_store(settings.store.url)
+            stack.push_async_callback(store.close)
+            await store.migrate()
             runtime = Runtime(
                 connectors,
                 settings.precedence,
                 limits=settings.limits,
                 introspection=settings.server.introspection,
+                identities=Identities(store),
+                cache=RecordCache(store, ttl=settings.cache.ttl) if settings.cache.ttl else None,
             )
             logger.info(
                 "event=startup providers=%s",

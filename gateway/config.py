@@ -17,6 +17,8 @@ disabled), and the field precedence:
     [server]                    # introspection, GraphiQL, CORS, CSRF preflight headers
     [auth]                      # API keys ([[auth.keys]]) and JWT ([auth.jwt])
     [limits]                    # what one request may cost
+    [store]                     # url: where identities (and the record cache) live
+    [cache]                     # ttl: seconds provider records are reused
 
 This module reads the document, the precedence and those three sections; each provider's section is
 read by that provider's own settings schema (`connectors/<provider>/settings.py`,
@@ -53,11 +55,13 @@ from resolvers.runtime.limits import Limits
 __all__ = [
     "ApiKey",
     "AuthSettings",
+    "CacheSettings",
     "ConfigError",
     "GatewaySettings",
     "JWTSettings",
     "Limits",
     "ServerSettings",
+    "StoreSettings",
     "load_config",
     "read_document",
 ]
@@ -153,6 +157,32 @@ class AuthSettings:
         return bool(self.keys) or self.jwt is not None
 
 
+DEFAULT_STORE = "sqlite:///contact-gateway.db"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """`[store]`: where the gateway remembers who is who.
+
+    Args:
+        url: `sqlite:///FILE` (the default, `contact-gateway.db` in the working
+            directory) or `postgresql://user@host/db` for several processes or machines.
+    """
+
+    url: str = DEFAULT_STORE
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """`[cache]`: provider records read by the gateway, reused for `ttl` seconds.
+
+    Args:
+        ttl: seconds a record read from a provider answers later lookups; None: off.
+    """
+
+    ttl: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
     """What the gateway federates, as read from a configuration file.
@@ -163,6 +193,8 @@ class GatewaySettings:
         server: the HTTP endpoint's switches.
         auth: who may call; open when empty.
         limits: what one request may cost.
+        store: where identities are kept.
+        cache: how long provider records are reused.
     """
 
     providers: Mapping[Provider, ConnectorSettings]
@@ -170,6 +202,8 @@ class GatewaySettings:
     server: ServerSettings = field(default_factory=ServerSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: Limits = field(default_factory=Limits)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for masking."""
@@ -237,7 +271,7 @@ def read_document(
 
 
 def _read(document: Table) -> GatewaySettings:
-    document.only(("providers", "precedence", "server", "auth", "limits"))
+    document.only(("providers", "precedence", "server", "auth", "limits", "store", "cache"))
     tables = document.table("providers")
     tables.only([p.value for p in Provider], what="provider")
     providers = {
@@ -258,7 +292,24 @@ def _read(document: Table) -> GatewaySettings:
         server=_server(document.table("server")) if "server" in document else ServerSettings(),
         auth=_auth(document.table("auth")) if "auth" in document else AuthSettings(),
         limits=_limits(document.table("limits")) if "limits" in document else Limits(),
+        store=_store(document.table("store")) if "store" in document else StoreSettings(),
+        cache=_cache(document.table("cache")) if "cache" in document else CacheSettings(),
     )
+
+
+def _store(table: Table) -> StoreSettings:
+    table.only(("url",))
+    url = table.string("url").strip()
+    if not re.match(r"(sqlite|postgresql)(\+\w+)?://", url):
+        raise table.fail(
+            "url", 'must be a sqlite:/// or postgresql:// URL (e.g. "sqlite:///gw.db")'
+        )
+    return StoreSettings(url=url)
+
+
+def _cache(table: Table) -> CacheSettings:
+    table.only(("ttl",))
+    return CacheSettings(ttl=table.number("ttl", positive=False) or None)
 
 
 def _strings(table: Table, name: str, *, lower: bool = False) -> tuple[str, ...]:

@@ -8,9 +8,11 @@ from typing import TypeVar
 import strawberry
 
 from gateway.domain.federation import Person
+from gateway.domain.keys import KeyKind, PersonKey
 from gateway.domain.records import ContactRecord, Provider, WriteResult, WriteStatus
+from gateway.store.identities import Identities, UnknownPerson
 from resolvers.runtime.context import Info
-from resolvers.runtime.errors import BadUserInput, NotFoundError
+from resolvers.runtime.errors import BadUserInput, NotFoundError, StoreError
 from resolvers.services import writes
 from resolvers.services.lookup import find_person
 from resolvers.types.ids import person_key
@@ -18,8 +20,10 @@ from resolvers.types.inputs import ContactInput, target_providers
 from resolvers.types.payloads import (
     ContactChangePayload,
     DeleteContactPayload,
+    MergeContactsPayload,
     ProviderDeleteResult,
     ProviderWriteResult,
+    UnlinkSourcePayload,
     UpsertContactPayload,
     UpsertContactsPayload,
 )
@@ -137,6 +141,53 @@ class Mutation:
             rows.append(row)
         return DeleteContactPayload(deleted_id=id, results=rows)
 
+    @strawberry.mutation(
+        description="Make several contacts one person, where the rules (same email or external "
+        "id) did not join them. The oldest id survives; every merged id then resolves to it, "
+        "and automatic joining never splits them again."
+    )
+    async def merge_contacts(self, info: Info, ids: list[strawberry.ID]) -> MergeContactsPayload:
+        identities = _identities(info)
+        if len(ids) < 2:
+            raise BadUserInput("ids: name at least two contacts to merge", field="ids")
+        persons: list[str] = []
+        for index, global_id in enumerate(ids):
+            persons.append(await _stored_person(info, str(global_id), f"ids[{index}]"))
+        if len(set(persons)) < 2:
+            raise BadUserInput("ids: these ids are already one contact", field="ids")
+        try:
+            survivor = await identities.merge(persons)
+        except UnknownPerson as exc:
+            raise BadUserInput(f"ids: no contact has the id {exc.args[0]!r}", field="ids") from exc
+        info.context.loaders.after_write([])
+        return MergeContactsPayload(key=PersonKey.person(survivor))
+
+    @strawberry.mutation(
+        description="Split one provider record off a contact it was wrongly joined with, into a "
+        "contact of its own. Remembered: automatic joining never puts it back."
+    )
+    async def unlink_source(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        provider: ProviderEnum,  # type: ignore[valid-type]
+        remote_id: strawberry.ID,
+    ) -> UnlinkSourcePayload:
+        identities = _identities(info)
+        person = await _stored_person(info, str(id), "id")
+        which = Provider(provider)
+        try:
+            detached = await identities.unlink(person, which, str(remote_id))
+        except UnknownPerson:
+            raise BadUserInput(
+                f"remoteId: the contact has no {which.name} record {str(remote_id)!r}",
+                field="remoteId",
+            ) from None
+        info.context.loaders.after_write([])
+        return UnlinkSourcePayload(
+            key=PersonKey.person(person), detached_key=PersonKey.person(detached)
+        )
+
     @strawberry.mutation(description="Add tags (Adaptix tags, Trustmary lists by name).")
     async def tag_contact(
         self,
@@ -205,6 +256,29 @@ class Mutation:
             info.context.runtime.points_keepers,
             lambda keeper, record: keeper.add_points(record.remote_id, delta),
         )
+
+
+async def _stored_person(info: Info, global_id: str, field: str) -> str:
+    """The store's id of the person a contact id names; BAD_USER_INPUT naming `field`
+    when no such contact exists."""
+    key = person_key(global_id, field)
+    if key.kind is KeyKind.PERSON:
+        identities = info.context.runtime.identities
+        known = await identities.persons([key.value]) if identities is not None else {}
+        if key.value in known:
+            return known[key.value].id
+    else:
+        person = await find_person(info.context, info, key)
+        if person is not None and person.id is not None:
+            return person.id
+    raise BadUserInput(f"{field}: no contact has the id {global_id!r}", field=field)
+
+
+def _identities(info: Info) -> Identities:
+    identities = info.context.runtime.identities
+    if identities is None:
+        raise StoreError("this gateway keeps no identity store")
+    return identities
 
 
 def _tag_names(tags: list[str]) -> list[str]:

@@ -28,7 +28,7 @@ from resolvers.services.listing import (
     enumerate_people,
     lookup_people,
 )
-from resolvers.services.lookup import find_person
+from resolvers.services.lookup import account_key, find_person
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactConnection, ContactNode
 from resolvers.types.ids import decode_id, person_key
@@ -48,7 +48,7 @@ async def _account(info: Info, key: AccountKey) -> AccountNode | None:
     people = await account_people(info.context, info, key, None)
     if not people:
         return None
-    return AccountNode.for_key(key, people)
+    return await AccountNode.for_key(info, key, people)
 
 
 @strawberry.type
@@ -104,17 +104,17 @@ class Query:
             key = PersonKey.parse(token)
             return await _contact(info, key) if key is not None else None
         if type_name == "Account":
-            account = AccountKey.parse(token)
+            account = await account_key(info.context, token)
             return await _account(info, account) if account is not None else None
         return None
 
     @strawberry.field(description="An account by its global id (from `Contact.account`).")
     async def account(self, info: Info, id: strawberry.ID) -> AccountNode | None:
         decoded = decode_id(str(id))
-        key = AccountKey.parse(decoded[1]) if decoded and decoded[0] == "Account" else None
-        if key is None:
+        if decoded is None or decoded[0] != "Account":
             raise BadUserInput("id is not an account id", field="id")
-        return await _account(info, key)
+        key = await account_key(info.context, decoded[1])
+        return await _account(info, key) if key is not None else None
 
     @strawberry.field(
         description="Tags from every enabled provider that has them (Adaptix tags, Trustmary "

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +11,10 @@ import pytest
 from connectors.registry import build_connector
 from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
+from gateway.store import Store, open_store
+from gateway.store.cache import RecordCache
+from gateway.store.identities import Identities
+from gateway.store.tables import metadata
 from resolvers.runtime.context import Runtime
 from sandbox.app import Sandbox
 from tests.support import in_process, sandbox_settings
@@ -48,20 +53,39 @@ def client(sandbox_http: httpx.AsyncClient) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def make_gateway(client: httpx.AsyncClient) -> GatewayFactory:
-    """A gateway over the in-process sandbox; options change settings per provider."""
+async def identity_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty store in a SQLite file of the test's own (tables made from the metadata;
+    tests/gateway/store checks the migrations make the same)."""
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    async with store.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFactory:
+    """A gateway over the in-process sandbox, with an identity store; options change
+    settings per provider (`store=False`: no store, `cache_ttl`: a record cache)."""
 
     def make(
         *,
         providers: tuple[Provider, ...] = tuple(Provider),
         precedence: Precedence | None = None,
+        store: bool = True,
+        cache_ttl: float | None = None,
         **overrides: Any,
     ) -> Runtime:
         connectors = {
             p: build_connector(p, client, replace(sandbox_settings(p), **overrides))
             for p in providers
         }
-        return Runtime(connectors=connectors, precedence=precedence or Precedence())
+        return Runtime(
+            connectors=connectors,
+            precedence=precedence or Precedence(),
+            identities=Identities(identity_store) if store else None,
+            cache=RecordCache(identity_store, ttl=cache_ttl) if cache_ttl else None,
+        )
 
     return make
 

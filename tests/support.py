@@ -4,8 +4,10 @@ uvicorn server in a thread."""
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -39,9 +41,20 @@ def sandbox_settings(
     return replace(settings, **values)
 
 
-def gateway_settings(base: str = SANDBOX_URL) -> GatewaySettings:
-    """Gateway settings with every provider in the sandbox under `base`."""
-    return read_document(sandbox_document(base), source=f"sandbox at {base}")
+_STORES = tempfile.TemporaryDirectory(prefix="contact-gateway-tests-")
+
+
+def fresh_store_url() -> str:
+    """A SQLite store file nobody has used (in a directory removed when the run ends)."""
+    return f"sqlite:///{_STORES.name}/{uuid.uuid4().hex}.db"
+
+
+def gateway_settings(base: str = SANDBOX_URL, *, store_url: str | None = None) -> GatewaySettings:
+    """Gateway settings with every provider in the sandbox under `base`, and a store of
+    their own (a fresh SQLite file unless `store_url` names one)."""
+    document = sandbox_document(base)
+    document["store"] = {"url": store_url or fresh_store_url()}
+    return read_document(document, source=f"sandbox at {base}")
 
 
 @asynccontextmanager

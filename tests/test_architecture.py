@@ -2,6 +2,7 @@
 
     gateway.domain   the person, records, keys, federation: imports no project code
     connectors       provider clients: the domain only
+    gateway.store    identities and the record cache: the domain only
     resolvers        runtime < services < types < query, mutation < schema
     gateway          the app, configuration and CLI: everything above
     sandbox, bench   beside the product: production code imports them only from
@@ -69,6 +70,7 @@ def layer(module: str) -> str:
 LAYERS = (
     "gateway.domain",
     "connectors",
+    "gateway.store",
     "resolvers.runtime",
     "resolvers.services",
     "resolvers.types",

@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.domain.keys import AccountKey, PersonKey
 from gateway.domain.normalize import normalize_email
-from gateway.domain.records import ContactRecord, Provider, TagRef
+from gateway.domain.records import ContactRecord, Provider, TagRef, WrittenSource
 
 DEFAULT_PRECEDENCE: tuple[Provider, ...] = (
     Provider.ADAPTIX,
@@ -93,6 +93,9 @@ class Person:
     key: PersonKey
     sources: list[ContactRecord]
     precedence: Precedence
+    # The store's id for this person (None without a store), and what the gateway wrote.
+    id: str | None = None
+    written: list[WrittenSource] = field(default_factory=list)
 
     def pick(self, name: str) -> Any:
         if len(self.sources) == 1:

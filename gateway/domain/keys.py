@@ -1,9 +1,10 @@
 """`PersonKey` and `AccountKey`: how the gateway names a person and an account.
 
 A person is found by a normalized email, by the customer's own external id
-(Akita `internal_id`, Trustmary `eid`), or, when a record has neither, by that
-one provider record. An account is found by the customer's external account
-id, else by the normalized company name. Both have one text form (`token`),
+(Akita `internal_id`, Trustmary `eid`), by the store's id for them, or, when a
+record has neither email nor external id, by that one provider record. An
+account is found by the customer's external account id, else by the
+normalized company name. Both have one text form (`token`),
 used inside global ids and cursors, and `parse` reads it back.
 """
 
@@ -20,6 +21,7 @@ class KeyKind(StrEnum):
     EMAIL = "email"
     EXTERNAL_ID = "eid"
     RECORD = "record"
+    PERSON = "p"  # the store's id of a person
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,10 @@ class PersonKey:
         return cls(KeyKind.RECORD, remote_id, provider)
 
     @classmethod
+    def person(cls, person_id: str) -> PersonKey:
+        return cls(KeyKind.PERSON, person_id)
+
+    @classmethod
     def of(cls, record: ContactRecord) -> PersonKey:
         """The key of the person `record` belongs to: its email, else its external id,
         else the record itself."""
@@ -81,6 +87,8 @@ class PersonKey:
             return cls(KeyKind.EMAIL, email) if email else None
         if prefix == KeyKind.EXTERNAL_ID.value:
             return cls(KeyKind.EXTERNAL_ID, value)
+        if prefix == KeyKind.PERSON.value:
+            return cls(KeyKind.PERSON, value)
         try:
             provider = Provider(prefix)
         except ValueError:

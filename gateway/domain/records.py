@@ -134,10 +134,23 @@ class ContactRecord:
     # Activity the record itself carries (e.g. a notes field), free to read.
     inline_activity: list[ActivityRecord] = field(default_factory=list)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # When the gateway read it from the provider (earlier than now: from the record cache).
+    fetched_at: datetime | None = None
 
     @property
     def email_key(self) -> str | None:
         return normalize_email(self.email)
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenSource:
+    """A provider record the gateway wrote, as it remembers it: when, and what it sent
+    (the only view of Akita and Interakt records, which cannot be read)."""
+
+    provider: Provider
+    remote_id: str
+    written_at: datetime
+    written: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +171,14 @@ class ContactWrite:
     def given(self) -> list[str]:
         """Names of the fields this write sets, in declaration order."""
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def values(self) -> dict[str, Any]:
+        """The fields this write sets, as JSON-ready values (lists for tuples)."""
+        found: dict[str, Any] = {}
+        for name in self.given():
+            value = getattr(self, name)
+            found[name] = list(value) if isinstance(value, tuple) else value
+        return found
 
     @property
     def full_name(self) -> str | None:

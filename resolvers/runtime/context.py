@@ -33,6 +33,8 @@ from connectors.protocol import (
 )
 from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
+from gateway.store.cache import RecordCache
+from gateway.store.identities import Identities
 from resolvers.runtime.limits import Limits
 from resolvers.runtime.loaders import Loaders
 
@@ -55,6 +57,8 @@ class Runtime:
         precedence: which provider's value wins, per field.
         limits: what one operation may cost.
         introspection: whether introspection queries are answered.
+        identities: the identity store (stable ids, links, decisions); None: none kept.
+        cache: the record cache; None: every read asks the provider.
     """
 
     def __init__(
@@ -64,12 +68,16 @@ class Runtime:
         *,
         limits: Limits | None = None,
         introspection: bool = True,
+        identities: Identities | None = None,
+        cache: RecordCache | None = None,
     ) -> None:
         ordered = {p: connectors[p] for p in Provider if p in connectors}
         self.connectors: Mapping[Provider, Connector] = ordered
         self.precedence = precedence or Precedence()
         self.limits = limits or Limits()
         self.introspection = introspection
+        self.identities = identities
+        self.cache = cache
         self.id_readers = _having(ordered, IdReader)  # type: ignore[type-abstract]
         self.email_readers = _having(ordered, EmailReader)  # type: ignore[type-abstract]
         self.external_id_readers = _having(ordered, ExternalIdReader)  # type: ignore[type-abstract]
@@ -96,10 +104,26 @@ class Principal:
     scopes: frozenset[str]
 
 
+class StoreFailure:
+    """The store did not answer: the providers' answer stands, without stable ids."""
+
+    code = "STORE_UNAVAILABLE"
+    provider = None
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+Failure = ConnectorError | StoreFailure
+
+
 @dataclass(frozen=True)
 class ReportedFailure:
     path: tuple[str | int, ...]
-    error: ConnectorError
+    error: Failure
 
 
 class Context:
@@ -121,7 +145,7 @@ class Context:
         self.loaders = Loaders(runtime)
         self.failures: list[ReportedFailure] = []
 
-    def report(self, info: Info, *errors: ConnectorError) -> None:
+    def report(self, info: Info, *errors: Failure) -> None:
         """Record provider failures against the field being resolved."""
         if not errors:  # the common case, once per contact of a page
             return

@@ -28,6 +28,9 @@ MAX_ACTIVITY_PAGE = 100
 DEFAULT_PAGE = 20
 DEFAULT_ACTIVITY_PAGE = 10
 
+# The furthest an offset cursor can point (a contact's activity, a lookup's matches).
+MAX_OFFSET = 100_000
+
 # Cursors this gateway gives out are a few dozen characters; anything much longer
 # is not one of them and is refused before it is decoded.
 MAX_CURSOR = 512
@@ -54,7 +57,8 @@ def decode_offset(cursor: str | None, *, field: str = "after") -> int:
     if cursor is None:
         return 0
     offset = decode_cursor(cursor, field=field).get("o")
-    if not isinstance(offset, int) or offset < 0:
+    # No list this gateway pages through by offset is longer than MAX_OFFSET.
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
         raise BadUserInput("not a cursor this gateway gave out", field=field)
     return offset
 

@@ -36,3 +36,9 @@ class BadUserInput(GatewayError):
 
 class NotFoundError(GatewayError):
     code = "NOT_FOUND"
+
+
+class StoreError(GatewayError):
+    """The identity store is needed and cannot be used."""
+
+    code = "STORE_UNAVAILABLE"

@@ -22,8 +22,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from connectors import budget
-from connectors.errors import CallBudgetExceeded, ConnectorError, OperationTimeout
-from resolvers.runtime.context import Context
+from connectors.errors import CallBudgetExceeded, OperationTimeout
+from resolvers.runtime.context import Context, Failure
 from resolvers.runtime.errors import GatewayError
 
 logger = logging.getLogger("contact_gateway.operation")
@@ -58,8 +58,10 @@ def _request_error_extensions(error: GraphQLError) -> dict[str, Any]:
     return {"code": "GRAPHQL_VALIDATION_FAILED"}
 
 
-def _provider_extensions(error: ConnectorError) -> dict[str, Any]:
-    extensions: dict[str, Any] = {"code": error.code, "provider": error.provider.name}
+def _provider_extensions(error: Failure) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"code": error.code}
+    if error.provider is not None:
+        extensions["provider"] = error.provider.name
     if isinstance(error, CallBudgetExceeded):
         extensions["limit"] = "max_provider_calls"
     elif isinstance(error, OperationTimeout):
@@ -103,9 +105,11 @@ class GatewayErrors(SchemaExtension):
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        # A variable's value the schema cannot coerce carries the coercion's exception,
-        # but it is the request's fault, not the server's.
-        if original is None or (error.path is None and error.message.startswith("Variable '$")):
+        # A value the schema cannot coerce (a variable of the wrong type, an Int literal
+        # past Python's digit limit) carries the coercion's exception, but it is the
+        # request's fault, not the server's: such errors come before execution (no path).
+        coercion = isinstance(original, ValueError | TypeError | OverflowError | GraphQLError)
+        if original is None or (error.path is None and coercion):
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), **_request_error_extensions(error)}
             return error

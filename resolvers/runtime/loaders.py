@@ -2,7 +2,10 @@
 
 Resolvers never call a connector for a per-item lookup: they `load` here, and
 every key asked for in the same tick reaches the connector as one batch, which
-spends the fewest provider calls its API allows.
+spends the fewest provider calls its API allows. With a record cache, a lookup
+it can answer reaches no provider at all. With an identity store, every person
+found is given its stable id, and a person asked for by that id is found
+through the records and identifiers the store links to them.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
 
 from connectors.errors import ConnectorError
-from connectors.protocol import ActivitySource, EmailReader, Lister
+from connectors.protocol import ActivitySource, Lister
 from gateway.domain.federation import Person, merge
 from gateway.domain.keys import KeyKind, PersonKey
 from gateway.domain.normalize import normalize_email
@@ -28,9 +32,13 @@ from gateway.domain.records import (
     WriteResult,
     WriteStatus,
 )
+from gateway.store import StoreUnavailable
+from gateway.store.identities import Identified, StoredPerson
 
 if TYPE_CHECKING:
-    from resolvers.runtime.context import Runtime
+    from resolvers.runtime.context import Failure, Runtime, StoreFailure
+
+Fetch = Callable[[list[str]], Awaitable[Mapping[str, ContactRecord]]]
 
 PageKey = tuple[Provider, str | None, int, bool]
 
@@ -40,7 +48,7 @@ class Lookup:
     """A person found by key, with the providers that failed to answer for it."""
 
     person: Person | None
-    failures: list[ConnectorError] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 async def _answer(
@@ -70,11 +78,12 @@ class Loaders:
         self.runtime = runtime
         self.precedence = runtime.precedence
         self.by_email: dict[Provider, DataLoader[str, ContactRecord | None]] = {
-            p: DataLoader(partial(self._load_by_email, p, c))
+            p: DataLoader(partial(self._load_records, p, "email", c.fetch_by_emails))
             for p, c in runtime.email_readers.items()
         }
         self.by_id: dict[Provider, DataLoader[str, ContactRecord | None]] = {
-            p: DataLoader(partial(_answer, c.fetch_by_ids)) for p, c in runtime.id_readers.items()
+            p: DataLoader(partial(self._load_records, p, "id", c.fetch_by_ids))
+            for p, c in runtime.id_readers.items()
         }
         self.by_external_id: dict[Provider, DataLoader[str, ContactRecord | None]] = {
             p: DataLoader(partial(_answer, c.fetch_by_external_ids))
@@ -89,6 +98,14 @@ class Loaders:
         # Every record of a provider whose whole listing was read in this request,
         # by normalized email: lookups by email are answered from it, no call.
         self._complete: dict[Provider, dict[str, ContactRecord]] = {}
+        # Set when the store did not answer: reported once, and reads go on without it.
+        self.store_failure: StoreFailure | None = None
+
+    def _store_down(self, exc: StoreUnavailable) -> None:
+        from resolvers.runtime.context import StoreFailure
+
+        if self.store_failure is None:
+            self.store_failure = StoreFailure(f"the identity store did not answer: {exc}")
 
     async def page(
         self, provider: Provider, cursor: str | None, limit: int, *, brief: bool = False
@@ -124,6 +141,7 @@ class Loaders:
         for result in results:
             kept = result.status in (WriteStatus.CREATED, WriteStatus.UPDATED)
             if kept and result.contact is not None and result.contact.remote_id:
+                result.contact.fetched_at = datetime.now(UTC)
                 self.prime(result.contact)
 
     def release(self) -> None:
@@ -148,45 +166,89 @@ class Loaders:
 
     # -- batch functions ------------------------------------------------------
 
-    async def _load_by_email(
-        self, provider: Provider, reader: EmailReader, emails: list[str]
+    async def _load_records(
+        self, provider: Provider, kind: str, fetch: Fetch, keys: list[str]
     ) -> list[Any]:
-        known = self._complete.get(provider)
-        if known is not None:
-            return [known.get(email) for email in emails]
-        return await _answer(reader.fetch_by_emails, emails)
+        """One batch of lookups by email or by id: from the listing read whole, else
+        from the record cache, else from the provider (whose answers are then cached)."""
+        if kind == "email" and (known := self._complete.get(provider)) is not None:
+            return [known.get(key) for key in keys]
+        cache = self.runtime.cache
+        hits: dict[str, tuple[ContactRecord | None, datetime]] = {}
+        if cache is not None:
+            try:
+                hits = await cache.get(provider, [f"{kind}:{key}" for key in keys])
+            except StoreUnavailable as exc:
+                self._store_down(exc)
+        missing = [key for key in keys if f"{kind}:{key}" not in hits]
+        found: Mapping[str, ContactRecord] = {}
+        if missing:
+            try:
+                found = await fetch(missing)
+            except ConnectorError as exc:
+                return [hit[0] if (hit := hits.get(f"{kind}:{k}")) else exc for k in keys]
+            now = datetime.now(UTC)
+            for record in found.values():
+                record.fetched_at = now
+            if cache is not None:
+                entries = [(f"{kind}:{key}", found.get(key)) for key in missing]
+                entries += [(f"id:{r.remote_id}", r) for r in found.values() if kind == "email"]
+                try:
+                    await cache.put(provider, entries, now)
+                except StoreUnavailable as exc:
+                    self._store_down(exc)
+        return [
+            hit[0] if (hit := hits.get(f"{kind}:{key}")) is not None else found.get(key)
+            for key in keys
+        ]
 
     async def _load_people(self, keys: list[PersonKey]) -> list[Lookup]:
         records: dict[PersonKey, list[ContactRecord]] = {key: [] for key in keys}
-        failures: dict[PersonKey, list[ConnectorError]] = {key: [] for key in keys}
-        emails: dict[PersonKey, str] = {}  # person key -> normalized email to look up
+        failures: dict[PersonKey, list[Failure]] = {key: [] for key in keys}
+        emails: dict[PersonKey, set[str]] = {}  # person key -> normalized emails to look up
+        stored = await self._stored([k for k in keys if k.kind is KeyKind.PERSON])
         for key in keys:
             if key.kind is KeyKind.EMAIL:
-                emails[key] = key.value
+                emails[key] = {key.value}
+            elif key in stored:
+                emails[key] = set(stored[key].emails)
 
-        async def by_record(key: PersonKey, loader: DataLoader[str, ContactRecord | None]) -> None:
+        async def by_record(
+            key: PersonKey, loader: DataLoader[str, ContactRecord | None], value: str
+        ) -> None:
             try:
-                record = await loader.load(key.value)
+                record = await loader.load(value)
             except ConnectorError as exc:
                 failures[key].append(exc)
                 return
             if record is not None:
                 _add(records[key], record)
-                if email := normalize_email(record.email):
-                    emails[key] = email
+                if (email := normalize_email(record.email)) and key.kind is not KeyKind.PERSON:
+                    emails.setdefault(key, set()).add(email)
 
         first: list[Awaitable[None]] = []
         for key in keys:
             if key.kind is KeyKind.RECORD:
                 assert key.provider is not None
                 if (loader := self.by_id.get(key.provider)) is not None:
-                    first.append(by_record(key, loader))
+                    first.append(by_record(key, loader, key.value))
             elif key.kind is KeyKind.EXTERNAL_ID:
-                first.extend(by_record(key, loader) for loader in self.by_external_id.values())
+                first.extend(
+                    by_record(key, loader, key.value) for loader in self.by_external_id.values()
+                )
+            elif key in stored:
+                for provider, remote_id in stored[key].links:
+                    if (loader := self.by_id.get(Provider(provider))) is not None:
+                        first.append(by_record(key, loader, remote_id))
+                for external_id in stored[key].external_ids:
+                    first.extend(
+                        by_record(key, loader, external_id)
+                        for loader in self.by_external_id.values()
+                    )
         await asyncio.gather(*first)
 
         async def by_email(loader: DataLoader[str, ContactRecord | None]) -> None:
-            wanted = list(emails.items())
+            wanted = [(key, email) for key, found in emails.items() for email in sorted(found)]
             answers = await asyncio.gather(
                 *(loader.load(email) for _, email in wanted), return_exceptions=True
             )
@@ -201,15 +263,80 @@ class Loaders:
         if emails:
             await asyncio.gather(*(by_email(loader) for loader in self.by_email.values()))
 
+        people: dict[PersonKey, Person | None] = {}
+        for key in keys:
+            merged = merge(records[key], self.precedence)
+            person = merged[0] if merged else None
+            if person is not None and len(merged) > 1:
+                # An external-id join cannot split a lookup by one email: keep them together.
+                person.sources = [r for p in merged for r in p.sources]
+            if person is None and key in stored and stored[key].written:
+                # Only written records (Akita, Interakt): the person is still known.
+                person = Person(key=key, sources=[], precedence=self.precedence)
+            people[key] = person
+        await self._identify(people, stored)
+        for key, person in people.items():
+            if person is not None and not person.sources and not person.written:
+                people[key] = None  # every record it had was placed elsewhere, or deleted
         results = []
         for key in keys:
-            people = merge(records[key], self.precedence)
-            person = people[0] if people else None
-            if person is not None and len(people) > 1:
-                # An external-id join cannot split a lookup by one email: keep them together.
-                person.sources = [r for p in people for r in p.sources]
-            results.append(Lookup(person, _unique(failures[key])))
+            found_failures = _unique(failures[key])
+            if self.store_failure is not None:
+                found_failures.append(self.store_failure)
+            results.append(Lookup(people[key], found_failures))
         return results
+
+    async def _stored(self, keys: list[PersonKey]) -> dict[PersonKey, StoredPerson]:
+        identities = self.runtime.identities
+        if not keys or identities is None:
+            return {}
+        try:
+            found = await identities.persons([key.value for key in keys])
+        except StoreUnavailable as exc:
+            self._store_down(exc)
+            return {}
+        return {key: found[key.value] for key in keys if key.value in found}
+
+    async def _identify(
+        self, people: dict[PersonKey, Person | None], stored: Mapping[PersonKey, StoredPerson]
+    ) -> None:
+        """Give every person found its stable id (and what the gateway wrote for them);
+        a record placed elsewhere by hand leaves the person it was found with."""
+        identities = self.runtime.identities
+        if identities is None:
+            return
+        wanted = [(key, p) for key, p in people.items() if p is not None and p.sources]
+        try:
+            answers = await identities.identify([p.sources for _, p in wanted])
+            for (key, found), answer in zip(wanted, answers, strict=True):
+                chosen = _choose(key, answer, stored.get(key))
+                found.id = chosen.person_id
+                found.sources = chosen.records
+            for key, person in people.items():
+                if person is not None and person.id is None and key in stored:
+                    person.id = stored[key].id
+            ids = [p.id for p in people.values() if p is not None and p.id is not None]
+            written = await identities.written(ids)
+        except StoreUnavailable as exc:
+            self._store_down(exc)
+            return
+        for each in people.values():
+            if each is not None and each.id is not None:
+                each.written = written.get(each.id, [])
+
+
+def _choose(key: PersonKey, answer: list[Identified], stored: StoredPerson | None) -> Identified:
+    """The person a lookup by `key` means, when the store splits its records."""
+    if stored is not None:
+        for identified in answer:
+            if identified.person_id == stored.id:
+                return identified
+        return Identified(stored.id, [])
+    if key.kind is KeyKind.EMAIL:
+        for identified in answer:
+            if any(normalize_email(r.email) == key.value for r in identified.records):
+                return identified
+    return max(answer, key=lambda identified: len(identified.records))
 
 
 def _add(records: list[ContactRecord], record: ContactRecord) -> None:
@@ -235,8 +362,8 @@ async def _load_activity(source: ActivitySource, keys: list[tuple[str, int]]) ->
     return [answers[key] for key in keys]
 
 
-def _unique(errors: list[ConnectorError]) -> list[ConnectorError]:
-    seen: set[Provider] = set()
+def _unique(errors: list[Failure]) -> list[Failure]:
+    seen: set[Provider | None] = set()
     out = []
     for error in errors:
         if error.provider not in seen:

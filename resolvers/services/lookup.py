@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 
 from gateway.domain.federation import Person
-from gateway.domain.keys import PersonKey
-from resolvers.runtime.context import Context, Info
+from gateway.domain.keys import AccountKey, PersonKey
+from gateway.store import StoreUnavailable
+from resolvers.runtime.context import Context, Info, StoreFailure
 
 
 async def find_person(ctx: Context, info: Info, key: PersonKey) -> Person | None:
@@ -23,3 +25,27 @@ async def complete(ctx: Context, info: Info, keys: Sequence[PersonKey]) -> list[
     for lookup in lookups:
         ctx.report(info, *lookup.failures)
     return [lookup.person for lookup in lookups]
+
+
+def _token_id(type_name: str, token: str) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{token}".encode()).decode().rstrip("=")
+
+
+async def account_id(info: Info, key: AccountKey) -> str:
+    """An account's global id: the store's opaque id; without a store (or while it does
+    not answer, which is reported) the key's own."""
+    identities = info.context.runtime.identities
+    if identities is not None:
+        try:
+            return _token_id("Account", "a:" + await identities.account_id(key))
+        except StoreUnavailable as exc:
+            info.context.report(info, StoreFailure(f"the identity store did not answer: {exc}"))
+    return _token_id("Account", key.token)
+
+
+async def account_key(ctx: Context, token: str) -> AccountKey | None:
+    """The account a global id's token names: a store id (`a:<id>`) or a key's own."""
+    if token.startswith("a:"):
+        identities = ctx.runtime.identities
+        return await identities.account_key(token[2:]) if identities is not None else None
+    return AccountKey.parse(token)

@@ -11,13 +11,18 @@ answered without one.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from gateway.domain.federation import Person
 from gateway.domain.keys import PersonKey
+from gateway.domain.normalize import normalize_email
 from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteResult, WriteStatus
+from gateway.store import StoreUnavailable
 from resolvers.runtime.context import Context, Runtime
+
+logger = logging.getLogger("contact_gateway.writes")
 
 C = TypeVar("C")
 
@@ -43,6 +48,7 @@ async def upsert(
         return await writer.upsert(write)
 
     results = list(await asyncio.gather(*(one(p) for p in targets)))
+    await _remember(ctx, [(write, results)])
     ctx.loaders.after_write(results)
     return results
 
@@ -65,8 +71,10 @@ async def upsert_many(
         return list(await writer.upsert_many(writes))
 
     per_provider = await asyncio.gather(*(one(p) for p in targets))
+    rows = [[results[i] for results in per_provider] for i in range(len(writes))]
+    await _remember(ctx, list(zip(writes, rows, strict=True)))
     ctx.loaders.after_write(r for results in per_provider for r in results)
-    return [[results[i] for results in per_provider] for i in range(len(writes))]
+    return rows
 
 
 async def change(
@@ -94,8 +102,58 @@ async def change(
 
     wanted = providers if providers is not None else [r.provider for r in person.sources]
     results = list(await asyncio.gather(*(one(p) for p in wanted)))
+    await _forget_cached(ctx, [r for r in person.sources if r.provider in set(wanted)])
     ctx.loaders.after_write(results)
     return results
+
+
+async def _remember(
+    ctx: Context, items: Sequence[tuple[ContactWrite, Sequence[WriteResult]]]
+) -> None:
+    """Tell the store what was written (so `sources` shows Akita's and Interakt's
+    records, and when each was written) and drop the cached records it changed."""
+    identities, cache = ctx.runtime.identities, ctx.runtime.cache
+    if identities is None and cache is None:
+        return
+    entries = []
+    stale: list[tuple[Provider, str]] = []
+    for write, results in items:
+        email = normalize_email(write.email)
+        keys = [("email", email)] if email else []
+        if write.external_id:
+            keys.append(("eid", write.external_id))
+        written = []
+        for result in results:
+            if result.status not in (WriteStatus.CREATED, WriteStatus.UPDATED):
+                continue
+            remote_id = result.remote_id or email  # Interakt answers without an id
+            if remote_id is None:
+                continue
+            written.append((result.provider, remote_id, write.values()))
+            stale.append((result.provider, f"id:{remote_id}"))
+            if email:
+                stale.append((result.provider, f"email:{email}"))
+        if keys and written:
+            entries.append((keys, written))
+    try:
+        if identities is not None and entries:
+            await identities.wrote_many(entries)
+        if cache is not None and stale:
+            await cache.drop(stale)
+    except StoreUnavailable as exc:
+        logger.warning("event=store_unavailable during=write msg=%s", str(exc).replace(" ", "_"))
+
+
+async def _forget_cached(ctx: Context, records: Sequence[ContactRecord]) -> None:
+    cache = ctx.runtime.cache
+    if cache is None or not records:
+        return
+    stale = [(r.provider, f"id:{r.remote_id}") for r in records]
+    stale += [(r.provider, f"email:{e}") for r in records if (e := normalize_email(r.email))]
+    try:
+        await cache.drop(stale)
+    except StoreUnavailable as exc:
+        logger.warning("event=store_unavailable during=write msg=%s", str(exc).replace(" ", "_"))
 
 
 def result_key(

@@ -15,15 +15,16 @@ from resolvers.runtime.cursors import (
     page_size,
 )
 from resolvers.services.listing import account_people
+from resolvers.services.lookup import account_id
 from resolvers.types.contact import ContactConnection
-from resolvers.types.ids import account_id
 from resolvers.types.node import Node
 
 
 @strawberry.type(
     name="Account",
     description="A company, grouping contacts by external account id or by normalized "
-    "company name across providers.",
+    "company name across providers. Its id is opaque and stable (minted by the identity "
+    "store: it carries no company name).",
 )
 class AccountNode(Node):
     name: str | None
@@ -35,21 +36,21 @@ class AccountNode(Node):
     people: strawberry.Private[list[Person] | None] = None
 
     @classmethod
-    def for_person(cls, person: Person) -> AccountNode | None:
+    async def for_person(cls, info: Info, person: Person) -> AccountNode | None:
         key = person.account_key
         if key is None:
             return None
         return cls(
-            id=strawberry.ID(account_id(key)),
+            id=strawberry.ID(await account_id(info, key)),
             name=person.pick("company"),
             external_id=person.pick("account_external_id"),
             key=key,
         )
 
     @classmethod
-    def for_key(cls, key: AccountKey, people: list[Person]) -> AccountNode:
+    async def for_key(cls, info: Info, key: AccountKey, people: list[Person]) -> AccountNode:
         return cls(
-            id=strawberry.ID(account_id(key)),
+            id=strawberry.ID(await account_id(info, key)),
             name=next(filter(None, (p.pick("company") for p in people)), None),
             external_id=key.value if key.kind is AccountKind.EXTERNAL_ID else None,
             key=key,

@@ -10,7 +10,8 @@ import strawberry
 
 from connectors.errors import ConnectorError
 from gateway.domain.federation import Person
-from gateway.domain.records import ActivityRecord, ContactRecord
+from gateway.domain.keys import PersonKey
+from gateway.domain.records import ActivityRecord, ContactRecord, WrittenSource
 from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_ACTIVITY_PAGE,
@@ -32,22 +33,51 @@ if TYPE_CHECKING:
 _PROVIDER_ORDER = {p: i for i, p in enumerate(ProviderEnum)}
 
 
-@strawberry.type(description="One provider's record of a contact, as the provider gave it.")
+@strawberry.type(
+    description="One provider's record of a contact: as the provider gave it, or, for "
+    "Akita and Interakt (which cannot be read), as the gateway last wrote it."
+)
 class Source:
     provider: ProviderEnum  # type: ignore[valid-type]
-    remote_id: strawberry.ID
-    raw: JSON
+    remote_id: strawberry.ID = strawberry.field(
+        description="The provider's id of the record (Interakt, which has none: the email)."
+    )
+    raw: JSON = strawberry.field(
+        description="The record as the provider answered it; for a provider that cannot be "
+        "read, what the gateway wrote."
+    )
     created_at: datetime | None
     updated_at: datetime | None
+    fetched_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the gateway read this record from the provider: older than the "
+        "query when it came from the record cache; null for a record that cannot be read.",
+    )
+    last_written_at: datetime | None = strawberry.field(
+        default=None, description="When the gateway last wrote this record, if it did."
+    )
 
     @classmethod
-    def from_record(cls, record: ContactRecord) -> Source:
+    def from_record(cls, record: ContactRecord, written: WrittenSource | None) -> Source:
         return cls(
             provider=record.provider,
             remote_id=strawberry.ID(record.remote_id),
             raw=JSON(dict(record.raw)),
             created_at=record.created_at,
             updated_at=record.updated_at,
+            fetched_at=record.fetched_at,
+            last_written_at=written.written_at if written is not None else None,
+        )
+
+    @classmethod
+    def from_written(cls, written: WrittenSource) -> Source:
+        return cls(
+            provider=written.provider,
+            remote_id=strawberry.ID(written.remote_id),
+            raw=JSON(dict(written.written)),
+            created_at=None,
+            updated_at=None,
+            last_written_at=written.written_at,
         )
 
 
@@ -90,7 +120,7 @@ class ContactNode(Node):
         name = person.pick("name") or (" ".join(p for p in (first, last) if p) or None)
         dnc = sorted({c for r in person.sources for c in r.do_not_contact})
         return cls(
-            id=strawberry.ID(contact_id(person.key)),
+            id=strawberry.ID(contact_id(PersonKey.person(person.id) if person.id else person.key)),
             email=person.pick("email"),
             emails=person.emails,
             first_name=first,
@@ -105,15 +135,31 @@ class ContactNode(Node):
             status=person.pick("status"),
             points=person.pick("points"),
             do_not_contact=dnc,
-            providers=sorted({r.provider for r in person.sources}, key=_PROVIDER_ORDER.__getitem__),
+            providers=sorted(
+                {r.provider for r in person.sources} | {w.provider for w in person.written},
+                key=_PROVIDER_ORDER.__getitem__,
+            ),
             created_at=person.created_at,
             updated_at=person.updated_at,
             person=person,
         )
 
-    @strawberry.field(description="Every provider record this contact was federated from.")
+    @strawberry.field(
+        description="Every provider record this contact was federated from, and the records "
+        "the gateway wrote where a provider cannot be read (Akita, Interakt)."
+    )
     def sources(self) -> list[Source]:
-        return [Source.from_record(r) for r in self.person.ordered_sources()]
+        person = self.person
+        if not person.written:  # the common case: nothing written through the gateway
+            return [Source.from_record(r, None) for r in person.ordered_sources()]
+        written = {(w.provider, w.remote_id): w for w in person.written}
+        found = [
+            Source.from_record(r, written.pop((r.provider, r.remote_id), None))
+            for r in person.ordered_sources()
+        ]
+        readable = {r.provider for r in person.sources}
+        found += [Source.from_written(w) for w in written.values() if w.provider not in readable]
+        return found
 
     @strawberry.field(description="Tags, lists and segments from every provider.")
     def tags(self) -> list[TagNode]:
@@ -123,12 +169,12 @@ class ContactNode(Node):
         description="The account (company) the contact belongs to: grouped by external "
         "account id, else by normalized company name."
     )
-    def account(
-        self,
+    async def account(
+        self, info: Info
     ) -> Annotated[AccountNode, strawberry.lazy("resolvers.types.account")] | None:
         from resolvers.types.account import AccountNode
 
-        return AccountNode.for_person(self.person)
+        return await AccountNode.for_person(info, self.person)
 
     @strawberry.field(
         description="Events and notes from every provider that keeps them, newest first."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from gateway.domain.keys import AccountKey, PersonKey
+from gateway.domain.keys import PersonKey
 from resolvers.runtime.errors import BadUserInput
 
 
@@ -37,7 +37,3 @@ def person_key(global_id: str, field: str = "id") -> PersonKey:
     if key is None:
         raise BadUserInput(f"{field} is not a contact id", field=field)
     return key
-
-
-def account_id(key: AccountKey) -> str:
-    return encode_id("Account", key.token)

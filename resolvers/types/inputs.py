@@ -84,6 +84,11 @@ class ContactInput:
             raise BadUserInput(
                 f"{where}.customFields must be a JSON object", field=f"{where}.customFields"
             )
+        if custom is not None and _depth(custom) > MAX_CUSTOM_DEPTH:
+            raise BadUserInput(
+                f"{where}.customFields nests deeper than {MAX_CUSTOM_DEPTH} levels",
+                field=f"{where}.customFields",
+            )
         unified = ContactWrite(
             email=email,
             external_id=strings["external_id"],
@@ -99,6 +104,25 @@ class ContactInput:
         if not unified.given():
             raise BadUserInput(f"{where} is empty: give at least one field", field=where)
         return unified
+
+
+# Custom field values are stored by providers as flat attributes or small structures;
+# anything nested deeper is not a custom field (and no provider call could carry it).
+MAX_CUSTOM_DEPTH = 8
+
+
+def _depth(value: object) -> int:
+    """How deeply `value` nests lists and objects (a loop: it may nest 1000 levels)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, Mapping):
+            pending.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            pending.extend((v, level + 1) for v in item)
+    return deepest
 
 
 def _clean_list(values: list[str] | None, where: str) -> tuple[str, ...] | None:

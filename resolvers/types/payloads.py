@@ -102,3 +102,32 @@ class ContactChangePayload:
     @strawberry.field
     async def contact(self, info: Info) -> ContactNode | None:
         return await contact_after(info, self.key)
+
+
+@strawberry.type(description="The result of merging contacts: the one person they now are.")
+class MergeContactsPayload:
+    key: strawberry.Private[PersonKey]
+
+    @strawberry.field(
+        description="The surviving contact; every merged id now resolves to it, and automatic "
+        "joining never splits what was merged by hand."
+    )
+    async def contact(self, info: Info) -> ContactNode | None:
+        return await contact_after(info, self.key)
+
+
+@strawberry.type(description="The result of splitting a record off a contact.")
+class UnlinkSourcePayload:
+    key: strawberry.Private[PersonKey]
+    detached_key: strawberry.Private[PersonKey]
+
+    @strawberry.field(description="The contact, without the record.")
+    async def contact(self, info: Info) -> ContactNode | None:
+        return await contact_after(info, self.key)
+
+    @strawberry.field(
+        description="The new contact the record now is, on its own; automatic joining never "
+        "puts it back."
+    )
+    async def detached(self, info: Info) -> ContactNode | None:
+        return await contact_after(info, self.detached_key)

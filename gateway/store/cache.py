@@ -1,0 +1,129 @@
+"""The record cache: provider records read lately, kept for `[cache] ttl` seconds.
+
+A lookup (by email or by the provider's id) within the ttl is answered from
+here instead of asking the provider again, including the answer "this provider
+has no such contact". A write through the gateway drops the entries it
+touched. `fetched_at` travels with each record, so `Source.fetchedAt` says how
+old an answer is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gateway.domain.records import ContactRecord, Provider
+from gateway.store.codec import decode, encode
+from gateway.store.engine import Store
+from gateway.store.tables import record_cache
+
+# Puts between two sweeps of expired entries.
+SWEEP_EVERY = 500
+
+
+def email_key(email: str) -> str:
+    return f"email:{email}"
+
+
+def id_key(remote_id: str) -> str:
+    return f"id:{remote_id}"
+
+
+class RecordCache:
+    """Recently read provider records, in the store.
+
+    Args:
+        store: the open store.
+        ttl: seconds an entry answers lookups.
+    """
+
+    def __init__(self, store: Store, *, ttl: float) -> None:
+        self.store = store
+        self.ttl = timedelta(seconds=ttl)
+        self._puts = 0
+
+    async def get(
+        self, provider: Provider, keys: Sequence[str]
+    ) -> dict[str, tuple[ContactRecord | None, datetime]]:
+        """Fresh entries for `keys`: (the record, or None when the provider had none;
+        when it was read)."""
+        if not keys:
+            return {}
+        oldest = datetime.now(UTC) - self.ttl
+        found: dict[str, tuple[ContactRecord | None, datetime]] = {}
+        async with self.store.transaction() as connection:
+            for start in range(0, len(keys), 300):
+                rows = await connection.execute(
+                    select(record_cache.c.key, record_cache.c.record, record_cache.c.fetched_at)
+                    .where(record_cache.c.provider == provider.value)
+                    .where(record_cache.c.key.in_(list(keys[start : start + 300])))
+                )
+                for row in rows:
+                    fetched = _aware(row.fetched_at)
+                    if fetched < oldest:
+                        continue
+                    record = decode(row.record) if row.record is not None else None
+                    if record is not None:
+                        record.fetched_at = fetched
+                    found[row.key] = (record, fetched)
+        return found
+
+    async def put(
+        self,
+        provider: Provider,
+        entries: Sequence[tuple[str, ContactRecord | None]],
+        fetched_at: datetime,
+    ) -> None:
+        """Keep `entries` (key, record or None for "none there") as read at `fetched_at`."""
+        if not entries:
+            return
+        rows = [
+            {
+                "provider": provider.value,
+                "key": key,
+                "remote_id": record.remote_id if record is not None else None,
+                "record": encode(record) if record is not None else None,
+                "fetched_at": fetched_at,
+            }
+            for key, record in dict(entries).items()
+        ]
+        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
+        statement = dialect.insert(record_cache).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=[record_cache.c.provider, record_cache.c.key],
+            set_={
+                "remote_id": statement.excluded.remote_id,
+                "record": statement.excluded.record,
+                "fetched_at": statement.excluded.fetched_at,
+            },
+        )
+        async with self.store.transaction() as connection:
+            await connection.execute(statement)
+            self._puts += len(rows)
+            if self._puts >= SWEEP_EVERY:
+                self._puts = 0
+                await connection.execute(
+                    delete(record_cache).where(
+                        record_cache.c.fetched_at < datetime.now(UTC) - self.ttl
+                    )
+                )
+
+    async def drop(self, entries: Sequence[tuple[Provider, str]]) -> None:
+        """Forget `entries` (provider, key): a write changed them."""
+        if not entries:
+            return
+        async with self.store.transaction() as connection:
+            await connection.execute(
+                delete(record_cache).where(
+                    tuple_(record_cache.c.provider, record_cache.c.key).in_(
+                        [(p.value, key) for p, key in entries]
+                    )
+                )
+            )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -1,0 +1,135 @@
+"""Opening the store: the URL, the engine, and the migrations it must be at.
+
+    sqlite:///contact-gateway.db         a file (relative to the working directory)
+    sqlite:////var/lib/gateway/store.db  an absolute path
+    postgresql://user@host:5432/db       PostgreSQL, for several processes or machines
+
+`open_store` creates the engine (SQLite in WAL mode with a busy timeout, so the
+workers of one `serve` share the file); `Store.migrate` applies pending Alembic
+migrations, and `Store.check` refuses a store that a newer gateway migrated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+class StoreError(Exception):
+    """The store cannot be used as configured; `str()` is one line."""
+
+
+class StoreUnavailable(Exception):
+    """The store did not answer (PostgreSQL down, a file that cannot be written)."""
+
+
+def engine_url(url: str) -> str:
+    """`url` with the async driver the store uses for its database."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError for malformed URLs
+        raise StoreError(f"not a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend not in DRIVERS:
+        raise StoreError(f"unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+    return parsed.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def _alembic(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+class Store:
+    """An open store.
+
+    Args:
+        engine: the async engine over the store's database.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction; a database that does not answer is `StoreUnavailable`."""
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(f"the store did not answer ({type(exc).__name__})") from exc
+
+    async def migrate(self) -> None:
+        """Apply every pending migration (idempotent)."""
+        await self.check()
+        async with self.transaction() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(_alembic(sync), "head"))
+
+    async def revision(self) -> str | None:
+        """The store's migration revision; None for an empty store."""
+        async with self.transaction() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def check(self) -> None:
+        """Raise `StoreError` when the store was migrated by a newer gateway."""
+        current = await self.revision()
+        scripts = ScriptDirectory.from_config(_alembic())
+        if current is not None and scripts.get_revision(current) is None:
+            raise StoreError(
+                f"the store is at migration {current}, newer than this gateway knows "
+                f"(its newest is {scripts.get_current_head()}): upgrade the gateway"
+            )
+
+    async def pending(self) -> bool:
+        """Whether migrations are pending."""
+        head = ScriptDirectory.from_config(_alembic()).get_current_head()
+        return await self.revision() != head
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_store(url: str, **engine_options: Any) -> Store:
+    """A `Store` for `url` (see the module docstring); nothing is connected yet.
+
+    Raises:
+        StoreError: the URL is not one the store can use.
+    """
+    full = engine_url(url)
+    if full.startswith("sqlite"):
+        database = make_url(full).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(full, connect_args={"timeout": 15}, **engine_options)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    else:
+        engine = create_async_engine(full, pool_pre_ping=True, **engine_options)
+    return Store(engine)
