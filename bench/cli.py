@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Benchmark contact-gateway against the sandbox on 127.0.0.1: fan-out "
         "latency, provider calls per query, throughput and overhead, a large answer, a "
-        "rate-limited bulk upsert and memory. Prints one table; never fails on a time.",
+        "rate-limited bulk upsert, abusive requests and memory. Prints one table; never "
+        "fails on a time.",
     )
     parser.add_argument(
         "--scenario",

@@ -7,6 +7,7 @@
     throughput  requests/s and latency with 1 and 2 workers; added latency; profile
     large       contacts(first: 1000) with 12 scalar fields: time and gateway CPU
     bulk        upsertContacts of --bulk-size contacts under 100 req/s limits
+    abuse       requests the gateway was found vulnerable to: refused, at no provider call?
     memory      the gateway workers' peak RSS over everything run before it
 """
 
@@ -15,12 +16,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from bench.abuse import Abuse, Answer, abuses, send
 from bench.bounds import (
     WRITE_BATCH,
     Dataset,
@@ -34,8 +37,8 @@ from bench.harness import BenchError, Harness, Options, Outcome, graphql
 from bench.loadgen import Request
 from bench.profile import summarise_profile
 from bench.report import Figure, Target
-from bench.servers import SandboxControls, Server, gateway_config
-from bench.stats import medians, percentile
+from bench.servers import SandboxControls, Server, gateway_config, rss_mb
+from bench.stats import median, medians, percentile
 from connectors.settings import RateLimit
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import Provider
@@ -52,6 +55,10 @@ LARGE_PAGE = 1000
 LARGE_REPEAT = 5
 BULK_RATE = RateLimit(100, 1.0)
 BULK_LIMITS = dict.fromkeys(Provider, BULK_RATE)
+# Seconds the gateway is left idle after the abuse before its RSS is read again, and
+# how far above its RSS before the abuse that reading may be.
+ABUSE_IDLE = 5.0
+ABUSE_RSS_SLACK_MB = 5.0
 
 ONE_CONTACT = """
 query One($email: String!) {
@@ -641,7 +648,116 @@ def bulk(h: Harness) -> Outcome:
     )
 
 
-# -- 6. memory --------------------------------------------------------------------------
+# -- 6. abuse ----------------------------------------------------------------------------
+
+
+def provider_calls(controls: SandboxControls) -> int:
+    """Calls every sandbox provider has received since its stats were reset."""
+    return sum(sum(controls.stats(p.value).values()) for p in Provider)
+
+
+def _abuse_figures(item: Abuse, answers: Sequence[Answer], calls: Sequence[int]) -> list[Figure]:
+    refusals = sorted({a.refusal for a in answers})
+    size = len(item.body)
+    sent = median([a.sent for a in answers])
+    read = f"; answered with {sent / 1e6:.1f} of {size / 1e6:.1f} MB written" if sent < size else ""
+    return [
+        Figure(
+            f"abuse.{item.name}.provider_calls",
+            max(calls),
+            "calls",
+            Target("<=", 0, "0", on="value"),
+            note=f"{item.what}; most in any run",
+        ),
+        Figure(
+            f"abuse.{item.name}.time",
+            median([a.seconds * 1000 for a in answers]),
+            "ms",
+            note=" / ".join(refusals) + read,
+        ),
+    ]
+
+
+def abuse(h: Harness) -> Outcome:
+    """The requests the gateway was found vulnerable to, against the default [limits]:
+    the provider calls each made, the time to its refusal and what the refusal was, and
+    the gateway worker's RSS before them, right after and after a few seconds idle."""
+    sandbox, controls = h.sandbox()
+    gateway = h.gateway(gateway_config(sandbox.url), label="abuse")
+    [worker] = gateway.worker_pids()
+    items = abuses()
+    # A normal query first, so that the RSS before the abuse is a warm worker's.
+    email = three_provider_emails()[0]
+    post_graphql(gateway, ONE_CONTACT, {"email": email})
+    before = rss_mb(worker)
+    answers: dict[str, list[Answer]] = {item.name: [] for item in items}
+    calls: dict[str, list[int]] = {item.name: [] for item in items}
+    after_run: list[float | None] = []
+    for _ in range(h.options.runs):
+        for item in items:
+            controls.reset_stats()
+            answers[item.name].append(send(gateway.port, item))
+            calls[item.name].append(provider_calls(controls))
+        after_run.append(rss_mb(worker))
+    after = after_run[-1]
+    time.sleep(ABUSE_IDLE)
+    idle = rss_mb(worker)
+    # Still serving after it: a normal query is answered without errors.
+    post_graphql(gateway, ONE_CONTACT, {"email": email})
+    h.stop(gateway)
+    h.stop(sandbox)
+    if before is None or after is None or idle is None:
+        raise BenchError("the gateway worker's /proc/<pid>/status could not be read")
+    figures = [
+        f for item in items for f in _abuse_figures(item, answers[item.name], calls[item.name])
+    ]
+    figures += [
+        Figure(
+            "abuse.rss.before", before, "MB", note="VmRSS of the worker, warm, before the abuse"
+        ),
+        Figure(
+            "abuse.rss.after",
+            after - before,
+            "MB",
+            note=f"growth right after {len(items) * h.options.runs} abusive requests",
+        ),
+        Figure(
+            "abuse.rss.idle",
+            idle - before,
+            "MB",
+            Target("<=", ABUSE_RSS_SLACK_MB, f"<= {ABUSE_RSS_SLACK_MB:g} MB", on="value"),
+            note=f"growth after {ABUSE_IDLE:g} s idle",
+        ),
+    ]
+    return Outcome(
+        figures=figures,
+        details={
+            "requests": {
+                item.name: {
+                    "what": item.what,
+                    "body_bytes": len(item.body),
+                    "chunked": item.chunked,
+                    "runs": [
+                        {
+                            "status": a.status,
+                            "code": a.code,
+                            "limit": a.limit,
+                            "ms": a.seconds * 1000,
+                            "sent_bytes": a.sent,
+                            "provider_calls": n,
+                        }
+                        for a, n in zip(answers[item.name], calls[item.name], strict=True)
+                    ],
+                }
+                for item in items
+            },
+            "rss_mb": {"before": before, "after_each_run": after_run, "idle": idle},
+            "idle_s": ABUSE_IDLE,
+        },
+    )
+
+
+# -- 7. memory --------------------------------------------------------------------------
 
 
 def memory(h: Harness) -> Outcome:
@@ -676,6 +792,7 @@ SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "throughput": throughput,
     "large": large,
     "bulk": bulk,
+    "abuse": abuse,
     "memory": memory,
 }
 
@@ -691,6 +808,7 @@ def estimate_seconds(name: str, options: Options) -> float:
         "large": 8 + runs * 4,
         "bulk": 3
         + runs * paced_seconds(bulk_write_calls(options.bulk_size, list(Provider)), BULK_LIMITS),
+        "abuse": 3 + runs * 1 + ABUSE_IDLE,
         "memory": 1,
     }
     return math.ceil(rough[name])

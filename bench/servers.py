@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,9 +218,10 @@ def start_gateway(
     profile_to: Path | None = None,
 ) -> Server:
     """`contact-gateway serve --config FILE` with `config` (TOML text) on a free port,
-    answering once `/healthz` does."""
+    answering once `/healthz` does; without a `[store]`, its store is a new SQLite file
+    in `workdir`."""
     path = workdir / f"{name}.toml"
-    path.write_text(config, encoding="utf-8")
+    path.write_text(with_store(config, workdir / f"{name}.db"), encoding="utf-8")
     arguments = ["serve", "--config", str(path), "--host", HOST, "--port", "0"]
     arguments += ["--workers", str(workers)]
     server = start_server(
@@ -234,6 +236,15 @@ def start_gateway(
         server.stop(grace=2)
         raise
     return server
+
+
+def with_store(config: str, path: Path) -> str:
+    """`config` (TOML text) with a `[store]` in the SQLite file `path`, unless it names
+    one: a gateway the bench starts remembers nothing from another, and writes nothing
+    into the working directory (the store's default place)."""
+    if "store" in tomllib.loads(config):
+        return config
+    return config.rstrip("\n") + "\n\n" + to_toml({"store": {"url": f"sqlite:///{path}"}})
 
 
 def gateway_config(
@@ -341,10 +352,20 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss_mb(pid: int) -> float | None:
     """The process's peak resident set size (VmHWM) in MiB."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float | None:
+    """The process's resident set size now (VmRSS) in MiB."""
+    return _status_mb(pid, "VmRSS")
+
+
+def _status_mb(pid: int, field: str) -> float | None:
+    """A size field of `/proc/<pid>/status` (given there in kB) in MiB."""
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None

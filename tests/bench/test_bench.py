@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from graphql import parse, validate
 
-from bench import main
+from bench import main, scenarios
+from bench.abuse import Abuse, Answer, abuses
+from bench.abuse import _chunks as chunks
 from bench.bounds import (
     CostModel,
     Dataset,
@@ -25,10 +27,10 @@ from bench.harness import Harness, Options, Outcome
 from bench.loadgen import LoadSpec, Request, encode, read_response
 from bench.profile import stage_of_file, summarise_profile
 from bench.report import Figure, Report, Target, load_figures, table, write_json
-from bench.servers import Server, ServerError, gateway_config, start_server
+from bench.servers import Server, ServerError, gateway_config, start_server, with_store
 from bench.stats import median, medians, percentile
 from connectors.settings import RateLimit
-from gateway.config import load_config
+from gateway.config import DEFAULT_STORE, load_config
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import Provider
 from resolvers.runtime import internals
@@ -227,7 +229,7 @@ def test_json_holds_the_same_figures_as_the_table(tmp_path: Path) -> None:
 def test_gateway_config_is_the_sandbox_settings_as_a_file(tmp_path: Path) -> None:
     path = tmp_path / "gateway.toml"
     path.write_text(gateway_config("http://127.0.0.1:9"))
-    assert load_config(path) == gateway_settings("http://127.0.0.1:9")
+    assert load_config(path) == gateway_settings("http://127.0.0.1:9", store_url=DEFAULT_STORE)
 
     path.write_text(
         gateway_config(
@@ -242,6 +244,15 @@ def test_gateway_config_is_the_sandbox_settings_as_a_file(tmp_path: Path) -> Non
             concurrency=3,
         )
     }
+
+
+def test_each_gateway_the_bench_starts_has_a_store_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(with_store(gateway_config("http://127.0.0.1:9"), tmp_path / "gw-1.db"))
+    assert load_config(path).store.url == f"sqlite:///{tmp_path}/gw-1.db"
+    # A configuration that names its store keeps it.
+    named = with_store(gateway_config("http://127.0.0.1:9"), tmp_path / "gw-1.db")
+    assert with_store(named, tmp_path / "gw-2.db") == named
 
 
 # -- the load generator's HTTP ------------------------------------------------------------
@@ -426,3 +437,74 @@ def test_provider_calls_scenario_smoke(tmp_path: Path, capsys: pytest.CaptureFix
         assert figure["ratio"] == figure["value"] / bound
         assert f"calls.n10.{provider}" in printed
     assert "= bound 21" in printed
+
+
+# -- the abuse scenario ------------------------------------------------------------------
+
+
+def test_the_abusive_requests_are_what_their_names_say() -> None:
+    by_name = {a.name: a for a in abuses()}
+    graphql_schema = internals.graphql_schema(schema)
+    # Valid documents: what refuses them must be the limits, not validation.
+    for name, depth in (("nested12", 12 * 4 + 2), ("nested16", 16 * 4 + 2)):
+        document = parse(json.loads(by_name[name].body)["query"])
+        assert validate(graphql_schema, document) == []
+        assert by_name[name].body.count(b"account {") == depth // 4
+    assert json.loads(by_name["aliases500"].body)["query"].count("contact(email:") == 500
+    assert json.loads(by_name["aliases100k"].body)["query"].count("contact(email:") == 100_000
+    assert len(by_name["aliases100k"].body) > 1_000_000
+    assert 5_000_000 - 11 < len(json.loads(by_name["query5mb"].body)["query"]) <= 5_000_000
+    assert len(by_name["body50mb"].body) == len(by_name["body50mb_chunked"].body) == 50_000_000
+    assert json.loads(by_name["body50mb"].body)["query"].rstrip() == "{ __typename }"
+    assert [a.chunked for a in by_name.values()].count(True) == 1
+
+
+def test_a_chunked_body_is_framed_in_chunks_and_ended() -> None:
+    body = b"x" * (64 * 1024 + 3)
+    framed = b"".join(chunks(body, True))
+    assert framed == b"10000\r\n" + b"x" * 65536 + b"\r\n3\r\nxxx\r\n0\r\n\r\n"
+    assert b"".join(chunks(body, False)) == body
+
+
+def test_an_answer_reads_as_its_refusal() -> None:
+    assert Answer(200, "OPERATION_LIMIT_EXCEEDED", "max_depth", 0.1, 10).refusal == (
+        "200 OPERATION_LIMIT_EXCEEDED (max_depth)"
+    )
+    assert Answer(413, "-", None, 0.1, 10).refusal == "413"
+    assert Answer(0, "ConnectionResetError", None, 0.1, 10).refusal == (
+        "no answer (ConnectionResetError)"
+    )
+    assert Abuse("x", "y", b"{}").chunked is False
+
+
+@pytest.mark.e2e
+def test_abuse_scenario_smoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scenarios, "ABUSE_IDLE", 0.5)
+    out = tmp_path / "bench.json"
+    assert main(["--scenario", "abuse", "--runs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(out.read_text())
+    requests = document["details"]["abuse"]["requests"]
+    answers = {name: (r["runs"][0]["status"], r["runs"][0]["code"]) for name, r in requests.items()}
+    refused = (200, "OPERATION_LIMIT_EXCEEDED")
+    assert answers == {
+        "nested12": refused,
+        "nested16": refused,
+        "aliases500": refused,
+        "aliases100k": (413, "-"),
+        "query5mb": (413, "-"),
+        "body50mb": (413, "-"),
+        "body50mb_chunked": (413, "-"),
+    }
+    figures = {f["name"]: f for f in document["figures"]}
+    for name in requests:
+        assert figures[f"abuse.{name}.provider_calls"]["value"] == 0
+        assert figures[f"abuse.{name}.provider_calls"]["met"] is True
+        assert figures[f"abuse.{name}.time"]["value"] > 0
+        assert f"abuse.{name}.time" in printed
+    rss = document["details"]["abuse"]["rss_mb"]
+    assert figures["abuse.rss.idle"]["value"] == pytest.approx(rss["idle"] - rss["before"])
+    # The 50 MB body is refused from its Content-Length, long before it is all written.
+    assert requests["body50mb"]["runs"][0]["sent_bytes"] < 50_000_000
