@@ -23,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 
 from connectors import budget
 from connectors.errors import CallBudgetExceeded, OperationTimeout
+from resolvers.runtime import memory
 from resolvers.runtime.context import Context, Failure
 from resolvers.runtime.errors import GatewayError
 
@@ -40,6 +41,10 @@ CLIENT_ERRORS = frozenset(
         "OPERATION_LIMIT_EXCEEDED",
     }
 )
+# A document this long, or one refused for a limit, leaves enough garbage behind that
+# it is collected at once and the freed memory handed back (resolvers/runtime/memory.py).
+LARGE_DOCUMENT = 50_000
+LIMIT_CODE = "OPERATION_LIMIT_EXCEEDED"
 _NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _INPUT_MARKERS = ("Variable '$", "Expected value of type", "does not exist in", "Expected type")
 _TOO_MANY_TOKENS = "tokens. Parsing aborted."
@@ -102,6 +107,9 @@ class GatewayErrors(SchemaExtension):
         if isinstance(context, Context):
             context.loaders.release()
         self._log(started, dict(calls), errors)
+        codes = {(e.extensions or {}).get("code") for e in errors}
+        if len(self.execution_context.query or "") > LARGE_DOCUMENT or LIMIT_CODE in codes:
+            memory.relieve()
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
