@@ -39,7 +39,7 @@ from connectors.registry import build_connector
 from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
-from gateway.store import open_store
+from gateway.store import Store, StoreUnavailable, open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
 from gateway.view import GraphQLView
@@ -84,17 +84,34 @@ async def _probe(connector: Connector) -> dict[str, Any]:
     return {"enabled": True, "ok": health.ok, "latency_ms": latency, "message": health.message}
 
 
-async def readiness(connectors: Mapping[Provider, Connector]) -> dict[str, Any]:
-    """Ask every enabled provider at once whether it answers and accepts our credentials.
+async def _store_state(store: Store | None) -> dict[str, Any]:
+    if store is None:
+        return {"ok": None, "message": "no store"}
+    try:
+        await store.ping()
+    except StoreUnavailable as exc:
+        return {"ok": False, "message": str(exc)}
+    return {"ok": True, "message": None}
+
+
+async def readiness(
+    connectors: Mapping[Provider, Connector], store: Store | None = None
+) -> dict[str, Any]:
+    """Ask every enabled provider at once whether it answers and accepts our credentials,
+    and the store whether it answers.
 
     Args:
         connectors: the enabled providers' connectors.
+        store: the identity store, if any.
 
     Returns:
-        `{"ready": bool, "providers": {key: {"enabled", "ok", "latency_ms", "message"}}}`,
-        with every provider listed; `ready` is true when every enabled one is ok.
+        `{"ready": bool, "store": {"ok", "message"}, "providers": {key: {"enabled", "ok",
+        "latency_ms", "message"}}}`, with every provider listed; `ready` is true when the
+        store answers and every enabled provider is ok.
     """
-    results = await asyncio.gather(*(_probe(connector) for connector in connectors.values()))
+    store_state, *results = await asyncio.gather(
+        _store_state(store), *(_probe(connector) for connector in connectors.values())
+    )
     by_provider = dict(zip(connectors, results, strict=True))
     providers = {
         provider.value: by_provider.get(
@@ -103,7 +120,8 @@ async def readiness(connectors: Mapping[Provider, Connector]) -> dict[str, Any]:
         )
         for provider in Provider
     }
-    return {"ready": all(r["ok"] for r in results), "providers": providers}
+    ready = store_state["ok"] is not False and all(r["ok"] for r in results)
+    return {"ready": ready, "store": store_state, "providers": providers}
 
 
 def create_app(
@@ -138,16 +156,20 @@ def create_app(
                     build_client(connector_settings, user_agent=USER_AGENT, transport=transport)
                 )
                 connectors[provider] = build_connector(provider, client, connector_settings)
-            store = open_store(settings.store.url)
-            stack.push_async_callback(store.close)
-            await store.migrate()
+            store = None
+            if settings.store.enabled:
+                store = open_store(settings.store.url)
+                stack.push_async_callback(store.close)
+                await store.migrate()
             runtime = Runtime(
                 connectors,
                 settings.precedence,
                 limits=settings.limits,
                 introspection=settings.server.introspection,
-                identities=Identities(store),
-                cache=RecordCache(store, ttl=settings.cache.ttl) if settings.cache.ttl else None,
+                identities=Identities(store) if store else None,
+                cache=RecordCache(store, ttl=settings.cache.ttl)
+                if store and settings.cache.ttl
+                else None,
             )
             logger.info(
                 "event=startup providers=%s",
@@ -161,7 +183,8 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.state.runtime
-        body = await readiness(runtime.connectors)
+        identities = runtime.identities
+        body = await readiness(runtime.connectors, identities.store if identities else None)
         return JSONResponse(
             body, status_code=200 if body["ready"] else 503, headers={"Cache-Control": "no-store"}
         )

@@ -2,6 +2,7 @@
 
     contact-gateway serve [--config FILE]      # no config: sandbox mode
     contact-gateway sandbox [--port 8100]      # the five provider emulators
+    contact-gateway migrate [--config FILE]    # the store's pending migrations
     contact-gateway export-schema [--check]    # schema.graphql from the code
 
 Sandbox mode: without `--config` (or `CONTACT_GATEWAY_CONFIG`), `serve` starts
@@ -175,6 +176,10 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         authenticated = settings.auth.enabled
         os.environ[ENV_CONFIG] = os.path.abspath(config_path)
+        # Once, before any worker starts: pending migrations, or a clear refusal.
+        status = _prepare_store(settings.store.url) if settings.store.enabled else 0
+        if status:
+            return status
     if not (authenticated or args.allow_anonymous or is_loopback(args.host)):
         print(
             f"refusing to serve {args.host} without [auth]: anyone who reaches it could read, "
@@ -228,7 +233,9 @@ def _serve(args: argparse.Namespace) -> int:
         tempfile.TemporaryDirectory(prefix="contact-gateway-sandbox-") as workdir,
     ):
         config_file = Path(workdir) / "contact-gateway.toml"
-        config_file.write_text(to_toml(sandbox_document(sandbox_url)), encoding="utf-8")
+        document = sandbox_document(sandbox_url)
+        document["store"] = {"url": f"sqlite:///{Path(workdir) / 'store.db'}"}
+        config_file.write_text(to_toml(document), encoding="utf-8")
         os.environ[ENV_CONFIG] = str(config_file)
         logger.info(
             'mode=sandbox sandbox_url=%s config=%s msg="no configuration given (--config or %s): '
@@ -240,6 +247,65 @@ def _serve(args: argparse.Namespace) -> int:
         for key, base_url, creds in _sandbox_providers(sandbox_url):
             logger.info("mode=sandbox provider=%s base_url=%s %s", key, base_url, creds)
         return run_gateway()
+
+
+def _prepare_store(url: str) -> int:
+    """Apply the store's pending migrations; 0, or the exit status after one line saying
+    why the store cannot be used."""
+    import asyncio
+
+    from gateway.store import StoreError, StoreUnavailable, open_store
+
+    async def migrate() -> str | None:
+        store = open_store(url)
+        try:
+            before = await store.revision()
+            await store.migrate()
+            after = await store.revision()
+        finally:
+            await store.close()
+        return None if before == after else after
+
+    try:
+        migrated = asyncio.run(migrate())
+    except StoreError as exc:
+        print(f"store {_safe_url(url)}: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"store {_safe_url(url)}: {exc}", file=sys.stderr)
+        return 1
+    if migrated:
+        logger.info("event=store_migrated store=%s revision=%s", _safe_url(url), migrated)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """A store URL fit for a log line: its password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(the configured URL)"
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from gateway.app import ENV_CONFIG
+    from gateway.config import DEFAULT_STORE, ConfigError, load_config
+
+    logging.config.dictConfig(log_config("info"))
+    config_path = args.config or os.environ.get(ENV_CONFIG) or None
+    url = DEFAULT_STORE
+    if config_path:
+        try:
+            url = load_config(config_path).store.url
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    status = _prepare_store(url)
+    if status == 0:
+        print(f"store {_safe_url(url)} is up to date")
+    return status
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -390,6 +456,18 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--empty", action="store_true", help="start with every store empty")
     sandbox.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     sandbox.set_defaults(handler=_sandbox)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply the store's pending migrations (serve does this too, at start)",
+    )
+    migrate.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML configuration file (default: $CONTACT_GATEWAY_CONFIG; none: "
+        "sqlite:///contact-gateway.db)",
+    )
+    migrate.set_defaults(handler=_migrate)
 
     export = commands.add_parser(
         "export-schema", help="write the GraphQL schema (SDL) as clients see it"

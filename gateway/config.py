@@ -167,9 +167,13 @@ class StoreSettings:
     Args:
         url: `sqlite:///FILE` (the default, `contact-gateway.db` in the working
             directory) or `postgresql://user@host/db` for several processes or machines.
+        enabled: false runs without a store: nothing is remembered, contact ids are
+            made from the email as before, and merging, unlinking and the record
+            cache are unavailable.
     """
 
     url: str = DEFAULT_STORE
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,13 +302,16 @@ def _read(document: Table) -> GatewaySettings:
 
 
 def _store(table: Table) -> StoreSettings:
-    table.only(("url",))
+    table.only(("url", "enabled"))
+    enabled = table.boolean("enabled") if "enabled" in table else True
+    if "url" not in table:
+        return StoreSettings(enabled=enabled)
     url = table.string("url").strip()
     if not re.match(r"(sqlite|postgresql)(\+\w+)?://", url):
         raise table.fail(
             "url", 'must be a sqlite:/// or postgresql:// URL (e.g. "sqlite:///gw.db")'
         )
-    return StoreSettings(url=url)
+    return StoreSettings(url=url, enabled=enabled)
 
 
 def _cache(table: Table) -> CacheSettings:

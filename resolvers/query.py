@@ -17,8 +17,8 @@ from resolvers.runtime.cursors import (
     DEFAULT_PAGE,
     MAX_PAGE,
     Window,
-    decode_offset,
-    offset_window,
+    decode_key,
+    keyset_window,
     page_size,
 )
 from resolvers.runtime.errors import BadUserInput
@@ -37,6 +37,10 @@ from resolvers.types.node import Node
 from resolvers.types.provider import ProviderInfo
 from resolvers.types.scalars import ProviderEnum
 from resolvers.types.tag import TagNode
+
+
+def _sort_key(person: Person) -> str:
+    return person.key.token
 
 
 async def _contact(info: Info, key: PersonKey) -> ContactNode | None:
@@ -85,9 +89,9 @@ class Query:
         flt = filter.to_filter() if filter else ListingFilter()
         window: Window[Person]
         if flt.needs_lookup:
-            offset = decode_offset(after)
+            resume = decode_key(after)
             people = await lookup_people(info.context, info, flt)
-            window = offset_window(people, offset=offset, first=first)
+            window = keyset_window(people, _sort_key, after=resume, first=first)
         else:
             window = await enumerate_people(
                 info.context, info, first=first, after=after, provider=flt.provider

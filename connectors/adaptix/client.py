@@ -260,27 +260,34 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         return [to_record(r) for r in await self.collect(params, BATCH_LIMIT)]
 
     async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
-        """One page by id. `brief` asks for `minimal` records: no tags, do-not-contact
-        entries or grouped fields, about a quarter of the bytes (every core field is
-        still in `fields.all`)."""
+        """The contacts after the id `cursor` (from the first one when None), by id:
+        `where id gt` keeps paging right when contacts are deleted or added between
+        pages. `brief` asks for `minimal` records: no tags, do-not-contact entries or
+        grouped fields, about a quarter of the bytes (every core field is still in
+        `fields.all`)."""
         if cursor is not None and not is_remote_id(cursor):
             raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=self.provider)
-        start = int(cursor) if cursor is not None else 0
-        params: dict[str, Any] = {
-            "start": start,
-            "limit": max(1, limit),
-            "orderBy": "id",
-            "orderByDir": "asc",
-        }
+        params: list[tuple[str, Any]] = [
+            ("limit", max(1, limit)),
+            ("orderBy", "id"),
+            ("orderByDir", "asc"),
+        ]
+        if cursor is not None:
+            params = [*where_params("id", "gt", str(int(cursor))), *params]
         if brief:
-            params["minimal"] = "true"
+            params.append(("minimal", "true"))
         body = await self.get_json("/contacts", params=params)
         if not isinstance(body, Mapping):
             body = {}
-        contacts = [to_record(r) for r in entries(body.get("contacts"))]
-        total = as_int(body.get("total"))
-        end = start + len(contacts)
-        return Page(contacts, str(end) if contacts and end < total else None, total)
+        contacts = sorted(
+            (to_record(r) for r in entries(body.get("contacts"))),
+            key=lambda c: as_int(c.remote_id),
+        )
+        remaining = as_int(body.get("total"))  # of the contacts after the cursor
+        positions = [c.remote_id for c in contacts]
+        more = bool(contacts) and remaining > len(contacts)
+        total = remaining if cursor is None else None  # every contact, on the first page
+        return Page(contacts, positions[-1] if more else None, total, positions)
 
     async def list_tags(self) -> list[TagInfo]:
         limit = self.settings.tag_scan_limit

@@ -119,18 +119,29 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
         return found
 
     async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
-        """One Trustmary page (up to 1000 contacts); the API has no page size, so
-        `limit` is ignored and the cursor is the offset of the next page. Its
-        records have one form: `brief` changes nothing."""
-        try:
-            offset = int(cursor or 0)
-        except ValueError:
-            offset = -1
-        if offset < 0:
-            raise BadInput(f"cursor {cursor!r} is not a page offset", provider=self.provider)
-        records = await self._get_page({"offset": offset})
-        next_cursor = str(offset + self.PAGE_SIZE) if len(records) >= self.PAGE_SIZE else None
-        return Page([to_record(r) for r in records], next_cursor)
+        """The contacts after position `cursor`, to the end of its page of 1000
+        (Trustmary has no page size: `limit` is ignored, and its records have one form:
+        `brief` changes nothing).
+
+        Trustmary pages by offset only, and a delete only marks a contact deleted: read
+        with `includeAll=true`, deleted contacts keep their places, so an offset names
+        the same contact from one page to the next. A position is the offset of the
+        next contact; deleted ones are read past and left out.
+        """
+        offset = _parse_position(cursor, self.provider)
+        page_start = (offset // self.PAGE_SIZE) * self.PAGE_SIZE
+        records = await self._get_page({"offset": page_start, "includeAll": "true"})
+        full = len(records) >= self.PAGE_SIZE
+        contacts, positions = [], []
+        for index in range(offset - page_start, len(records)):
+            if records[index].get("status") == "deleted":
+                continue
+            contacts.append(to_record(records[index]))
+            positions.append(str(page_start + index + 1))
+        end = str(page_start + len(records))
+        if full and not contacts:  # nothing left on this page but deleted contacts
+            return await self.list_contacts(cursor=end, limit=limit, brief=brief)
+        return Page(contacts, end if full else None, None, positions)
 
     async def _get_page(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         body = await self.get_json("/contacts", params=params)
@@ -308,3 +319,11 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
     async def check_health(self) -> Health:
         """`GET /lists`: small, and refused without a valid key."""
         return await self.timed_health("/lists")
+
+
+def _parse_position(cursor: str | None, provider: Provider) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 9:
+        raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=provider)
+    return int(cursor)

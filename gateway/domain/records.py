@@ -206,11 +206,17 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of an enumeration; `next_cursor` is None on the last page."""
+    """One page of an enumeration.
+
+    `positions[i]` is the cursor that lists what comes after `contacts[i]` (a key of
+    that record, not an offset: records deleted or added meanwhile neither shift nor
+    repeat what follows); `next_cursor` is the last one, or None on the last page.
+    """
 
     contacts: list[ContactRecord]
     next_cursor: str | None
     total: int | None = None
+    positions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from alembic.util.exc import CommandError
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -77,6 +78,11 @@ class Store:
         except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"the store did not answer ({type(exc).__name__})") from exc
 
+    async def ping(self) -> None:
+        """One round trip; `StoreUnavailable` when the store does not answer."""
+        async with self.transaction() as connection:
+            await connection.execute(text("SELECT 1"))
+
     async def migrate(self) -> None:
         """Apply every pending migration (idempotent)."""
         await self.check()
@@ -94,7 +100,11 @@ class Store:
         """Raise `StoreError` when the store was migrated by a newer gateway."""
         current = await self.revision()
         scripts = ScriptDirectory.from_config(_alembic())
-        if current is not None and scripts.get_revision(current) is None:
+        try:
+            known = current is None or scripts.get_revision(current) is not None
+        except CommandError:
+            known = False
+        if not known:
             raise StoreError(
                 f"the store is at migration {current}, newer than this gateway knows "
                 f"(its newest is {scripts.get_current_head()}): upgrade the gateway"

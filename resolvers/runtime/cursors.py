@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -89,3 +90,25 @@ def offset_window(items: Sequence[T], *, offset: int, first: int) -> Window[T]:
     page = list(items[offset : offset + first])
     cursors = [encode_offset(offset + i) for i in range(1, len(page) + 1)]
     return Window(page, cursors, len(items) > offset + first)
+
+
+def decode_key(cursor: str | None, *, field: str = "after") -> str | None:
+    """The sort key a keyset cursor resumes after (None: from the start)."""
+    if cursor is None:
+        return None
+    state = decode_cursor(cursor, field=field)
+    key = state.get("k")
+    if set(state) != {"k"} or not isinstance(key, str) or len(key) > 400:
+        raise BadUserInput("not a cursor this gateway gave out", field=field)
+    return key
+
+
+def keyset_window(
+    items: Sequence[T], sort_key: Callable[[T], str], *, after: str | None, first: int
+) -> Window[T]:
+    """The `first` items whose sort key comes after `after`, of items sorted by it: a page
+    goes on after the last item seen, whatever was added or removed before it since."""
+    start = 0 if after is None else bisect.bisect_right([sort_key(i) for i in items], after)
+    page = list(items[start : start + first])
+    cursors = [encode_cursor({"k": sort_key(item)}) for item in page]
+    return Window(page, cursors, len(items) > start + first)

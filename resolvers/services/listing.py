@@ -123,25 +123,29 @@ async def _listed_earlier(
 
 
 def _listing_state(after: str | None, phases: Sequence[Provider]) -> dict[str, Any]:
-    """Where to resume: the provider, its own page cursor and the records of it consumed."""
+    """Where to resume: the provider, and its cursor after the last record listed."""
     if after is None:
-        return {"p": phases[0].value, "c": None, "s": 0}
+        return {"p": phases[0].value, "a": None}
     state = decode_cursor(after)
-    provider, cursor, skip = state.get("p"), state.get("c"), state.get("s")
+    provider, position = state.get("p"), state.get("a")
     if (
         provider not in {p.value for p in phases}
-        or "c" not in state
-        or not (cursor is None or isinstance(cursor, str))
-        or not isinstance(skip, int)
-        or skip < 0
+        or set(state) != {"p", "a"}
+        or not (position is None or (isinstance(position, str) and len(position) <= 200))
     ):
         raise BadUserInput("not a cursor of this listing", field="after")
-    return {"p": provider, "c": cursor, "s": skip}
+    return {"p": provider, "a": position}
 
 
 async def enumerate_people(
     ctx: Context, info: Info, *, first: int, after: str | None, provider: Provider | None
 ) -> Window[Person]:
+    """The first `first` people after `after`, listing each enumerable provider in turn.
+
+    Every cursor names the last record listed (by the provider's own key, see
+    `Page.positions`), so a page goes on after it however many contacts were
+    deleted or added before it since.
+    """
     phases = enumerable(ctx, provider)
     if not phases:
         return Window([], [], False)
@@ -153,15 +157,14 @@ async def enumerate_people(
     while state is not None and len(collected) < first:
         phase = Provider(state["p"])
         index = phases.index(phase)
-        cursor, skip = state["c"], state["s"]
         need = first - len(collected)
         try:
-            page = await ctx.loaders.page(phase, cursor, need + skip, brief=brief)
+            page = await ctx.loaders.page(phase, state["a"], need, brief=brief)
         except ConnectorError as exc:
             ctx.report(info, exc)
             state = _next_phase(phases, index)
             continue
-        records = page.contacts[skip:]
+        records = page.contacts
         consumed = 0
         while consumed < len(records) and len(collected) < first:
             chunk = records[consumed : consumed + DUPLICATE_CHECK_CHUNK]
@@ -173,12 +176,12 @@ async def enumerate_people(
                 if not dup:
                     collected.append(record)
                     cursors.append(
-                        encode_cursor({"p": phase.value, "c": cursor, "s": skip + consumed})
+                        encode_cursor({"p": phase.value, "a": page.positions[consumed - 1]})
                     )
         if consumed < len(records):
-            state = {"p": phase.value, "c": cursor, "s": skip + consumed}
+            state = {"p": phase.value, "a": page.positions[consumed - 1]}
         elif page.next_cursor is not None:
-            state = {"p": phase.value, "c": page.next_cursor, "s": 0}
+            state = {"p": phase.value, "a": page.next_cursor}
         else:
             state = _next_phase(phases, index)
 
@@ -193,7 +196,7 @@ async def enumerate_people(
 
 def _next_phase(phases: Sequence[Provider], index: int) -> dict[str, Any] | None:
     if index + 1 < len(phases):
-        return {"p": phases[index + 1].value, "c": None, "s": 0}
+        return {"p": phases[index + 1].value, "a": None}
     return None
 
 

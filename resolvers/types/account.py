@@ -10,8 +10,8 @@ from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_PAGE,
     MAX_PAGE,
-    decode_offset,
-    offset_window,
+    decode_key,
+    keyset_window,
     page_size,
 )
 from resolvers.services.listing import account_people
@@ -65,8 +65,9 @@ class AccountNode(Node):
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> ContactConnection:
         first = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
-        offset = decode_offset(after)
+        resume = decode_key(after)
         people = self.people
         if people is None:
             people = await account_people(info.context, info, self.key, self.name)
-        return ContactConnection.of(offset_window(people, offset=offset, first=first), after)
+        window = keyset_window(people, lambda p: p.key.token, after=resume, first=first)
+        return ContactConnection.of(window, after)

@@ -372,11 +372,38 @@ async def test_list_contacts_pages_of_1000_ignore_limit(
     second = await trustmary.list_contacts(cursor=first.next_cursor, limit=10)
     third = await trustmary.list_contacts(cursor=second.next_cursor, limit=10)
 
-    assert (len(first.contacts), first.next_cursor) == (1000, "1000")
-    assert (len(second.contacts), second.next_cursor) == (1000, "2000")
-    assert (third.contacts, third.next_cursor) == ([], None)
+    assert (len(first.contacts), len(second.contacts), third.contacts) == (1000, 1000, [])
+    assert first.next_cursor is not None
+    assert second.next_cursor is not None
+    assert third.next_cursor is None
     assert [c.email for c in first.contacts + second.contacts] == emails
+    assert first.positions[-1] == first.next_cursor
     assert await calls(empty_sandbox_http) == {CONTACTS: 3}
+
+
+async def test_a_listing_goes_on_after_the_last_contact_listed_whatever_was_deleted(
+    empty_sandbox: Sandbox, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    emails = fill(empty_sandbox, 1500)
+    trustmary = TrustmaryConnector(empty_sandbox_http, sandbox_settings(Provider.TRUSTMARY))
+    first = await trustmary.list_contacts(cursor=None, limit=10)
+    resume_after = first.positions[799]  # a client read 800 of the first page
+    # Five contacts listed before it, and the last three it listed, are deleted.
+    for contact in [*first.contacts[100:105], *first.contacts[797:800]]:
+        assert contact.email is not None
+        await empty_sandbox_http.request(
+            "DELETE",
+            "/trustmary/v1/contacts",
+            json={"email": contact.email},
+            headers={"Authorization": "Apikey sandbox-trustmary-key"},
+        )
+    rest: list[str] = []
+    cursor: str | None = resume_after
+    while cursor is not None:
+        page = await trustmary.list_contacts(cursor=cursor, limit=10)
+        rest += [c.email or "" for c in page.contacts]
+        cursor = page.next_cursor
+    assert rest == emails[800:]
 
 
 async def test_last_short_page_ends_the_listing(

@@ -385,3 +385,53 @@ async def test_an_id_minted_from_an_external_id_resolves(
     unknown = base64.urlsafe_b64encode(b"Contact:eid:nobody").decode().rstrip("=")
     result = await execute(gateway, "query($id: ID!) { contact(id: $id) { id } }", {"id": unknown})
     assert (result.errors, result.data) == ([], {"contact": None})
+
+
+PAGE_OF_EMAILS = """
+query($first: Int, $after: String, $filter: ContactFilter) {
+  contacts(first: $first, after: $after, filter: $filter) {
+    edges { node { email sources { provider remoteId } } }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+"""
+
+
+async def _walk(gateway: Any, first: int, filter: Any = None, after: str | None = None) -> Any:
+    result = await execute(
+        gateway, PAGE_OF_EMAILS, {"first": first, "after": after, "filter": filter}
+    )
+    assert result.errors == []
+    return result.data["contacts"]
+
+
+@pytest.mark.parametrize(
+    ("size", "filter"),
+    [(150, None), (220, None), (5, {"company": "Wayne Enterprises"})],
+    ids=["within-adaptix", "into-trustmary", "filtered"],
+)
+async def test_deleting_before_the_next_page_neither_skips_nor_repeats_anyone(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory, size: int, filter: Any
+) -> None:
+    everyone = [e["node"]["email"] for e in (await _walk(make_gateway(), 500, filter))["edges"]]
+    first = await _walk(make_gateway(), size, filter)
+    listed = [e["node"]["email"] for e in first["edges"]]
+    # Three people of the first page are deleted everywhere before the second page.
+    for edge in first["edges"][-3:]:
+        for source in edge["node"]["sources"]:
+            provider, remote = source["provider"].lower(), source["remoteId"]
+            if provider == "adaptix":
+                await client.delete(
+                    f"/adaptix/api/contacts/{remote}/delete",
+                    auth=("sandbox", "sandbox-adaptix-password"),
+                )
+            elif provider == "trustmary":
+                await client.request(
+                    "DELETE",
+                    "/trustmary/v1/contacts",
+                    json={"email": edge["node"]["email"]},
+                    headers={"Authorization": "Apikey sandbox-trustmary-key"},
+                )
+    second = await _walk(make_gateway(), 500, filter, after=first["pageInfo"]["endCursor"])
+    rest = [e["node"]["email"] for e in second["edges"]]
+    assert listed + rest == everyone
