@@ -349,14 +349,37 @@ class HTTPConnector(Generic[S]):
             dropped_fields=tuple(dropped),
         )
 
-    def failed(self, error: ConnectorError | str, *, dropped: Sequence[str] = ()) -> WriteResult:
-        """A FAILED result; its message (often the provider's words) is masked."""
+    def failed(
+        self,
+        error: ConnectorError | str,
+        *,
+        dropped: Sequence[str] = (),
+        retriable: bool = False,
+        outcome_unknown: bool = False,
+    ) -> WriteResult:
+        """A FAILED result; its message (often the provider's words) is masked.
+
+        From an error, whether another try may land the write and whether the
+        provider may have acted are read off its type: a connection never made or a
+        429 is retriable and surely not acted on; no answer (a timeout, a connection
+        lost, the operation's deadline) is retriable with an unknown outcome; a 5xx is
+        retriable; a refusal of the data or the credentials, or the operation's call
+        budget, is not.
+        """
         message = error.message if isinstance(error, ConnectorError) else error
+        retry_after = None
+        if isinstance(error, ConnectorError):
+            retriable, outcome_unknown = _retry_facts(error)
+            if isinstance(error, RateLimited):
+                retry_after = error.retry_after
         return WriteResult(
             self.provider,
             WriteStatus.FAILED,
             message=self.mask(message),
             dropped_fields=tuple(dropped),
+            retriable=retriable,
+            outcome_unknown=outcome_unknown,
+            retry_after=retry_after,
         )
 
     def unwritable(self, contact: ContactWrite) -> list[str]:
@@ -392,6 +415,20 @@ class HTTPConnector(Generic[S]):
         except ConnectorError as exc:
             return Health(self.provider, ok=False, message=self.mask(exc.message))
         return Health(self.provider, ok=True, latency_ms=(time.monotonic() - started) * 1000)
+
+
+def _retry_facts(error: ConnectorError) -> tuple[bool, bool]:
+    """(another try may land it, the provider may have acted) for a failed write."""
+    if isinstance(error, NotConnected | RateLimited):
+        return True, False
+    if isinstance(error, OperationTimeout):
+        return True, True
+    if isinstance(error, ProviderTimeout):
+        return True, True
+    if isinstance(error, ProviderUnavailable):
+        # A 5xx is an answer; a connection lost mid-exchange is not.
+        return True, error.status is None
+    return False, False
 
 
 class _Upserts(Protocol):

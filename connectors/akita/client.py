@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -115,8 +116,23 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
         try:
             response = await self.request("POST", "/contacts", json=payload)
         except ConnectorError as exc:
-            return self.failed(_joined(exc.message, notes), dropped=dropped)
+            failed = self.failed(exc, dropped=dropped)
+            return replace(failed, message=self.mask(_joined(exc.message, notes)))
         record = _data(response)
+        if not record:
+            # Akita answers a stored contact with {"data": {...}}: anything else (a 200
+            # with an HTML page, say) is no proof that it stored it. Writes to Akita are
+            # upserts by internal_id, so trying again is safe.
+            return self.failed(
+                _joined(
+                    f"Akita answered HTTP {response.status_code} without the documented "
+                    "JSON: whether it stored the contact is unknown",
+                    notes,
+                ),
+                dropped=dropped,
+                retriable=True,
+                outcome_unknown=True,
+            )
         status = WriteStatus.CREATED if response.status_code == 201 else WriteStatus.UPDATED
         remote_id = str(record["id"]) if record.get("id") is not None else None
         if remote_id is None:

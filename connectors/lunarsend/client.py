@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from connectors.base import HTTPConnector, OneByOneWrites
-from connectors.errors import ConnectorError, NotFound, ProviderError
+from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
 from connectors.lunarsend.mapping import edited_name, to_record
 from connectors.lunarsend.settings import LunarSendSettings
 from gateway.domain.normalize import normalize_email
@@ -29,6 +29,7 @@ from gateway.domain.records import (
     WriteStatus,
 )
 
+CONFLICT = 409
 EDIT_ONLY_MESSAGE = "Lunar Send only lets name, email and phone be edited"
 NEEDS_FIRST_NAME = "Lunar Send needs a first name to create a contact"
 NAME_SPLIT_MESSAGE = (
@@ -104,7 +105,17 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
         try:
             existing = await self._find("email", email)
             if existing is None:
-                return await self._create(contact, email, dropped)
+                try:
+                    return await self._create(contact, email, dropped)
+                except BadInput as exc:
+                    # Lunar Send cannot upsert: a write sent at the same time created
+                    # the contact between the lookup and the create (409). It is there:
+                    # this write edits it, as it would have had it come second.
+                    if exc.status != CONFLICT:
+                        raise
+                    existing = await self._find("email", email)
+                    if existing is None:
+                        raise
             return await self._edit(existing, contact, email, dropped)
         except ConnectorError as exc:
             return self.failed(exc, dropped=dropped)

@@ -202,6 +202,13 @@ class WriteResult:
     message: str | None = None
     dropped_fields: tuple[str, ...] = ()
     contact: ContactRecord | None = None
+    # For a FAILED write, what the write journal needs: whether another try may land
+    # it (the provider was down, refused for its rate, or never answered), whether
+    # the request may have reached the provider although no answer came
+    # (`outcome_unknown`), and how long the provider asked to wait.
+    retriable: bool = False
+    outcome_unknown: bool = False
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,3 +343,13 @@ async def test_error_message_reads_laravels_shape(
     response = httpx.Response(status, json=body) if body is not None else httpx.Response(status)
 
     assert akita.error_message(response) == message
+
+
+async def test_a_200_without_the_documented_json_is_not_a_success() -> None:
+    page = httpx.Response(200, text="<html>maintenance</html>")
+    async with scripted(Provider.AKITA, Script(page)) as akita:
+        result = await akita.upsert(ADA)
+    assert result.status is WriteStatus.FAILED
+    assert "without the documented JSON" in (result.message or "")
+    # Akita upserts by internal_id: the journal may try again without a duplicate.
+    assert (result.retriable, result.outcome_unknown) == (True, True)
