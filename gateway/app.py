@@ -17,10 +17,13 @@ import asyncio
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -42,8 +45,10 @@ from gateway.domain.records import Provider
 from gateway.store import Store, StoreUnavailable, open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
+from gateway.store.journal import Journal
 from gateway.view import GraphQLView
 from resolvers.runtime.context import Runtime
+from resolvers.services import background
 
 __all__ = ["ENV_CONFIG", "create_app", "create_app_from_env"]
 
@@ -57,6 +62,8 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare 
     _VERSION = "0"
 USER_AGENT = f"contact-gateway/{_VERSION}"
 NO_HEALTH_CHECK = "the provider has no health check; not verified"
+# Beyond the writes' grace, for their outcomes to be written down.
+STOP_MARGIN = 2.0
 
 
 class _StaticFiles(StaticFiles):
@@ -68,6 +75,46 @@ class _StaticFiles(StaticFiles):
         except RuntimeError:
             # Fetching the assets creates it later; until then every file is simply absent.
             return
+
+
+async def _stop(runtime: Runtime, work: asyncio.Future[None]) -> None:
+    """Stop the background work and wait for writes still in flight: each gets the
+    grace (`[writes] stop_grace`), then what is unfinished is queued for the next start."""
+    runtime.stopping.set()
+    pending = {work, *runtime.in_flight}
+    _, late = await asyncio.wait(pending, timeout=runtime.writes.stop_grace + STOP_MARGIN)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if work.done() and not work.cancelled() and work.exception() is not None:
+        logger.error("event=background_failed", exc_info=work.exception())
+
+
+@contextmanager
+def _stop_on_signal(runtime: Runtime) -> Iterator[None]:
+    """On SIGTERM or SIGINT, start stopping at once (writes in flight get their grace
+    while the server waits for open requests), then let the server's own handler run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a server in a thread (tests): its owner stops it
+        return
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(runtime.stopping.set)
+        earlier = previous[signal.Signals(sig)]
+        if callable(earlier):
+            earlier(sig, frame)
+        elif sig == signal.SIGINT:
+            raise KeyboardInterrupt
+
+    for sig in previous:
+        signal.signal(sig, handle)
+    try:
+        yield
+    finally:
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
 
 
 async def _probe(connector: Connector) -> dict[str, Any]:
@@ -170,7 +217,12 @@ def create_app(
                 cache=RecordCache(store, ttl=settings.cache.ttl)
                 if store and settings.cache.ttl
                 else None,
+                journal=Journal(store) if store else None,
+                writes=settings.writes,
             )
+            stack.enter_context(_stop_on_signal(runtime))
+            work = asyncio.ensure_future(background.run(runtime))
+            stack.push_async_callback(_stop, runtime, work)
             logger.info(
                 "event=startup providers=%s",
                 ",".join(p.value for p in connectors) or "none",
@@ -183,6 +235,10 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.state.runtime
+        if runtime.stopping.is_set():
+            # Stopping: no new work should be sent here.
+            body = {"ready": False, "stopping": True}
+            return JSONResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
         identities = runtime.identities
         body = await readiness(runtime.connectors, identities.store if identities else None)
         return JSONResponse(
@@ -199,7 +255,13 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=list(settings.server.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", *settings.server.preflight_headers],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "idempotency-key",
+                    *settings.server.preflight_headers,
+                ],
+                expose_headers=["idempotent-replayed"],
                 max_age=600,
             )
         )

@@ -19,6 +19,7 @@ import difflib
 import ipaddress
 import logging
 import logging.config
+import math
 import os
 import signal
 import socket
@@ -165,9 +166,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.app import ENV_CONFIG
     from gateway.config import ConfigError, load_config
+    from resolvers.runtime.policy import WritePolicy
 
     config_path = args.config or os.environ.get(ENV_CONFIG) or None
     authenticated = False
+    writes = WritePolicy()
     if config_path:
         try:
             settings = load_config(config_path)
@@ -175,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 2
         authenticated = settings.auth.enabled
+        writes = settings.writes
         os.environ[ENV_CONFIG] = os.path.abspath(config_path)
         # Once, before any worker starts: pending migrations, or a clear refusal.
         status = _prepare_store(settings.store.url) if settings.store.enabled else 0
@@ -208,7 +212,9 @@ def _serve(args: argparse.Namespace) -> int:
                 loop="auto",
                 http="auto",
                 lifespan="on",
-                timeout_graceful_shutdown=10,
+                # Open requests get the writes' grace, a second to answer with what
+                # was queued, and a margin; only then does uvicorn cancel them.
+                timeout_graceful_shutdown=math.ceil(writes.stop_grace) + 4,
             )
         )
 

@@ -19,6 +19,7 @@ disabled), and the field precedence:
     [limits]                    # what one request may cost
     [store]                     # url: where identities (and the record cache) live
     [cache]                     # ttl: seconds provider records are reused
+    [writes]                    # how queued writes are retried, how long the journal keeps them
 
 This module reads the document, the precedence and those three sections; each provider's section is
 read by that provider's own settings schema (`connectors/<provider>/settings.py`,
@@ -51,6 +52,7 @@ from connectors.settings import (
 from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence
 from gateway.domain.records import Provider
 from resolvers.runtime.limits import Limits
+from resolvers.runtime.policy import WritePolicy
 
 __all__ = [
     "ApiKey",
@@ -199,6 +201,7 @@ class GatewaySettings:
         limits: what one request may cost.
         store: where identities are kept.
         cache: how long provider records are reused.
+        writes: how queued writes are retried and how long the journal keeps them.
     """
 
     providers: Mapping[Provider, ConnectorSettings]
@@ -208,6 +211,7 @@ class GatewaySettings:
     limits: Limits = field(default_factory=Limits)
     store: StoreSettings = field(default_factory=StoreSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    writes: WritePolicy = field(default_factory=WritePolicy)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for masking."""
@@ -275,7 +279,9 @@ def read_document(
 
 
 def _read(document: Table) -> GatewaySettings:
-    document.only(("providers", "precedence", "server", "auth", "limits", "store", "cache"))
+    document.only(
+        ("providers", "precedence", "server", "auth", "limits", "store", "cache", "writes")
+    )
     tables = document.table("providers")
     tables.only([p.value for p in Provider], what="provider")
     providers = {
@@ -298,6 +304,7 @@ def _read(document: Table) -> GatewaySettings:
         limits=_limits(document.table("limits")) if "limits" in document else Limits(),
         store=_store(document.table("store")) if "store" in document else StoreSettings(),
         cache=_cache(document.table("cache")) if "cache" in document else CacheSettings(),
+        writes=_writes(document.table("writes")) if "writes" in document else WritePolicy(),
     )
 
 
@@ -317,6 +324,19 @@ def _store(table: Table) -> StoreSettings:
 def _cache(table: Table) -> CacheSettings:
     table.only(("ttl",))
     return CacheSettings(ttl=table.number("ttl", positive=False) or None)
+
+
+def _writes(table: Table) -> WritePolicy:
+    names = WritePolicy.names()
+    table.only(names)
+    values: dict[str, Any] = {}
+    for name in names:
+        if name in table:
+            if name == "bulk_chunk":
+                values[name] = table.integer(name, minimum=1)
+            else:
+                values[name] = table.number(name, positive=True)
+    return WritePolicy(**values)
 
 
 def _strings(table: Table, name: str, *, lower: bool = False) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
-from gateway import graphiql
+from gateway import graphiql, idempotency
 from gateway.auth import Authenticator, Unauthenticated
 from gateway.config import GatewaySettings
 from resolvers.runtime.context import Context, Principal, Runtime
@@ -78,6 +78,17 @@ class _Replay:
             if message["type"] == "http.disconnect":
                 self.gone.set()
                 return
+
+
+async def _stopped(request: Request) -> None:
+    """Returns when the gateway has been stopping for longer than writes' grace (and a
+    second more, for them to answer first): an operation still running is then cut."""
+    runtime = getattr(request.state, "runtime", None)
+    if not isinstance(runtime, Runtime):
+        await asyncio.Event().wait()
+        return
+    await runtime.stopping.wait()
+    await asyncio.sleep(runtime.writes.stop_grace + 1.0)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -132,9 +143,52 @@ class GraphQLView(GraphQL[Context, None]):
             return
         replay = _Replay(body, receive)
         request = Request(scope, replay)
-        response = await self._answer(request, replay)
+        key = request.headers.get(idempotency.HEADER)
+        if key is not None and request.method == "POST":
+            response = await self._idempotent(request, replay, key, body)
+        else:
+            response = await self._answer(request, replay)
         if response is not None:
             await response(scope, replay, send)
+
+    async def _idempotent(
+        self, request: Request, replay: _Replay, header: str, body: bytes
+    ) -> Response | None:
+        """`_answer`, under an idempotency key (`gateway.idempotency`)."""
+        runtime = getattr(request.state, "runtime", None)
+        if not isinstance(runtime, Runtime):
+            return await self._answer(request, replay)
+        principal: Principal | None = getattr(request.state, "principal", None)
+        verdict = await idempotency.claim(
+            runtime.journal,
+            header,
+            principal.name if principal else None,
+            body,
+            ttl=runtime.writes.idempotency_ttl,
+            max_tokens=self.limits.max_tokens,
+        )
+        if verdict is None:
+            return await self._answer(request, replay)
+        if isinstance(verdict, idempotency.Refusal):
+            return _graphql_error(verdict.status, verdict.message, verdict.code)
+        if verdict.replay is not None:
+            return Response(
+                verdict.replay,
+                media_type="application/json",
+                headers={idempotency.REPLAYED: "true"},
+            )
+        response = None
+        try:
+            response = await self._answer(request, replay)
+        finally:
+            if runtime.journal is not None:
+                await idempotency.keep(
+                    runtime.journal,
+                    verdict.key,
+                    response.status_code if response is not None else 0,
+                    bytes(response.body) if response is not None else None,
+                )
+        return response
 
     def _screen(self, request: Request) -> Response | None:
         """A refusal for a request that may not be answered at all, or None."""
@@ -182,14 +236,16 @@ class GraphQLView(GraphQL[Context, None]):
         """The operation's response; None when the client left before it was ready."""
         run = asyncio.ensure_future(self._run(request))
         gone = asyncio.ensure_future(replay.watch())
+        stop = asyncio.ensure_future(_stopped(request))
         try:
             await asyncio.wait(
-                {run, gone},
+                {run, gone, stop},
                 timeout=self.limits.timeout + BACKSTOP,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             gone.cancel()
+            stop.cancel()
         if run.done():
             return run.result()
         run.cancel()
@@ -198,6 +254,14 @@ class GraphQLView(GraphQL[Context, None]):
         if replay.gone.is_set():
             logger.info("event=client_gone method=%s path=%s", request.method, request.url.path)
             return None
+        if stop.done() and not stop.cancelled():
+            return _graphql_error(
+                503,
+                "The gateway is stopping and the operation did not finish in time; send it "
+                "again (writes already made are in the journal, the rest are queued)",
+                "SERVICE_STOPPING",
+                **{"Retry-After": "5"},
+            )
         return _graphql_error(
             200,
             f"The operation did not finish within {self.limits.timeout:g} s",

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import strawberry
 
 from gateway.domain.federation import Person
 from gateway.domain.keys import KeyKind, PersonKey
-from gateway.domain.records import ContactRecord, Provider, WriteResult, WriteStatus
+from gateway.domain.records import Provider, WriteStatus
 from gateway.store.identities import Identities, UnknownPerson
 from resolvers.runtime.context import Info
 from resolvers.runtime.errors import BadUserInput, NotFoundError, StoreError
-from resolvers.services import writes
+from resolvers.services import bulk, writes
 from resolvers.services.lookup import find_person
 from resolvers.types.ids import person_key
 from resolvers.types.inputs import ContactInput, target_providers
+from resolvers.types.operations import BulkJob
 from resolvers.types.payloads import (
     ContactChangePayload,
     DeleteContactPayload,
@@ -29,9 +30,9 @@ from resolvers.types.payloads import (
 )
 from resolvers.types.scalars import ProviderEnum
 
-C = TypeVar("C")
-
 MAX_BULK = 10_000
+# A job's inputs are kept in one journal row; past this, start several jobs.
+MAX_JOB = 50_000
 
 
 async def _person_or_error(info: Info, global_id: str) -> Person:
@@ -47,15 +48,17 @@ def _named(providers: list[Provider] | None) -> list[Provider] | None:
 
 async def _change(
     info: Info,
+    kind: str,
     id: strawberry.ID,
     providers: list[Provider] | None,
-    connectors: Mapping[Provider, C],
-    call: Callable[[C, ContactRecord], Awaitable[WriteResult]],
+    args: Mapping[str, Any],
 ) -> ContactChangePayload:
     person = await _person_or_error(info, str(id))
-    results = await writes.change(info.context, person, _named(providers), connectors, call)
+    written = await writes.change(info.context, kind, person, _named(providers), args)
     return ContactChangePayload(
-        results=[ProviderWriteResult.from_result(r) for r in results], key=person.key
+        results=[ProviderWriteResult.from_result(r) for r in written.rows[0]],
+        operation_id=strawberry.ID(written.operation_id),
+        key=person.key,
     )
 
 
@@ -73,9 +76,11 @@ class Mutation:
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> UpsertContactPayload:
         write = input.to_write()
-        results = await writes.upsert(info.context, write, target_providers(providers))
+        written = await writes.upsert(info.context, write, target_providers(providers))
+        results = written.rows[0]
         return UpsertContactPayload(
             results=[ProviderWriteResult.from_result(r) for r in results],
+            operation_id=strawberry.ID(written.operation_id),
             key=writes.result_key(write, results, info.context.runtime),
         )
 
@@ -94,26 +99,54 @@ class Mutation:
         if len(inputs) > MAX_BULK:
             raise BadUserInput(f"at most {MAX_BULK} inputs per call", field="inputs")
         batch = [item.to_write(f"inputs[{i}]") for i, item in enumerate(inputs)]
-        rows = await writes.upsert_many(info.context, batch, target_providers(providers))
+        written = await writes.upsert_many(info.context, batch, target_providers(providers))
         runtime = info.context.runtime
+        operation_id = strawberry.ID(written.operation_id)
         counts = dict.fromkeys(WriteStatus, 0)
         payloads = []
-        for write, row in zip(batch, rows, strict=True):
+        for write, row in zip(batch, written.rows, strict=True):
             for result in row:
                 counts[result.status] += 1
             payloads.append(
                 UpsertContactPayload(
                     results=[ProviderWriteResult.from_result(r) for r in row],
+                    operation_id=operation_id,
                     key=writes.result_key(write, row, runtime),
                 )
             )
         return UpsertContactsPayload(
             results=payloads,
+            operation_id=operation_id,
             created=counts[WriteStatus.CREATED],
             updated=counts[WriteStatus.UPDATED],
             skipped=counts[WriteStatus.SKIPPED],
+            queued=counts[WriteStatus.QUEUED],
             failed=counts[WriteStatus.FAILED],
         )
+
+    @strawberry.mutation(
+        description="Start a bulk upsert and return at once: the job runs in the background "
+        "(through each provider's batch path, within its rate limits), survives restarts, "
+        "and `bulkJob(id:)` tells how far along it is. Bad input is refused before the job "
+        "starts."
+    )
+    async def start_bulk_upsert(
+        self,
+        info: Info,
+        inputs: list[ContactInput],
+        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+    ) -> BulkJob:
+        if not inputs:
+            raise BadUserInput("inputs is empty", field="inputs")
+        if len(inputs) > MAX_JOB:
+            raise BadUserInput(f"at most {MAX_JOB} inputs per job", field="inputs")
+        batch = [item.to_write(f"inputs[{i}]") for i, item in enumerate(inputs)]
+        job = await bulk.start(info.context, batch, target_providers(providers))
+        journal = info.context.runtime.journal
+        view = await journal.operation(job) if journal is not None else None
+        if view is None:
+            raise StoreError("the job was written down but cannot be read back")
+        return BulkJob.of(view, None)
 
     @strawberry.mutation(
         description="Delete a contact from the providers that hold it (or the ones named)."
@@ -125,21 +158,17 @@ class Mutation:
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> DeleteContactPayload:
         person = await _person_or_error(info, str(id))
-        results = await writes.change(
-            info.context,
-            person,
-            _named(providers),
-            info.context.runtime.deleters,
-            lambda deleter, record: deleter.delete(record),
-        )
+        written = await writes.change(info.context, "deleteContact", person, _named(providers), {})
         rows = []
-        for result in results:
+        for result in written.rows[0]:
             row = ProviderDeleteResult.from_result(result)
             record = person.source(result.provider)
             if result.status is not WriteStatus.SKIPPED and record is not None:
                 row.remote_id = strawberry.ID(record.remote_id)
             rows.append(row)
-        return DeleteContactPayload(deleted_id=id, results=rows)
+        return DeleteContactPayload(
+            deleted_id=id, results=rows, operation_id=strawberry.ID(written.operation_id)
+        )
 
     @strawberry.mutation(
         description="Make several contacts one person, where the rules (same email or external "
@@ -159,8 +188,13 @@ class Mutation:
             survivor = await identities.merge(persons)
         except UnknownPerson as exc:
             raise BadUserInput(f"ids: no contact has the id {exc.args[0]!r}", field="ids") from exc
+        operation_id = await writes.journal_only(
+            info.context, "mergeContacts", {"persons": persons, "survivor": survivor}
+        )
         info.context.loaders.after_write([])
-        return MergeContactsPayload(key=PersonKey.person(survivor))
+        return MergeContactsPayload(
+            operation_id=strawberry.ID(operation_id), key=PersonKey.person(survivor)
+        )
 
     @strawberry.mutation(
         description="Split one provider record off a contact it was wrongly joined with, into a "
@@ -183,9 +217,16 @@ class Mutation:
                 f"remoteId: the contact has no {which.name} record {str(remote_id)!r}",
                 field="remoteId",
             ) from None
+        operation_id = await writes.journal_only(
+            info.context,
+            "unlinkSource",
+            {"person": person, "provider": which.value, "remote_id": str(remote_id)},
+        )
         info.context.loaders.after_write([])
         return UnlinkSourcePayload(
-            key=PersonKey.person(person), detached_key=PersonKey.person(detached)
+            operation_id=strawberry.ID(operation_id),
+            key=PersonKey.person(person),
+            detached_key=PersonKey.person(detached),
         )
 
     @strawberry.mutation(description="Add tags (Adaptix tags, Trustmary lists by name).")
@@ -196,14 +237,7 @@ class Mutation:
         tags: list[str],
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> ContactChangePayload:
-        names = _tag_names(tags)
-        return await _change(
-            info,
-            id,
-            providers,
-            info.context.runtime.taggers,
-            lambda tagger, record: tagger.tag(record, add=names),
-        )
+        return await _change(info, "tagContact", id, providers, {"tags": _tag_names(tags)})
 
     @strawberry.mutation(description="Remove tags (Adaptix tags, Trustmary lists by name).")
     async def untag_contact(
@@ -213,14 +247,7 @@ class Mutation:
         tags: list[str],
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> ContactChangePayload:
-        names = _tag_names(tags)
-        return await _change(
-            info,
-            id,
-            providers,
-            info.context.runtime.taggers,
-            lambda tagger, record: tagger.tag(record, remove=names),
-        )
+        return await _change(info, "untagContact", id, providers, {"tags": _tag_names(tags)})
 
     @strawberry.mutation(
         description="Mark (or unmark) a contact as do-not-contact on a channel (Adaptix)."
@@ -235,27 +262,14 @@ class Mutation:
     ) -> ContactChangePayload:
         if not channel.strip():
             raise BadUserInput("channel must not be blank", field="channel")
-        return await _change(
-            info,
-            id,
-            None,
-            info.context.runtime.dnc_setters,
-            lambda setter, record: setter.set_do_not_contact(
-                record.remote_id, channel=channel.strip(), enabled=enabled, comments=comments
-            ),
-        )
+        args = {"channel": channel.strip(), "enabled": enabled, "comments": comments}
+        return await _change(info, "setDoNotContact", id, None, args)
 
     @strawberry.mutation(description="Add (positive) or subtract (negative) points (Adaptix).")
     async def add_points(self, info: Info, id: strawberry.ID, delta: int) -> ContactChangePayload:
         if delta == 0:
             raise BadUserInput("delta must not be 0", field="delta")
-        return await _change(
-            info,
-            id,
-            None,
-            info.context.runtime.points_keepers,
-            lambda keeper, record: keeper.add_points(record.remote_id, delta),
-        )
+        return await _change(info, "addPoints", id, None, {"delta": delta})
 
 
 async def _stored_person(info: Info, global_id: str, field: str) -> str:

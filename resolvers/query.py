@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import re
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -12,6 +14,8 @@ from connectors.protocol import TagLister
 from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, PersonKey
 from gateway.domain.records import Provider
+from gateway.store import StoreUnavailable
+from gateway.store.journal import BULK, Journal
 from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_PAGE,
@@ -21,7 +25,8 @@ from resolvers.runtime.cursors import (
     keyset_window,
     page_size,
 )
-from resolvers.runtime.errors import BadUserInput
+from resolvers.runtime.errors import BadUserInput, StoreError
+from resolvers.services import bulk
 from resolvers.services.listing import (
     ListingFilter,
     account_people,
@@ -33,10 +38,21 @@ from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactConnection, ContactNode
 from resolvers.types.ids import decode_id, person_key
 from resolvers.types.inputs import ContactFilter, check_email
-from resolvers.types.node import Node
+from resolvers.types.node import Node, PageInfo
+from resolvers.types.operations import (
+    BulkJob,
+    WriteOperation,
+    WriteOperationConnection,
+    WriteOperationEdge,
+    WriteOperationStatus,
+    operation_after,
+    operation_cursor,
+)
 from resolvers.types.provider import ProviderInfo
 from resolvers.types.scalars import ProviderEnum
 from resolvers.types.tag import TagNode
+
+OPERATION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _sort_key(person: Person) -> str:
@@ -145,3 +161,71 @@ class Query:
     @strawberry.field(description="Every provider: enabled or not, capabilities, health.")
     def providers(self, info: Info) -> list[ProviderInfo]:
         return [ProviderInfo.for_provider(info, p) for p in Provider]
+
+    @strawberry.field(
+        description="A write operation (a mutation's `operationId`) as the journal keeps "
+        "it: its status and each provider leg's. Null when no operation has this id (or "
+        "it is past the journal's retention)."
+    )
+    async def write_operation(self, info: Info, id: strawberry.ID) -> WriteOperation | None:
+        journal = _journal(info)
+        view = await _stored(journal.operation(_operation_id(str(id))))
+        return WriteOperation.of(view) if view is not None else None
+
+    @strawberry.field(description="Write operations, newest first.")
+    async def write_operations(
+        self,
+        info: Info,
+        status: WriteOperationStatus | None = None,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+    ) -> WriteOperationConnection:
+        journal = _journal(info)
+        size = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        views, more = await _stored(
+            journal.operations(
+                status=status.value if status is not None else None,
+                first=size,
+                after=operation_after(after),
+            )
+        )
+        edges = [
+            WriteOperationEdge(cursor=operation_cursor(v.id), node=WriteOperation.of(v))
+            for v in views
+        ]
+        return WriteOperationConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="A bulk job (from `startBulkUpsert`) and how far along it is.")
+    async def bulk_job(self, info: Info, id: strawberry.ID) -> BulkJob | None:
+        journal = _journal(info)
+        view = await _stored(journal.operation(_operation_id(str(id))))
+        if view is None or view.kind != BULK:
+            return None
+        progress = await _stored(journal.progress(view.id))
+        return BulkJob.of(view, bulk.estimate(info.context.runtime, view, progress))
+
+
+T = TypeVar("T")
+
+
+def _journal(info: Info) -> Journal:
+    journal = info.context.runtime.journal
+    if journal is None:
+        raise StoreError("this gateway keeps no write journal ([store] is disabled)")
+    return journal
+
+
+async def _stored(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except StoreUnavailable as exc:
+        raise StoreError(str(exc)) from None
+
+
+def _operation_id(text: str) -> str:
+    if not OPERATION_ID.fullmatch(text):
+        raise BadUserInput("id: not an operation id", field="id")
+    return text

@@ -19,7 +19,12 @@ Test and benchmark controls, per provider (no auth, sandbox only):
     POST /<key>/_sandbox/reset     zero the stats
     GET|POST /<key>/_sandbox/controls
          {"latency_ms", "error_rate", "outage", "rate_limit": {"requests", "per_seconds"} | null,
-          "echo_credentials"}
+          "echo_credentials", "hold_write_answers_ms"}
+
+`hold_write_answers_ms` (default 0) plays a provider whose answers get lost: a
+request that changes something (any method but GET) is carried out and stored,
+then its answer is held back that long, so a client with a shorter timeout
+never hears that the write landed.
 
 `echo_credentials` (true or false, default false) plays a careless provider:
 every error answer in the provider's error shape (an outage, an `error_rate`
@@ -72,6 +77,7 @@ class Controls:
     outage: bool = False
     rate_limit: RateLimit | None = None
     echo_credentials: bool = False
+    hold_write_answers_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -265,6 +271,9 @@ class Emulator:
                 result = await spec.handler(request)
             except ProviderError as exc:
                 return self.error(exc, request=request)
+            hold = self.controls.hold_write_answers_ms
+            if hold and spec.method != "GET":
+                await asyncio.sleep(hold / 1000)  # stored; the answer comes too late
             if isinstance(result, Response):
                 return result
             return self.json(result)
@@ -418,7 +427,10 @@ def parse_controls(body: Any) -> Controls:
         outage=bool(body.get("outage", False)),
         rate_limit=rate_limit,
         echo_credentials=echo,
+        hold_write_answers_ms=float(body.get("hold_write_answers_ms", 0.0)),
     )
     if not 0 <= controls.latency_ms < math.inf or not 0.0 <= controls.error_rate <= 1.0:
         raise ValueError("latency_ms must be finite and >= 0, and error_rate within 0..1")
+    if not 0 <= controls.hold_write_answers_ms < math.inf:
+        raise ValueError("hold_write_answers_ms must be finite and >= 0")
     return controls

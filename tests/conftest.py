@@ -14,8 +14,10 @@ from gateway.domain.records import Provider
 from gateway.store import Store, open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
+from gateway.store.journal import Journal
 from gateway.store.tables import metadata
 from resolvers.runtime.context import Runtime
+from resolvers.runtime.policy import WritePolicy
 from sandbox.app import Sandbox
 from tests.support import in_process, sandbox_settings
 
@@ -66,7 +68,8 @@ async def identity_store(tmp_path: Path) -> AsyncIterator[Store]:
 @pytest.fixture
 def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFactory:
     """A gateway over the in-process sandbox, with an identity store; options change
-    settings per provider (`store=False`: no store, `cache_ttl`: a record cache)."""
+    settings per provider (`store=False`: no store nor journal, `cache_ttl`: a record
+    cache, `writes`: the journal's retry policy)."""
 
     def make(
         *,
@@ -74,6 +77,7 @@ def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFac
         precedence: Precedence | None = None,
         store: bool = True,
         cache_ttl: float | None = None,
+        writes: WritePolicy | None = None,
         **overrides: Any,
     ) -> Runtime:
         connectors = {
@@ -85,6 +89,8 @@ def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFac
             precedence=precedence or Precedence(),
             identities=Identities(identity_store) if store else None,
             cache=RecordCache(identity_store, ttl=cache_ttl) if cache_ttl else None,
+            journal=Journal(identity_store) if store else None,
+            writes=writes,
         )
 
     return make

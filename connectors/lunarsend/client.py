@@ -48,6 +48,8 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
     """
 
     provider = Provider.LUNARSEND
+    # An upsert looks the email up, then creates or edits (for estimates of bulk jobs).
+    calls_per_write = 2
     search_fields = frozenset(_SEARCHABLE)
     notes_from = "record"
     writable_fields = frozenset(

@@ -50,12 +50,14 @@ class Capability(StrEnum):
 
 
 class WriteStatus(StrEnum):
-    """What a provider did with a write. DELETED only answers a delete."""
+    """What a provider did with a write. DELETED only answers a delete; QUEUED: it
+    failed in a way another try may mend, and the write journal will try again."""
 
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
     SKIPPED = "skipped"
+    QUEUED = "queued"
     FAILED = "failed"
 
     @property

@@ -91,3 +91,54 @@ accounts = Table(
     Column("id", ID, primary_key=True),
     Column("key", String(330), nullable=False, unique=True),  # AccountKey.token
 )
+
+# -- the write journal -----------------------------------------------------------------
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    # The mutation: upsertContact, upsertContacts, startBulkUpsert, deleteContact, ...
+    Column("kind", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    # pending (a leg is open), done, partial (some legs failed), failed
+    Column("status", String(10), nullable=False),
+    Column("caller", String(100), nullable=True),
+    # What to write and where, as the legs need it to be tried again.
+    Column("request", JSON, nullable=False),
+    Column("inputs", Integer, nullable=False),
+    Index("ix_operations_status", "status", "created_at"),
+    Index("ix_operations_created_at", "created_at"),
+)
+
+legs = Table(
+    "legs",
+    metadata,
+    Column("operation_id", ID, ForeignKey("operations.id"), primary_key=True),
+    Column("item", Integer, primary_key=True),  # which input (0 for a single write)
+    Column("provider", PROVIDER, primary_key=True),
+    # pending, running, created, updated, deleted, skipped, queued, failed
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    # A process working on the leg holds it until then (another one may take it after).
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("remote_id", REMOTE_ID, nullable=True),
+    Column("result", JSON, nullable=True),  # message, dropped fields
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_legs_status", "status", "next_attempt_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(300), primary_key=True),  # the caller's name and their key
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The first answer, replayed for the same key and request; None while it runs.
+    Column("response", Text, nullable=True),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)

@@ -8,6 +8,8 @@ requests) and the provider failures to report.
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -35,8 +37,10 @@ from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
+from gateway.store.journal import Holds, Journal
 from resolvers.runtime.limits import Limits
 from resolvers.runtime.loaders import Loaders
+from resolvers.runtime.policy import WritePolicy
 
 P = TypeVar("P")
 
@@ -59,6 +63,8 @@ class Runtime:
         introspection: whether introspection queries are answered.
         identities: the identity store (stable ids, links, decisions); None: none kept.
         cache: the record cache; None: every read asks the provider.
+        journal: the write journal; None: writes are not written down or retried.
+        writes: how queued writes are retried and how long the journal keeps them.
     """
 
     def __init__(
@@ -70,6 +76,8 @@ class Runtime:
         introspection: bool = True,
         identities: Identities | None = None,
         cache: RecordCache | None = None,
+        journal: Journal | None = None,
+        writes: WritePolicy | None = None,
     ) -> None:
         ordered = {p: connectors[p] for p in Provider if p in connectors}
         self.connectors: Mapping[Provider, Connector] = ordered
@@ -78,6 +86,16 @@ class Runtime:
         self.introspection = introspection
         self.identities = identities
         self.cache = cache
+        self.journal = journal
+        self.writes = writes or WritePolicy()
+        # Set when the process is asked to stop: writes in flight are then queued.
+        self.stopping = asyncio.Event()
+        # The journal's legs this process works on (their leases are renewed).
+        self.holds = Holds()
+        # Set when a bulk job is started, so the runner takes it up at once.
+        self.bulk_started = asyncio.Event()
+        # Writes carried out to the end although their request was cancelled.
+        self.in_flight: set[asyncio.Future[Any]] = set()
         self.id_readers = _having(ordered, IdReader)  # type: ignore[type-abstract]
         self.email_readers = _having(ordered, EmailReader)  # type: ignore[type-abstract]
         self.external_id_readers = _having(ordered, ExternalIdReader)  # type: ignore[type-abstract]
@@ -144,6 +162,8 @@ class Context:
         self.principal = principal
         self.loaders = Loaders(runtime)
         self.failures: list[ReportedFailure] = []
+        # Provider legs of the request's writes, by what they came to (for the log line).
+        self.write_legs: Counter[str] = Counter()
 
     def report(self, info: Info, *errors: Failure) -> None:
         """Record provider failures against the field being resolved."""

@@ -144,16 +144,22 @@ class GatewayErrors(SchemaExtension):
         context = ec.context
         principal = context.principal if isinstance(context, Context) else None
         codes = sorted({str((e.extensions or {}).get("code")) for e in errors})
+        legs = context.write_legs if isinstance(context, Context) else {}
+        # A write leg that failed or waits for another try is an error of the operation,
+        # though the response has no `errors` for it (its payload says what happened).
+        codes += [f"WRITE_{status.upper()}" for status in ("failed", "queued") if legs.get(status)]
         # A client's mistake is worth a warning, never the document or the variables
         # (they may be megabytes, and hold emails): the document is named by its hash.
         level = logging.WARNING if set(codes) & CLIENT_ERRORS else logging.INFO
         logger.log(
             level,
-            "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s errors=%s",
+            "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s "
+            "write_legs=%s errors=%s",
             _NAME.sub("_", operation)[:64] or "?",
             hashlib.sha256((ec.query or "").encode()).hexdigest()[:12],
             _NAME.sub("_", principal.name)[:64] if principal else "-",
             (time.perf_counter() - started) * 1000,
             ",".join(f"{p.value}:{n}" for p, n in sorted(calls.items())) or "none",
+            ",".join(f"{status}:{n}" for status, n in sorted(legs.items())) or "none",
             ",".join(codes) or "none",
         )

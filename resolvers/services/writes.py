@@ -1,123 +1,534 @@
-"""Writes fanned out to the providers, each provider's result told as it happened.
+"""Writes fanned out to the providers, written down first, each result told as it happened.
 
-Connectors never raise from a write (a refusal or an outage is a FAILED result),
-so a fan-out is a plain `gather`. A provider that cannot take a write answers
-SKIPPED with the reason, and nothing is sent to it. After a write the request's
-loaders forget what they read and keep the records the providers answered the
-write with, so the payload's `contact` reads again only where a provider
-answered without one.
+Every mutation is an operation in the write journal (`gateway.store.journal`)
+before the first provider call: what to write, and one leg per input and
+provider. Connectors never raise from a write (a refusal or an outage is a
+FAILED result that says whether another try may mend it), so a fan-out is a
+plain wait, and then each leg is settled:
+
+- done (CREATED, UPDATED, DELETED, SKIPPED) or refused for good: as it came;
+- no answer came (the request may have reached the provider): read back where
+  the provider can be read; the record there means it landed (UPDATED), no
+  record means it did not;
+- otherwise retriable (an outage, a 429, a timeout): QUEUED, with when it will
+  be tried next; `resolvers.services.background` tries it again, with backoff
+  and jitter, until it lands or `WritePolicy.retry_for` runs out.
+
+Tries are safe to repeat: every upsert is keyed by email or external id
+(Lunar Send, which cannot upsert, looks up first), a delete that finds nothing
+has already happened, tags are sets; only points, which add up, are never
+queued once sent.
+
+After a write the request's loaders forget what they read and keep the records
+the providers answered the write with, so the payload's `contact` reads again
+only where a provider answered without one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from connectors.errors import ConnectorError
+from connectors.protocol import EmailReader
 from gateway.domain.federation import Person
 from gateway.domain.keys import PersonKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteResult, WriteStatus
 from gateway.store import StoreUnavailable
+from gateway.store.identities import new_id
+from gateway.store.journal import LegKey, LegOutcome
 from resolvers.runtime.context import Context, Runtime
+from resolvers.runtime.errors import StoreError
+from resolvers.runtime.policy import WritePolicy
 
 logger = logging.getLogger("contact_gateway.writes")
 
-C = TypeVar("C")
-
 NOT_ENABLED = "not enabled in this gateway"
+READ_BACK = "the provider did not answer; read back, the record is there"
+STOPPING = "the gateway was stopping before the provider answered"
+UPSERTS = frozenset({"upsertContact", "upsertContacts", "startBulkUpsert"})
+# Changes that add up: once sent, never sent again on a guess.
+NOT_REPEATABLE = frozenset({"addPoints"})
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a write came to: one row of results per input (in target order), and the
+    journal's id for the operation (made up, and kept nowhere, without a journal)."""
+
+    rows: list[list[WriteResult]]
+    operation_id: str
 
 
 def skipped(provider: Provider, reason: str) -> WriteResult:
     return WriteResult(provider, WriteStatus.SKIPPED, message=reason)
 
 
-async def upsert(
-    ctx: Context, write: ContactWrite, targets: Sequence[Provider]
-) -> list[WriteResult]:
-    """One contact written to every target provider at once, a result each, in target order."""
-    writers = ctx.runtime.writers
+def _unable(runtime: Runtime, provider: Provider, reason: str) -> str:
+    """Why `provider` takes no part in a write: disabled, else `reason`."""
+    return reason if runtime.enabled(provider) else NOT_ENABLED
 
-    async def one(provider: Provider) -> WriteResult:
-        writer = writers.get(provider)
+
+def write_of(values: Mapping[str, Any]) -> ContactWrite:
+    """A `ContactWrite` from the journal's JSON of it (`ContactWrite.values`)."""
+    found = dict(values)
+    for name in ("phones", "tags"):
+        if isinstance(found.get(name), list):
+            found[name] = tuple(found[name])
+    return ContactWrite(**found)
+
+
+def record_of(provider: Provider, values: Mapping[str, Any]) -> ContactRecord:
+    """The part of a provider record a change needs, from the journal's JSON."""
+    return ContactRecord(
+        provider=provider,
+        remote_id=str(values["remote_id"]),
+        email=values.get("email"),
+        status=values.get("status"),
+    )
+
+
+def apply(
+    runtime: Runtime, kind: str, provider: Provider, item: int, request: Mapping[str, Any]
+) -> Awaitable[WriteResult]:
+    """One leg's provider call, from the operation's request: the first try and every
+    retry go through here, so a retry does exactly what the first try did."""
+    if kind in UPSERTS:
+        writer = runtime.writers.get(provider)
         if writer is None:
-            return skipped(
-                provider, _unable(ctx.runtime, provider, f"{provider.name} has no API to write")
-            )
-        return await writer.upsert(write)
+            reason = _unable(runtime, provider, f"{provider.name} has no API to write")
+            return _ready(skipped(provider, reason))
+        return writer.upsert(write_of(request["inputs"][item]))
+    target = request.get("records", {}).get(provider.value)
+    args = request.get("args", {})
+    by_kind: dict[str, Mapping[Provider, Any]] = {
+        "deleteContact": runtime.deleters,
+        "tagContact": runtime.taggers,
+        "untagContact": runtime.taggers,
+        "setDoNotContact": runtime.dnc_setters,
+        "addPoints": runtime.points_keepers,
+    }
+    connector = by_kind[kind].get(provider)
+    if connector is None:
+        reason = _unable(runtime, provider, f"{provider.name} has no API for this change")
+        return _ready(skipped(provider, reason))
+    if target is None:
+        return _ready(skipped(provider, f"the contact has no record in {provider.name}"))
+    record = record_of(provider, target)
+    if kind == "deleteContact":
+        return _deleted(connector.delete(record))
+    if kind == "tagContact":
+        return connector.tag(record, add=args["tags"])  # type: ignore[no-any-return]
+    if kind == "untagContact":
+        return connector.tag(record, remove=args["tags"])  # type: ignore[no-any-return]
+    if kind == "setDoNotContact":
+        return connector.set_do_not_contact(  # type: ignore[no-any-return]
+            record.remote_id,
+            channel=args["channel"],
+            enabled=args["enabled"],
+            comments=args.get("comments"),
+        )
+    return connector.add_points(record.remote_id, args["delta"])  # type: ignore[no-any-return]
 
-    results = list(await asyncio.gather(*(one(p) for p in targets)))
-    await _remember(ctx, [(write, results)])
-    ctx.loaders.after_write(results)
-    return results
+
+async def _ready(result: WriteResult) -> WriteResult:
+    return result
+
+
+async def _deleted(call: Awaitable[WriteResult]) -> WriteResult:
+    result = await call
+    # Tried again after an answer that never came: nothing to delete means it was.
+    if result.status is WriteStatus.FAILED and (result.message or "").lower() == "not found":
+        return replace(result, status=WriteStatus.DELETED, message="already deleted")
+    return result
+
+
+# -- the three kinds of write -------------------------------------------------------------
+
+
+async def upsert(ctx: Context, write: ContactWrite, targets: Sequence[Provider]) -> Written:
+    """One contact written to every target provider at once."""
+    request = {"inputs": [write.values()]}
+
+    def send() -> dict[LegKey, Awaitable[WriteResult]]:
+        return {(0, p): apply(ctx.runtime, "upsertContact", p, 0, request) for p in targets}
+
+    return await _write(ctx, "upsertContact", request, [write], targets, send)
 
 
 async def upsert_many(
     ctx: Context, writes: Sequence[ContactWrite], targets: Sequence[Provider]
-) -> list[list[WriteResult]]:
-    """Many contacts written through each provider's batch path; one row of results
-    (in target order) per input, in input order."""
-    writers = ctx.runtime.writers
+) -> Written:
+    """Many contacts, written through each provider's batch path where it has one."""
+    request = {"inputs": [w.values() for w in writes]}
 
-    async def one(provider: Provider) -> list[WriteResult]:
-        writer = writers.get(provider)
-        if writer is None:
-            return [
-                skipped(
-                    provider, _unable(ctx.runtime, provider, f"{provider.name} has no API to write")
-                )
-            ] * len(writes)
-        return list(await writer.upsert_many(writes))
+    def send() -> dict[Provider, Awaitable[list[WriteResult]]]:
+        return {p: write_batch(ctx.runtime, p, writes) for p in targets}
 
-    per_provider = await asyncio.gather(*(one(p) for p in targets))
-    rows = [[results[i] for results in per_provider] for i in range(len(writes))]
-    await _remember(ctx, list(zip(writes, rows, strict=True)))
-    ctx.loaders.after_write(r for results in per_provider for r in results)
-    return rows
+    return await _write(ctx, "upsertContacts", request, writes, targets, send)
+
+
+async def write_batch(
+    runtime: Runtime, provider: Provider, writes: Sequence[ContactWrite]
+) -> list[WriteResult]:
+    """`writes` upserted at `provider`, through its batch path where it has one."""
+    writer = runtime.writers.get(provider)
+    if writer is None:
+        reason = _unable(runtime, provider, f"{provider.name} has no API to write")
+        return [skipped(provider, reason)] * len(writes)
+    return list(await writer.upsert_many(writes))
 
 
 async def change(
     ctx: Context,
+    kind: str,
     person: Person,
     providers: Sequence[Provider] | None,
-    connectors: Mapping[Provider, C],
-    call: Callable[[C, ContactRecord], Awaitable[WriteResult]],
-) -> list[WriteResult]:
-    """A change to a known person at each provider that holds them (or the ones named):
-    `call` with that provider's connector (from `connectors`, the runtime's map of the
-    protocol the change needs) and the person's record there."""
+    args: Mapping[str, Any],
+) -> Written:
+    """A change to a known person at each provider that holds them (or the ones named).
 
-    async def one(provider: Provider) -> WriteResult:
-        record = person.source(provider)
-        connector = connectors.get(provider)
-        if connector is None:
-            return skipped(
-                provider,
-                _unable(ctx.runtime, provider, f"{provider.name} has no API for this change"),
-            )
-        if record is None:
-            return skipped(provider, f"the contact has no record in {provider.name}")
-        return await call(connector, record)
+    A provider that could not be read now (an outage) still gets the change where the
+    identity store knows the person's record there: it is then QUEUED like any write
+    to a provider that is down, not skipped as if the record did not exist.
+    """
+    records = {
+        r.provider.value: {"remote_id": r.remote_id, "email": r.email, "status": r.status}
+        for r in person.sources
+    }
+    unread = {f.error.provider for f in ctx.failures if f.error.provider is not None}
+    for provider, remote_id in await _known_links(ctx.runtime, person, unread):
+        records.setdefault(provider.value, {"remote_id": remote_id, "email": None, "status": None})
+    if providers is not None:
+        wanted = list(providers)
+    else:
+        wanted = [p for p in Provider if p.value in records]
+    request = {"records": records, "args": dict(args), "person": person.id}
 
-    wanted = providers if providers is not None else [r.provider for r in person.sources]
-    results = list(await asyncio.gather(*(one(p) for p in wanted)))
+    def send() -> dict[LegKey, Awaitable[WriteResult]]:
+        return {(0, p): apply(ctx.runtime, kind, p, 0, request) for p in wanted}
+
+    written = await _write(ctx, kind, request, [None], wanted, send)
     await _forget_cached(ctx, [r for r in person.sources if r.provider in set(wanted)])
-    ctx.loaders.after_write(results)
-    return results
+    return written
 
 
-async def _remember(
-    ctx: Context, items: Sequence[tuple[ContactWrite, Sequence[WriteResult]]]
+async def _known_links(
+    runtime: Runtime, person: Person, unread: set[Provider]
+) -> list[tuple[Provider, str]]:
+    """The person's records the identity store knows of at providers that could not be
+    read now."""
+    if runtime.identities is None or person.id is None or not unread:
+        return []
+    try:
+        stored = await runtime.identities.persons([person.id])
+    except StoreUnavailable:
+        return []
+    found = stored.get(person.id)
+    if found is None:
+        return []
+    return [(Provider(p), remote_id) for p, remote_id in found.links if Provider(p) in unread]
+
+
+async def journal_only(ctx: Context, kind: str, request: Mapping[str, Any]) -> str:
+    """Write down an operation that calls no provider (a merge, an unlink)."""
+    journal = ctx.runtime.journal
+    if journal is None:
+        return new_id()
+    caller = ctx.principal.name if ctx.principal else None
+    try:
+        return await journal.begin(kind, request, [], caller=caller)
+    except StoreUnavailable as exc:
+        raise StoreError(str(exc)) from None
+
+
+async def _write(
+    ctx: Context,
+    kind: str,
+    request: Mapping[str, Any],
+    inputs: Sequence[ContactWrite | None],
+    targets: Sequence[Provider],
+    send: Callable[[], Mapping[Any, Awaitable[Any]]],
+) -> Written:
+    """Write the operation down, then have `send()`'s calls made (keyed by leg, or by
+    provider for batches) and their results settled and written down.
+
+    Once written down, the write is carried out to the end even when the request is
+    cancelled (its client hung up, or it ran out of time): what it did is always in
+    the journal, and what it could not do is queued.
+    """
+    items = range(len(inputs))
+    operation_id = await _begin(ctx, kind, request, items, targets)
+    task = asyncio.ensure_future(_carry_out(ctx, kind, operation_id, inputs, targets, send))
+    ctx.runtime.in_flight.add(task)
+    task.add_done_callback(ctx.runtime.in_flight.discard)
+    rows = await asyncio.shield(task)
+    return Written(rows, operation_id)
+
+
+async def _carry_out(
+    ctx: Context,
+    kind: str,
+    operation_id: str,
+    inputs: Sequence[ContactWrite | None],
+    targets: Sequence[Provider],
+    send: Callable[[], Mapping[Any, Awaitable[Any]]],
+) -> list[list[WriteResult]]:
+    calls = send()
+    answers = await gather_until_stopped(ctx.runtime, calls, lambda key: _stopped(key, inputs))
+    results: dict[LegKey, WriteResult] = {}
+    for key, answer in answers.items():
+        if isinstance(key, Provider):  # a batch: one result per input
+            results.update({(i, key): r for i, r in enumerate(answer)})
+        else:
+            results[key] = answer
+    settled = await settle(ctx.runtime, kind, results, dict(enumerate(inputs)), attempts=1)
+    await _finish(ctx, operation_id, settled, every_leg=True)
+    rows = [[settled[(i, p)][0] for p in targets] for i in range(len(inputs))]
+    if kind in UPSERTS:
+        written = [(w, row) for w, row in zip(inputs, rows, strict=True) if w is not None]
+        await remember(ctx.runtime, written)
+    ctx.loaders.after_write(r for row in rows for r in row)
+    return rows
+
+
+def stopped(key: LegKey) -> WriteResult:
+    """The answer for a leg cut short because the gateway is stopping (to be queued)."""
+    return WriteResult(
+        key[1], WriteStatus.FAILED, message=STOPPING, retriable=True, outcome_unknown=True
+    )
+
+
+def _stopped(key: Any, inputs: Sequence[Any]) -> Any:
+    """`stopped` for a call keyed by leg, or for a batch (one answer per input)."""
+    if isinstance(key, Provider):
+        return [stopped((i, key)) for i in range(len(inputs))]
+    return stopped(key)
+
+
+async def gather_until_stopped(
+    runtime: Runtime, calls: Mapping[Any, Awaitable[Any]], stopped: Callable[[Any], Any]
+) -> dict[Any, Any]:
+    """Every call's answer; once the gateway is stopping, calls still unanswered after
+    `stop_grace` are cancelled and answered with `stopped(key)` (to be queued)."""
+    tasks = {key: asyncio.ensure_future(call) for key, call in calls.items()}
+    if not tasks:
+        return {}
+    stopping = runtime.stopping
+    everything = asyncio.ensure_future(asyncio.wait(tasks.values()))
+    if not stopping.is_set():
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({everything, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+    if not everything.done():
+        await asyncio.wait({everything}, timeout=runtime.writes.stop_grace)
+    everything.cancel()
+    answers = {}
+    for key, task in tasks.items():
+        if task.done() and not task.cancelled():
+            answers[key] = task.result()
+        else:
+            task.cancel()
+            answers[key] = stopped(key)
+    return answers
+
+
+# -- settling a leg ---------------------------------------------------------------------
+
+
+async def settle(
+    runtime: Runtime,
+    kind: str,
+    results: Mapping[LegKey, WriteResult],
+    writes: Mapping[int, ContactWrite | None],
+    *,
+    attempts: int | Mapping[LegKey, int],
+    created_at: datetime | None = None,
+) -> dict[LegKey, tuple[WriteResult, LegOutcome]]:
+    """Each leg's result as the client is told it, and as the journal keeps it."""
+    policy = runtime.writes
+    now = datetime.now(UTC)
+    settled: dict[LegKey, tuple[WriteResult, LegOutcome]] = {}
+    unknown = [
+        key
+        for key, r in results.items()
+        if r.status is WriteStatus.FAILED and r.outcome_unknown and kind in UPSERTS
+    ]
+    found = await _read_back(runtime, unknown, writes)
+    for key, result in results.items():
+        if key in found:
+            record = found[key]
+            result = WriteResult(
+                result.provider,
+                WriteStatus.UPDATED,
+                remote_id=record.remote_id,
+                message=READ_BACK,
+                dropped_fields=result.dropped_fields,
+                contact=record,
+            )
+        if result.status is WriteStatus.FAILED and _worth_another_try(kind, result):
+            tries = attempts if isinstance(attempts, int) else attempts.get(key, 1)
+            expired = created_at is not None and now - created_at > timedelta(
+                seconds=policy.retry_for
+            )
+            if expired or runtime.journal is None:
+                reason = "gave up after trying for the configured time" if expired else None
+                message = "; ".join(m for m in (result.message, reason) if m) or None
+                result = replace(result, message=message)
+            else:
+                when = now + timedelta(seconds=_delay(policy, tries, result.retry_after))
+                message = f"{result.message}; queued: tried again at {when:%Y-%m-%d %H:%M:%S} UTC"
+                result = replace(result, status=WriteStatus.QUEUED, message=message)
+                settled[key] = (result, LegOutcome("queued", None, message, (), when))
+                continue
+        settled[key] = (
+            result,
+            LegOutcome(
+                result.status.value, result.remote_id, result.message, result.dropped_fields
+            ),
+        )
+    return settled
+
+
+def _worth_another_try(kind: str, result: WriteResult) -> bool:
+    if not (result.retriable or result.outcome_unknown):
+        return False
+    # Points add up: sent once without an answer, they may have been added already.
+    return not (kind in NOT_REPEATABLE and result.outcome_unknown)
+
+
+def _delay(policy: WritePolicy, attempts: int, retry_after: float | None) -> float:
+    """Seconds to wait before try number `attempts + 1`: what the provider asked, else
+    exponential backoff with jitter."""
+    if retry_after is not None:
+        return min(retry_after, policy.max_retry_interval)
+    base = min(policy.max_retry_interval, policy.first_retry * 2 ** (attempts - 1))
+    return float(base * random.uniform(0.5, 1.0))
+
+
+async def _read_back(
+    runtime: Runtime, keys: Sequence[LegKey], writes: Mapping[int, ContactWrite | None]
+) -> dict[LegKey, ContactRecord]:
+    """For writes whose answer never came, the record now at a provider that can be
+    read: it is there (by the write's email) when the write landed."""
+    wanted: dict[Provider, dict[str, list[LegKey]]] = {}
+    for item, provider in keys:
+        write = writes.get(item)
+        email = normalize_email(write.email) if write is not None else None
+        if email and isinstance(runtime.email_readers.get(provider), EmailReader):
+            wanted.setdefault(provider, {}).setdefault(email, []).append((item, provider))
+    found: dict[LegKey, ContactRecord] = {}
+
+    async def one(provider: Provider, emails: dict[str, list[LegKey]]) -> None:
+        try:
+            records = await runtime.email_readers[provider].fetch_by_emails(list(emails))
+        except ConnectorError:  # still unknown: the leg is queued
+            return
+        for email, keys_for in emails.items():
+            if email in records:
+                found.update(dict.fromkeys(keys_for, records[email]))
+
+    await asyncio.gather(*(one(p, e) for p, e in wanted.items()))
+    return found
+
+
+# -- the journal ----------------------------------------------------------------------
+
+
+async def _begin(
+    ctx: Context,
+    kind: str,
+    request: Mapping[str, Any],
+    items: Sequence[int],
+    targets: Sequence[Provider],
+) -> str:
+    journal = ctx.runtime.journal
+    if journal is None:
+        return new_id()
+    caller = ctx.principal.name if ctx.principal else None
+    request = {**request, "providers": [p.value for p in targets]}
+    keys = [(i, p) for i in items for p in targets]
+    try:
+        operation_id = await journal.begin(
+            kind,
+            request,
+            keys,
+            inputs=len(items),
+            caller=caller,
+            lease=ctx.runtime.writes.lease,
+        )
+    except StoreUnavailable as exc:
+        raise StoreError(
+            f"the write journal cannot be written, so nothing was sent to any provider: {exc}"
+        ) from None
+    ctx.runtime.holds.add(operation_id, keys)
+    return operation_id
+
+
+async def _finish(
+    ctx: Context,
+    operation_id: str,
+    settled: Mapping[LegKey, tuple[WriteResult, LegOutcome]],
+    *,
+    every_leg: bool,
+) -> None:
+    for result, _ in settled.values():
+        ctx.write_legs[result.status.value] += 1
+    journal = ctx.runtime.journal
+    if journal is None:
+        return
+    outcomes = {key: outcome for key, (_, outcome) in settled.items()}
+    try:
+        await journal.record(operation_id, outcomes, every_leg=every_leg)
+    except StoreUnavailable as exc:
+        # The client still hears what happened; the journal's legs stay open and are
+        # tried again (safely: every write is an upsert) once the store is back.
+        logger.warning(
+            "event=store_unavailable during=journal operation=%s msg=%s",
+            operation_id,
+            str(exc).replace(" ", "_"),
+        )
+    finally:
+        # Not held any longer: written down, or (the store failing) left for the lease
+        # to run out, after which the legs are queued and tried again.
+        ctx.runtime.holds.drop(operation_id, outcomes)
+
+
+def result_key(
+    write: ContactWrite, results: Sequence[WriteResult], runtime: Runtime
+) -> PersonKey | None:
+    """The key to read the written person back by: the email, else a readable record."""
+    if write.email:
+        return PersonKey.email(write.email)
+    for result in results:
+        written = result.status in (WriteStatus.CREATED, WriteStatus.UPDATED)
+        if written and result.remote_id and result.provider in runtime.id_readers:
+            return PersonKey.record(result.provider, result.remote_id)
+    return None
+
+
+# -- what the store learns from a write -------------------------------------------------
+
+
+async def remember(
+    runtime: Runtime, items: Sequence[tuple[ContactWrite | None, Sequence[WriteResult]]]
 ) -> None:
     """Tell the store what was written (so `sources` shows Akita's and Interakt's
     records, and when each was written) and drop the cached records it changed."""
-    identities, cache = ctx.runtime.identities, ctx.runtime.cache
+    identities, cache = runtime.identities, runtime.cache
     if identities is None and cache is None:
         return
     entries = []
     stale: list[tuple[Provider, str]] = []
     for write, results in items:
+        if write is None:
+            continue
         email = normalize_email(write.email)
         keys = [("email", email)] if email else []
         if write.external_id:
@@ -154,21 +565,3 @@ async def _forget_cached(ctx: Context, records: Sequence[ContactRecord]) -> None
         await cache.drop(stale)
     except StoreUnavailable as exc:
         logger.warning("event=store_unavailable during=write msg=%s", str(exc).replace(" ", "_"))
-
-
-def result_key(
-    write: ContactWrite, results: Sequence[WriteResult], runtime: Runtime
-) -> PersonKey | None:
-    """The key to read the written person back by: the email, else a readable record."""
-    if write.email:
-        return PersonKey.email(write.email)
-    for result in results:
-        written = result.status in (WriteStatus.CREATED, WriteStatus.UPDATED)
-        if written and result.remote_id and result.provider in runtime.id_readers:
-            return PersonKey.record(result.provider, result.remote_id)
-    return None
-
-
-def _unable(runtime: Runtime, provider: Provider, reason: str) -> str:
-    """Why `provider` takes no part in a write: disabled, else `reason`."""
-    return reason if runtime.enabled(provider) else NOT_ENABLED

@@ -12,6 +12,11 @@ from resolvers.types.contact import ContactNode
 from resolvers.types.inputs import camel_field
 from resolvers.types.scalars import DeleteStatus, ProviderEnum, WriteStatusEnum
 
+OPERATION_ID = (
+    "This mutation's id in the write journal: `writeOperation(id:)` shows what became of "
+    "each provider leg, also of QUEUED legs once they are tried again."
+)
+
 
 async def contact_after(info: Info, key: PersonKey | None) -> ContactNode | None:
     """The contact behind `key` as the readable providers show it now."""
@@ -52,13 +57,11 @@ class ProviderDeleteResult:
 
     @classmethod
     def from_result(cls, result: WriteResult) -> ProviderDeleteResult:
-        status = (
-            DeleteStatus.DELETED
-            if result.status is WriteStatus.DELETED
-            else DeleteStatus.SKIPPED
-            if result.status is WriteStatus.SKIPPED
-            else DeleteStatus.FAILED
-        )
+        status = {
+            WriteStatus.DELETED: DeleteStatus.DELETED,
+            WriteStatus.SKIPPED: DeleteStatus.SKIPPED,
+            WriteStatus.QUEUED: DeleteStatus.QUEUED,
+        }.get(result.status, DeleteStatus.FAILED)
         return cls(
             provider=result.provider,
             status=status,
@@ -70,6 +73,7 @@ class ProviderDeleteResult:
 @strawberry.type
 class UpsertContactPayload:
     results: list[ProviderWriteResult]
+    operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     key: strawberry.Private[PersonKey | None]
 
     @strawberry.field(description="The contact as the readable providers show it after the write.")
@@ -82,9 +86,11 @@ class UpsertContactsPayload:
     results: list[UpsertContactPayload] = strawberry.field(
         description="One payload per input, in input order."
     )
+    operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     created: int = strawberry.field(description="Provider writes that created a contact.")
     updated: int
     skipped: int
+    queued: int = strawberry.field(description="Provider writes to be tried again.")
     failed: int
 
 
@@ -92,11 +98,13 @@ class UpsertContactsPayload:
 class DeleteContactPayload:
     deleted_id: strawberry.ID
     results: list[ProviderDeleteResult]
+    operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
 
 
 @strawberry.type(description="A change to one contact: per-provider results and the contact after.")
 class ContactChangePayload:
     results: list[ProviderWriteResult]
+    operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     key: strawberry.Private[PersonKey]
 
     @strawberry.field
@@ -106,6 +114,7 @@ class ContactChangePayload:
 
 @strawberry.type(description="The result of merging contacts: the one person they now are.")
 class MergeContactsPayload:
+    operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     key: strawberry.Private[PersonKey]
 
     @strawberry.field(
@@ -118,6 +127,7 @@ class MergeContactsPayload:
 
 @strawberry.type(description="The result of splitting a record off a contact.")
 class UnlinkSourcePayload:
+    operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     key: strawberry.Private[PersonKey]
     detached_key: strawberry.Private[PersonKey]
 

@@ -18,14 +18,18 @@ ProviderEnum = strawberry.enum(
     name="WriteStatus",
     description=(
         "What one provider did with a write. SKIPPED: the provider cannot take this "
-        "contact (the message says why) and nothing was sent. FAILED: the provider "
-        "refused or did not answer; the message is the provider's."
+        "contact (the message says why) and nothing was sent. QUEUED: the provider "
+        "failed in a way another try may mend (an outage, a rate limit, no answer); the "
+        "gateway tries again in the background until it lands (see `writeOperation`), and "
+        "the message says why and when. FAILED: the provider refused, or trying again "
+        "ran out of time; the message is the provider's."
     ),
 )
 class WriteStatusEnum(Enum):
     CREATED = "created"
     UPDATED = "updated"
     SKIPPED = "skipped"
+    QUEUED = "queued"
     FAILED = "failed"
 
 
@@ -41,10 +45,14 @@ class TagKind(Enum):
     SEGMENT = "segment"
 
 
-@strawberry.enum(description="What one provider did with a delete.")
+@strawberry.enum(
+    description="What one provider did with a delete. QUEUED: tried again in the "
+    "background, as for a write."
+)
 class DeleteStatus(Enum):
     DELETED = "deleted"
     SKIPPED = "skipped"
+    QUEUED = "queued"
     FAILED = "failed"
 
 
