@@ -19,6 +19,7 @@ is seen once that time has passed.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,12 +40,25 @@ LinkKey = tuple[str, str]  # (provider, remote id)
 IdentifierKey = tuple[str, str]  # ("email" | "eid", value)
 
 
+_last_id = 0
+_id_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A UUIDv7: 48 bits of Unix milliseconds, then random bits (RFC 9562)."""
+    """A UUIDv7: 48 bits of Unix milliseconds, then random bits (RFC 9562). Within a
+    process each id is greater than the one before, also in the same millisecond (the
+    random bits then count up, RFC 9562 method 2), so ids sort in the order made."""
+    global _last_id
     millis = time.time_ns() // 1_000_000
     value = (millis & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    with _id_lock:
+        if value <= _last_id:
+            value = _last_id + 1
+            if value & (0x3 << 62) != 0x2 << 62:  # the counter ran into the variant bits
+                value = (value & ~(0x3 << 62)) | (0x2 << 62)
+        _last_id = value
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 

@@ -245,7 +245,7 @@ class Journal:
                             "e": outcome.message
                             if outcome.status in ("failed", "queued")
                             else None,
-                            "n": outcome.next_attempt_at,
+                            "n": _utc(outcome.next_attempt_at),
                             "r": outcome.remote_id,
                             "res": {"message": outcome.message, "dropped": list(outcome.dropped)},
                         }
@@ -515,6 +515,7 @@ class Journal:
 
     async def prune(self, *, before: datetime) -> int:
         """Delete finished operations older than `before`, and idempotency keys too."""
+        before = _utc(before)
         async with self.store.transaction() as connection:
             old = (
                 select(operations.c.id)
@@ -593,6 +594,14 @@ def _view(row: Any) -> OperationView:
         caller=row.caller,
         request=row.request,
     )
+
+
+def _utc(value: datetime | None) -> Any:
+    """`value` in UTC: SQLite keeps a datetime's clock time and drops its zone, and
+    everything is read back as UTC."""
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _aware(value: datetime | None) -> Any:
