@@ -4,6 +4,7 @@
     contact-gateway sandbox [--port 8100]      # the five provider emulators
     contact-gateway migrate [--config FILE]    # the store's pending migrations
     contact-gateway export-schema [--check]    # schema.graphql from the code
+    contact-gateway import FILE --url URL      # a CSV or JSON Lines file as bulk jobs
 
 Sandbox mode: without `--config` (or `CONTACT_GATEWAY_CONFIG`), `serve` starts
 the sandbox under its own uvicorn server in a thread of this process (one
@@ -415,6 +416,36 @@ _positive = _whole(1)
 _port = _whole(0, 65535)
 
 
+def _import(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gateway.importer import ImportFailed, run
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not args.file and not args.resume:
+        print("import: give FILE, or --resume JOB", file=sys.stderr)
+        return 2
+    providers = None
+    if args.providers:
+        providers = [p.strip().upper() for p in args.providers.split(",") if p.strip()]
+    try:
+        return run(
+            file=args.file if not args.resume else None,
+            url=args.url,
+            config=args.config or os.environ.get("CONTACT_GATEWAY_CONFIG") or None,
+            api_key=args.api_key,
+            providers=providers,
+            resume=args.resume,
+            job_size=args.job_size,
+            console=console,
+        )
+    except ImportFailed as exc:
+        print(f"import: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contact-gateway",
@@ -485,6 +516,36 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 when the file differs from the code"
     )
     export.set_defaults(handler=_export_schema)
+
+    importer = commands.add_parser(
+        "import",
+        help="write a CSV or JSON Lines file of contacts as bulk jobs, with progress",
+        description="Write the contacts of FILE (CSV with a header row, or JSON Lines; "
+        "columns named like ContactInput fields) through bulk jobs, showing their "
+        "progress. Bad rows are reported by line and skipped.",
+    )
+    importer.add_argument("file", nargs="?", metavar="FILE", help="the contacts to write")
+    importer.add_argument("--url", help="a running gateway, e.g. http://127.0.0.1:8000")
+    importer.add_argument(
+        "--config", metavar="FILE", help="no --url: run the gateway of this file in-process"
+    )
+    importer.add_argument(
+        "--api-key", help="with the gateway's [auth] (default: $CONTACT_GATEWAY_API_KEY)"
+    )
+    importer.add_argument(
+        "--providers", help="comma-separated provider keys to write to (default: all)"
+    )
+    importer.add_argument(
+        "--resume",
+        metavar="JOB",
+        action="append",
+        default=[],
+        help="follow a job started before, e.g. after an interruption (repeat for several)",
+    )
+    importer.add_argument(
+        "--job-size", type=_positive, default=2000, help="rows per job; default: %(default)s"
+    )
+    importer.set_defaults(handler=_import)
 
     # Listed for --help; main() hands everything after "bench" to the benchmark command.
     commands.add_parser(

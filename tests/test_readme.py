@@ -22,13 +22,34 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
-@pytest.mark.parametrize("document", blocks("graphql"), ids=["query", "upsert"])
+@pytest.mark.parametrize(
+    "document", blocks("graphql"), ids=["query", "upsert", "write-operation", "bulk-job"]
+)
 async def test_graphql_examples_run_against_the_sandbox(
     document: str, make_gateway: GatewayFactory
 ) -> None:
+    if "01936a6e-..." in document:  # a mutation's operationId goes there
+        gateway = make_gateway()
+        written = await execute(
+            gateway,
+            'mutation { upsertContact(input: {email: "readme@example.com"}, '
+            "providers: [ADAPTIX]) { operationId } }",
+        )
+        operation_id = written.data["upsertContact"]["operationId"]
+        result = await execute(gateway, document.replace("01936a6e-...", operation_id))
+        assert result.errors == []
+        found = result.data["writeOperation"]
+        assert found["status"] == "DONE"
+        assert [(leg["provider"], leg["status"]) for leg in found["legs"]] == [
+            ("ADAPTIX", "CREATED")
+        ]
+        return
     result = await execute(make_gateway(), document)
     assert result.errors == []
-    if "contact" in result.data:
+    if "startBulkUpsert" in result.data:
+        job = result.data["startBulkUpsert"]
+        assert (job["status"], job["total"], job["pending"]) == ("PENDING", 4, 4)
+    elif "contact" in result.data:
         assert len(result.data["contact"]["sources"]) == 3
     else:
         statuses = {r["provider"]: r["status"] for r in result.data["upsertContact"]["results"]}

@@ -52,6 +52,9 @@ logger = logging.getLogger("contact_gateway.writes")
 NOT_ENABLED = "not enabled in this gateway"
 READ_BACK = "the provider did not answer; read back, the record is there"
 STOPPING = "the gateway was stopping before the provider answered"
+# A provider that did not answer a write may be slow to answer the read-back too;
+# past this the leg is queued and read back when it is tried again.
+READ_BACK_TIMEOUT = 3.0
 UPSERTS = frozenset({"upsertContact", "upsertContacts", "startBulkUpsert"})
 # Changes that add up: once sent, never sent again on a guess.
 NOT_REPEATABLE = frozenset({"addPoints"})
@@ -418,6 +421,8 @@ async def _read_back(
     """For writes whose answer never came, the record now at a provider that can be
     read: it is there (by the write's email) when the write landed."""
     wanted: dict[Provider, dict[str, list[LegKey]]] = {}
+    if runtime.stopping.is_set():
+        return {}  # no time to ask: the legs are queued, and read back when tried again
     for item, provider in keys:
         write = writes.get(item)
         email = normalize_email(write.email) if write is not None else None
@@ -426,9 +431,11 @@ async def _read_back(
     found: dict[LegKey, ContactRecord] = {}
 
     async def one(provider: Provider, emails: dict[str, list[LegKey]]) -> None:
+        reader = runtime.email_readers[provider]
         try:
-            records = await runtime.email_readers[provider].fetch_by_emails(list(emails))
-        except ConnectorError:  # still unknown: the leg is queued
+            async with asyncio.timeout(READ_BACK_TIMEOUT):
+                records = await reader.fetch_by_emails(list(emails))
+        except (ConnectorError, TimeoutError):  # still unknown: the leg is queued
             return
         for email, keys_for in emails.items():
             if email in records:
