@@ -42,6 +42,7 @@ from connectors.registry import build_connector
 from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
+from gateway.requests import RequestIds
 from gateway.store import Store, StoreUnavailable, open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
@@ -248,7 +249,7 @@ def create_app(
     async def index(request: Request) -> Response:
         return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
 
-    middleware = []
+    middleware = [Middleware(RequestIds)]
     if settings.server.cors_origins:
         middleware.append(
             Middleware(

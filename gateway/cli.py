@@ -34,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from gateway.logs import SANDBOX_THREAD, log_config
+from gateway.logs import FORMATS, SANDBOX_THREAD, log_config
 
 if TYPE_CHECKING:
     import uvicorn
@@ -194,7 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
 
-    logging.config.dictConfig(log_config(args.log_level))
+    logging.config.dictConfig(log_config(args.log_level, args.log_format))
     signals = _Signals()
     signals.install()
 
@@ -209,7 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
                 port=args.port,
                 workers=args.workers,
                 log_level=args.log_level,
-                log_config=log_config(args.log_level),
+                log_config=log_config(args.log_level, args.log_format),
                 loop="auto",
                 http="auto",
                 lifespan="on",
@@ -465,6 +465,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=1, help="processes; default: %(default)s"
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    serve.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default="text",
+        help="key=value text lines, or one JSON object per line; default: %(default)s",
+    )
     serve.add_argument(
         "--allow-anonymous",
         action="store_true",

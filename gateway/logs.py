@@ -1,10 +1,18 @@
-"""Plain key=value log lines for the gateway, uvicorn and the operation log.
+"""Log lines for the gateway, uvicorn and the operation log: key=value text, or JSON.
 
-    ts=2025-01-31T12:00:00Z level=info logger=contact_gateway.operation operation=query ...
-    ts=2025-01-31T12:00:00Z level=info logger=uvicorn.access method=POST path=/graphql status=200
+    ts=2025-01-31T12:00:00Z level=info logger=contact_gateway.operation request_id=7f3a
+      operation=query document=... duration_ms=4.2 provider_calls=adaptix:1 ...
+    ts=2025-01-31T12:00:00Z level=info logger=uvicorn.access request_id=7f3a method=POST
+      path=/graphql status=200 client=127.0.0.1:50412
 
-`log_config(level)` is a `logging.config.dictConfig` dictionary; uvicorn applies
-it in every worker process.
+    {"ts": "2025-01-31T12:00:00Z", "level": "info", "logger": "uvicorn.access",
+     "request_id": "7f3a", "method": "POST", "path": "/graphql", "status": "200", ...}
+
+(each line here wrapped for reading).
+Both formats carry the same fields. A line logged while a request is answered
+carries its `request_id` (`gateway.requests`), so the access line and the
+operation line of one request can be joined. `log_config(level, format)` is a
+`logging.config.dictConfig` dictionary; uvicorn applies it in every worker process.
 """
 
 from __future__ import annotations
@@ -14,9 +22,16 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from gateway.requests import current_request_id
+
 # A value never spans lines: a newline, even inside quotes, makes the message `msg="..."`.
 _PAIR = r'[a-z_][a-z0-9_.]*=(?:"(?:[^"\\\n]|\\.)*"|[^\s"]*)'
 _PAIRS = re.compile(rf"{_PAIR}(?: {_PAIR})*")
+_ONE_PAIR = re.compile(r'([a-z_][a-z0-9_.]*)=("(?:[^"\\\n]|\\.)*"|[^\s"]*)')
+
+FORMATS = ("text", "json")
 
 # The thread `contact-gateway serve` runs the sandbox's uvicorn server in (sandbox mode).
 SANDBOX_THREAD = "sandbox"
@@ -27,8 +42,37 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
+def fields(record: logging.LogRecord) -> dict[str, str]:
+    """A record's fields, in order: ts, level, logger, request_id (when answering a
+    request), then the message's own key=value pairs (or `msg`)."""
+    stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    found = {"ts": f"{stamp[:-3]}Z", "level": record.levelname.lower(), "logger": record.name}
+    request_id = getattr(record, "request_id", None) or current_request_id()
+    if request_id:
+        found["request_id"] = request_id
+    args = record.args
+    if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+        client, method, path, _version, status = args
+        found.update(method=str(method), path=str(path), status=str(status), client=str(client))
+        return found
+    message = record.getMessage()
+    if _PAIRS.fullmatch(message):
+        for key, value in _ONE_PAIR.findall(message):
+            found[key] = _unquote(value)
+    else:
+        found["msg"] = message
+    return found
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
 class KeyValueFormatter(logging.Formatter):
-    """One line per record: timestamp, level, logger, then the message as key=value pairs.
+    """One line per record: timestamp, level, logger, request id, then the message as
+    key=value pairs.
 
     A message that already is key=value pairs (the operation log) is kept as it
     is; any other message becomes `msg="..."`. Uvicorn's access records become
@@ -36,26 +80,26 @@ class KeyValueFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-        head = f"ts={stamp[:-3]}Z level={record.levelname.lower()} logger={record.name}"
-        body = self._body(record)
-        line = f"{head} {body}"
+        line = " ".join(f"{key}={_text(value)}" for key, value in fields(record).items())
         if record.exc_info:
             line += " exc=" + _quote(self.formatException(record.exc_info))
         return line
 
-    def _body(self, record: logging.LogRecord) -> str:
-        args = record.args
-        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
-            client, method, path, _version, status = args
-            return (
-                f"method={method} path={_quote(str(path)) if ' ' in str(path) else path} "
-                f"status={status} client={client}"
-            )
-        message = record.getMessage()
-        if _PAIRS.fullmatch(message):
-            return message
-        return f"msg={_quote(message)}"
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line, with the same fields as `KeyValueFormatter`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        found: dict[str, Any] = fields(record)
+        if record.exc_info:
+            found["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(found).decode()
+
+
+def _text(value: str) -> str:
+    if value == "" or any(c in value for c in ' "\n\\='):
+        return _quote(value)
+    return value
 
 
 class QuietSandbox(logging.Filter):
@@ -73,11 +117,12 @@ class QuietSandbox(logging.Filter):
         )
 
 
-def log_config(level: str = "info") -> dict[str, Any]:
-    """A `dictConfig` that sends every log line to stderr as key=value pairs.
+def log_config(level: str = "info", format: str = "text") -> dict[str, Any]:
+    """A `dictConfig` that sends every log line to stderr as key=value pairs or JSON.
 
     Args:
         level: the lowest level shown, e.g. "info" or "debug".
+        format: "text" (key=value pairs) or "json" (one object per line).
 
     Returns:
         The configuration dictionary (uvicorn's `log_config`).
@@ -85,7 +130,7 @@ def log_config(level: str = "info") -> dict[str, Any]:
     upper = level.upper()
     handler: dict[str, Any] = {
         "class": "logging.StreamHandler",
-        "formatter": "kv",
+        "formatter": format,
         "stream": "ext://sys.stderr",
     }
     if upper != "DEBUG":
@@ -93,7 +138,10 @@ def log_config(level: str = "info") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"kv": {"()": "gateway.logs.KeyValueFormatter"}},
+        "formatters": {
+            "text": {"()": "gateway.logs.KeyValueFormatter"},
+            "json": {"()": "gateway.logs.JSONFormatter"},
+        },
         "filters": {"quiet_sandbox": {"()": "gateway.logs.QuietSandbox"}},
         "handlers": {"stderr": handler},
         "loggers": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_serve_in_sandbox_mode_answers_queries_and_mutations_then_stops_cleanly(
     assert "level=error" not in err, err
     assert "mode=sandbox sandbox_url=http://127.0.0.1:" in err
     assert f"password={credentials.ADAPTIX_PASSWORD}" in err, "sandbox credentials are shown"
-    assert "logger=contact_gateway.operation operation=" in err
+    assert re.search(r"logger=contact_gateway.operation request_id=[0-9a-f]{32} operation=", err)
 
 
 def test_serve_stops_cleanly_on_sigint() -> None:
