@@ -49,6 +49,7 @@ from gateway.domain.records import (
     WriteResult,
     WriteStatus,
 )
+from gateway.telemetry import metrics
 
 JSON = Any
 S = TypeVar("S", bound=ConnectorSettings)
@@ -243,6 +244,7 @@ class HTTPConnector(Generic[S]):
                         pause *= random.uniform(0.5, 1.0)
                     if time.monotonic() + pause >= last_pause_end:
                         raise
+                    metrics.PROVIDER_RETRIES.labels(self.provider.value).inc()
                     await asyncio.sleep(pause)
         finally:
             self._turns.release()
@@ -251,6 +253,7 @@ class HTTPConnector(Generic[S]):
         """Wait for `operation`'s fair turn: a slot and a paced start for a call's first
         try (the caller releases the slot), a paced start for a retry."""
         deadline = operation.deadline if operation is not None else None
+        started = time.monotonic()
         try:
             if first:
                 await self._turns.take(operation, deadline=deadline)
@@ -258,6 +261,10 @@ class HTTPConnector(Generic[S]):
                 await self._turns.start(operation, deadline=deadline)
         except TimeoutError:
             raise OperationTimeout(NOT_SENT, provider=self.provider) from None
+        finally:
+            waited = time.monotonic() - started
+            if waited > 0.0005:
+                metrics.PACING_WAIT_SECONDS.labels(self.provider.value).inc(waited)
 
     async def _send_once(
         self,
@@ -293,6 +300,12 @@ class HTTPConnector(Generic[S]):
                     response = await self._send(request)
         except http.TRANSPORT_ERRORS as exc:
             error = http.failure(exc, self.provider, timeout)
+            metrics.provider_failure(
+                self.provider.value,
+                method,
+                timed_out=isinstance(error, ProviderTimeout) or isinstance(exc, TimeoutError),
+                seconds=time.monotonic() - now,
+            )
             if (
                 stop is not None
                 and isinstance(error, ProviderTimeout | NotConnected)
@@ -301,6 +314,9 @@ class HTTPConnector(Generic[S]):
                 message = NOT_ANSWERED if method == "GET" else NOT_ANSWERED + MAY_HAVE_ACTED
                 raise OperationTimeout(message, provider=self.provider) from exc
             raise error from exc
+        metrics.provider_call(
+            self.provider.value, method, response.status_code, time.monotonic() - now
+        )
         self.validate_response(response)
         return response
 

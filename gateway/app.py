@@ -5,6 +5,7 @@
     GET  /static/vendor/...  GraphiQL's assets (see `gateway.assets`)
     GET  /healthz            the process answers: 200 {"status": "ok"}
     GET  /readyz             every enabled provider answers: 200, else 503
+    GET  /metrics            Prometheus metrics (`gateway.telemetry.metrics`)
 
 One `httpx.AsyncClient` per provider (`connectors.http`) is opened at startup
 and closed at shutdown (the app's lifespan); every GraphQL request gets a fresh
@@ -47,6 +48,7 @@ from gateway.store import Store, StoreUnavailable, open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
 from gateway.store.journal import Journal
+from gateway.telemetry import metrics
 from gateway.view import GraphQLView
 from resolvers.runtime.context import Runtime
 from resolvers.services import background
@@ -246,6 +248,10 @@ def create_app(
             body, status_code=200 if body["ready"] else 503, headers={"Cache-Control": "no-store"}
         )
 
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
     async def index(request: Request) -> Response:
         return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
 
@@ -277,6 +283,7 @@ def create_app(
             ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Mount("/static", app=_StaticFiles(directory=static, check_dir=False), name="static"),
         ],
         lifespan=lifespan,

@@ -22,6 +22,7 @@ import logging
 import logging.config
 import math
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -150,11 +151,15 @@ def _run_uvicorn(config: uvicorn.Config) -> int:
     from uvicorn.supervisors import Multiprocess
 
     if config.workers > 1:
+        # Each worker keeps its metrics in files here; /metrics adds them all up.
+        metrics_dir = tempfile.mkdtemp(prefix="contact-gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         sock = config.bind_socket()
         try:
             Multiprocess(config, sockets=[sock]).run()
         finally:
             sock.close()
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         return 0
     server = Server(config)
     server.run()

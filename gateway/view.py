@@ -37,6 +37,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from gateway import graphiql, idempotency
 from gateway.auth import Authenticator, Unauthenticated
 from gateway.config import GatewaySettings
+from gateway.telemetry import metrics
 from resolvers.runtime.context import Context, Principal, Runtime
 from resolvers.schema import schema
 
@@ -139,6 +140,7 @@ class GraphQLView(GraphQL[Context, None]):
         if body is None:
             limit = self.limits.max_body_bytes
             too_large = f"The request body is larger than the limit of {limit} bytes"
+            metrics.LIMIT_REJECTIONS.labels("max_body_bytes").inc()
             await PlainTextResponse(too_large, status_code=413)(scope, receive, send)
             return
         replay = _Replay(body, receive)
@@ -262,6 +264,7 @@ class GraphQLView(GraphQL[Context, None]):
                 "SERVICE_STOPPING",
                 **{"Retry-After": "5"},
             )
+        metrics.LIMIT_REJECTIONS.labels("timeout").inc()
         return _graphql_error(
             200,
             f"The operation did not finish within {self.limits.timeout:g} s",

@@ -1,6 +1,7 @@
 """The import graph: data flows one way, and each layer imports only those below it.
 
     gateway.domain   the person, records, keys, federation: imports no project code
+    gateway.telemetry  metrics and traces, recorded from every layer: the domain only
     connectors       provider clients: the domain only
     gateway.store    identities and the record cache: the domain only
     resolvers        runtime < services < types < query, mutation < schema
@@ -69,6 +70,7 @@ def layer(module: str) -> str:
 # Lowest first: a module may import its own layer and any layer before it.
 LAYERS = (
     "gateway.domain",
+    "gateway.telemetry",
     "connectors",
     "gateway.store",
     "resolvers.runtime",

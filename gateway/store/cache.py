@@ -19,6 +19,7 @@ from gateway.domain.records import ContactRecord, Provider
 from gateway.store.codec import decode, encode
 from gateway.store.engine import Store
 from gateway.store.tables import record_cache
+from gateway.telemetry import metrics
 
 # Puts between two sweeps of expired entries.
 SWEEP_EVERY = 500
@@ -69,6 +70,8 @@ class RecordCache:
                     if record is not None:
                         record.fetched_at = fetched
                     found[row.key] = (record, fetched)
+        metrics.CACHE_LOOKUPS.labels("hit").inc(len(found))
+        metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(found))
         return found
 
     async def put(

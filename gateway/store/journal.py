@@ -407,6 +407,18 @@ class Journal:
         )
         return {row.id: (row.kind, row.request, _aware(row.created_at)) for row in rows}
 
+    async def queue_stats(self) -> tuple[int, datetime | None]:
+        """How many legs are queued, and when the oldest one's operation began."""
+        async with self.store.transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(func.count(), func.min(operations.c.created_at))
+                    .select_from(legs.join(operations, operations.c.id == legs.c.operation_id))
+                    .where(legs.c.status == "queued")
+                )
+            ).one()
+        return int(row[0]), _aware(row[1])
+
     async def requeue_expired(self) -> int:
         """Legs whose process stopped holding them (killed, or it lost the store before
         it could write their outcome): queued to be tried now. A bulk job's legs are

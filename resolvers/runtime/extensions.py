@@ -23,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 
 from connectors import budget
 from connectors.errors import CallBudgetExceeded, OperationTimeout
+from gateway.telemetry import metrics
 from resolvers.runtime import memory
 from resolvers.runtime.context import Context, Failure
 from resolvers.runtime.errors import GatewayError
@@ -138,9 +139,10 @@ class GatewayErrors(SchemaExtension):
     def _log(self, started: float, calls: dict[Any, int], errors: list[GraphQLError]) -> None:
         ec = self.execution_context
         try:
-            operation = ec.operation_name or ec.operation_type.value
+            kind = ec.operation_type.value
         except RuntimeError:  # the document did not parse
-            operation = "?"
+            kind = "unknown"
+        operation = ec.operation_name or (kind if kind != "unknown" else "?")
         context = ec.context
         principal = context.principal if isinstance(context, Context) else None
         codes = sorted({str((e.extensions or {}).get("code")) for e in errors})
@@ -150,7 +152,15 @@ class GatewayErrors(SchemaExtension):
         codes += [f"WRITE_{status.upper()}" for status in ("failed", "queued") if legs.get(status)]
         # A client's mistake is worth a warning, never the document or the variables
         # (they may be megabytes, and hold emails): the document is named by its hash.
-        level = logging.WARNING if set(codes) & CLIENT_ERRORS else logging.INFO
+        refused = set(codes) & CLIENT_ERRORS
+        level = logging.WARNING if refused else logging.INFO
+        seconds = time.perf_counter() - started
+        outcome = "refused" if refused else "failed" if codes else "ok"
+        metrics.operation(ec.operation_name, kind, outcome, seconds)
+        for error in errors:
+            extensions = error.extensions or {}
+            if extensions.get("code") == LIMIT_CODE and extensions.get("limit"):
+                metrics.LIMIT_REJECTIONS.labels(str(extensions["limit"])).inc()
         logger.log(
             level,
             "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s "
@@ -158,7 +168,7 @@ class GatewayErrors(SchemaExtension):
             _NAME.sub("_", operation)[:64] or "?",
             hashlib.sha256((ec.query or "").encode()).hexdigest()[:12],
             _NAME.sub("_", principal.name)[:64] if principal else "-",
-            (time.perf_counter() - started) * 1000,
+            seconds * 1000,
             ",".join(f"{p.value}:{n}" for p, n in sorted(calls.items())) or "none",
             ",".join(f"{status}:{n}" for status, n in sorted(legs.items())) or "none",
             ",".join(codes) or "none",

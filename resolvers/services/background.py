@@ -33,6 +33,7 @@ from connectors.protocol import BatchWriter
 from gateway.domain.records import ContactWrite, Provider, WriteResult
 from gateway.store import StoreUnavailable
 from gateway.store.journal import BULK, DueLeg, Journal, LegKey
+from gateway.telemetry import metrics
 from resolvers.runtime.context import Runtime
 from resolvers.services import writes
 
@@ -41,6 +42,8 @@ logger = logging.getLogger("contact_gateway.writes")
 # Queued legs taken per look; a provider's own pacing spaces their calls.
 RETRY_BATCH = 100
 PRUNE_EVERY = 3600.0
+# How often the queue's size and age are measured for the metrics.
+MEASURE_EVERY = 5.0
 
 
 async def run(runtime: Runtime) -> None:
@@ -76,10 +79,16 @@ def _store_trouble(during: str, exc: Exception) -> None:
 
 async def _retries(runtime: Runtime, journal: Journal) -> None:
     policy = runtime.writes
-    pruned = 0.0
+    pruned = measured = 0.0
     while not runtime.stopping.is_set():
         due: list[DueLeg] = []
         try:
+            if time.monotonic() - measured > min(MEASURE_EVERY, policy.poll_interval * 10):
+                measured = time.monotonic()
+                queued, oldest = await journal.queue_stats()
+                metrics.QUEUED_LEGS.set(queued)
+                age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+                metrics.OLDEST_QUEUED_SECONDS.set(max(age, 0.0))
             await journal.requeue_expired()
             due = await journal.claim_due(limit=RETRY_BATCH, lease=policy.lease)
             if time.monotonic() - pruned > PRUNE_EVERY:
@@ -117,6 +126,7 @@ async def retry(runtime: Runtime, journal: Journal, due: Sequence[DueLeg]) -> No
             created_at=leg.created_at,
         )
         result, outcome = settled[key]
+        writes.count_legs(settled.values())
         try:
             await journal.record(leg.operation_id, {key: outcome})
         except StoreUnavailable as exc:
@@ -224,6 +234,7 @@ async def _write_chunk(
     )
     results = {(i, provider): r for i, r in zip(items, answers[provider], strict=True)}
     settled = await writes.settle(runtime, BULK, results, {i: inputs[i] for i in items}, attempts=1)
+    writes.count_legs(settled.values())
     await journal.record(job, {key: outcome for key, (_, outcome) in settled.items()})
     await writes.remember(runtime, [(inputs[i], [settled[(i, provider)][0]]) for i in items])
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +43,7 @@ from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteR
 from gateway.store import StoreUnavailable
 from gateway.store.identities import new_id
 from gateway.store.journal import LegKey, LegOutcome
+from gateway.telemetry import metrics
 from resolvers.runtime.context import Context, Runtime
 from resolvers.runtime.errors import StoreError
 from resolvers.runtime.policy import WritePolicy
@@ -487,6 +488,7 @@ async def _finish(
 ) -> None:
     for result, _ in settled.values():
         ctx.write_legs[result.status.value] += 1
+    count_legs(settled.values())
     journal = ctx.runtime.journal
     if journal is None:
         return
@@ -505,6 +507,12 @@ async def _finish(
         # Not held any longer: written down, or (the store failing) left for the lease
         # to run out, after which the legs are queued and tried again.
         ctx.runtime.holds.drop(operation_id, outcomes)
+
+
+def count_legs(settled: Iterable[tuple[WriteResult, LegOutcome]]) -> None:
+    """Count settled legs in the metrics, by provider and status."""
+    for result, _ in settled:
+        metrics.WRITE_LEGS.labels(result.provider.value, result.status.value).inc()
 
 
 def result_key(
