@@ -110,11 +110,11 @@ class Dataset:
 
 
 def listing_bound(
-    first: int, data: Dataset, models: Mapping[Provider, CostModel]
+    first: int, data: Dataset, models: Mapping[Provider, CostModel], *, activity: bool = True
 ) -> dict[Provider, int]:
     """The fewest calls per provider to answer the first page of
     `contacts(first:)` with every provider's record of each person listed
-    (sources, tags, account) and the newest activity.
+    (sources, tags, account) and, unless `activity` is false, the newest activity.
 
     The listing walks the phases in order; a record whose email a provider of an
     earlier phase has is a person already listed and is skipped. Every person
@@ -127,6 +127,7 @@ def listing_bound(
         first: the page size asked for.
         data: the providers' emails.
         models: cost models of the readable providers.
+        activity: whether the page asks for each contact's activity.
 
     Returns:
         Calls per readable provider.
@@ -176,7 +177,7 @@ def listing_bound(
                 all_pages = 1 if size is None else max(1, math.ceil(total / size))
                 pages_left = all_pages - pages_read[provider]
             calls[provider] += model.lookup_calls(len(unknown), pages_left=pages_left)
-        if model.activity_calls:
+        if activity and model.activity_calls:
             calls[provider] += model.activity_calls * len(listed_set & data.emails[provider])
     return {provider: calls[provider] for provider in models}
 

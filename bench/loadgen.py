@@ -10,7 +10,10 @@ answer, record the latency and send the next, until `duration` seconds or
 `count` units have passed (after a `warmup` that is not recorded). A unit is
 one request, or several sent at once on separate connections (the latency is
 then until the last answer), which is how the direct provider lookups are
-timed against the gateway's fan-out.
+timed against the gateway's fan-out. A request may name another server's port:
+one client cycling through units for two servers times both under the same
+conditions, request by request (`LoadResult.units` says which unit each
+latency is of).
 
     python -m bench.loadgen < spec.json > result.json
 """
@@ -42,12 +45,14 @@ class Request:
         path: the path with its query string, e.g. `/graphql`.
         headers: extra headers (Host, Content-Length and Connection are added).
         body: the body, sent as UTF-8.
+        port: the port of the server it goes to, when not the load's (`LoadSpec.port`).
     """
 
     method: str
     path: str
     headers: Mapping[str, str] = field(default_factory=dict)
     body: str | None = None
+    port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,7 @@ class LoadResult:
         cpu_s: the load generator's own CPU time (user + system) during that span.
         warmup_units: units answered during the warmup (not in the latencies).
         bodies: the kept answers' bodies (see `LoadSpec.keep_bodies`).
+        units: for each latency, the index of its unit in `LoadSpec.units`.
     """
 
     latencies_ms: list[float]
@@ -112,6 +118,7 @@ class LoadResult:
     cpu_s: float
     warmup_units: int = 0
     bodies: list[str] = field(default_factory=list)
+    units: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> int:
@@ -222,7 +229,12 @@ class Connection:
 class _Run:
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
-        self.units = [[encode(r, spec.host, spec.port) for r in unit] for unit in spec.units]
+        self.ports = [[r.port or spec.port for r in unit] for unit in spec.units]
+        self.units = [
+            [encode(r, spec.host, port) for r, port in zip(unit, ports, strict=True)]
+            for unit, ports in zip(spec.units, self.ports, strict=True)
+        ]
+        self.unit_indexes: list[int] = []
         self.next_unit = itertools.cycle(range(len(self.units)))
         self.latencies: list[float] = []
         self.statuses: Counter[str] = Counter()
@@ -243,18 +255,24 @@ class _Run:
         return time.perf_counter() < self.deadline
 
     async def client(self) -> None:
-        connections: list[Connection] = []
+        # A connection per request position and server, kept alive across units.
+        pool: dict[tuple[int, int], Connection] = {}
         try:
             while self.more():
-                unit = self.units[next(self.next_unit)]
-                while len(connections) < len(unit):
-                    connections.append(Connection(self.spec.host, self.spec.port))
-                await self.one(unit, connections)
+                index = next(self.next_unit)
+                connections = []
+                for position, port in enumerate(self.ports[index]):
+                    connection = pool.get((position, port))
+                    if connection is None:
+                        connection = pool[position, port] = Connection(self.spec.host, port)
+                    connections.append(connection)
+                await self.one(index, connections)
         finally:
-            for connection in connections:
+            for connection in pool.values():
                 connection.close()
 
-    async def one(self, unit: list[bytes], connections: list[Connection]) -> None:
+    async def one(self, index: int, connections: list[Connection]) -> None:
+        unit = self.units[index]
         recording = self.recording
         started = time.perf_counter()
         try:
@@ -284,6 +302,7 @@ class _Run:
             body = next(body for _, body in answers if b'"errors"' in body)
             self.sample = self.sample or body[:300].decode(errors="replace")
         self.latencies.append(elapsed_ms)
+        self.unit_indexes.append(index)
         if len(self.bodies) < self.spec.keep_bodies:
             self.bodies.append(answers[0][1].decode(errors="replace"))
 
@@ -312,6 +331,7 @@ async def run_load(spec: LoadSpec) -> LoadResult:
         cpu_s=_cpu_seconds() - cpu_before,
         warmup_units=run.warm,
         bodies=run.bodies,
+        units=run.unit_indexes,
     )
 
 

@@ -8,16 +8,22 @@
     large       contacts(first: 1000) with 12 scalar fields: time and gateway CPU
     bulk        upsertContacts of --bulk-size contacts under 100 req/s limits
     abuse       requests the gateway was found vulnerable to: refused, at no provider call?
+    store       contact(email:) with the identity store and without it: the added p50
+    cached      contacts(first: 50) with sources, Lunar Send at 2/s: cold, then from [cache]
+                (not by default)
     memory      the gateway workers' peak RSS over everything run before it
+    growth      the store's bytes per person after 10,000 people (in-process; not by default)
 """
 
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +39,7 @@ from bench.bounds import (
     listing_bound,
     paced_seconds,
 )
+from bench.growth import PAGE, WRITTEN_EVERY, growth_people, measure_growth
 from bench.harness import BenchError, Harness, Options, Outcome, graphql
 from bench.loadgen import Request
 from bench.profile import summarise_profile
@@ -42,6 +49,7 @@ from bench.stats import median, medians, percentile
 from connectors.settings import RateLimit
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import Provider
+from gateway.store.identities import Identities
 from sandbox import credentials
 from sandbox.seed import generate
 
@@ -59,6 +67,21 @@ BULK_LIMITS = dict.fromkeys(Provider, BULK_RATE)
 # how far above its RSS before the abuse that reading may be.
 ABUSE_IDLE = 5.0
 ABUSE_RSS_SLACK_MB = 5.0
+# calls, large and bulk measure what an operation costs, not whether the default
+# [limits] let it run (abuse does that): contacts(first: 500) with activity is
+# estimated at ~1500 provider calls, 2000 upserts to five providers at ~10,000 and
+# 40 s, past the defaults' 1000 calls and 30 s.
+COST_LIMITS = {"max_provider_calls": 1_000_000, "timeout": 3600}
+STORE_ADDED_MS = 0.5
+# How long the store trusts what it remembers of a person before it asks the database.
+STORE_MEMORY_S = float(inspect.signature(Identities).parameters["memory_seconds"].default)
+# The cached listing: Lunar Send paced at 2 requests a second, in the sandbox and in
+# the gateway's configuration, and a record cache that outlives the run.
+CACHED_PAGE = 50
+CACHED_RATE = RateLimit(2, 1.0)
+CACHE_TTL = 600.0
+CACHED_WARM_MS = 100.0
+GROWTH_PEOPLE = 10_000
 
 ONE_CONTACT = """
 query One($email: String!) {
@@ -89,6 +112,10 @@ query Large($first: Int!) {
       externalId type status points createdAt
     } }
   }
+}"""
+CACHED_LISTING = """
+query Cached($first: Int!) {
+  contacts(first: $first) { edges { node { email sources { provider remoteId } } } }
 }"""
 BULK_UPSERT = """
 mutation Bulk($inputs: [ContactInput!]!) {
@@ -233,7 +260,7 @@ def calls(h: Harness) -> Outcome:
     """Provider calls per contacts(first: N) against the fewest the APIs allow."""
     sizes = h.options.list_sizes
     sandbox, controls = h.sandbox()
-    gateway = h.gateway(gateway_config(sandbox.url), label="calls")
+    gateway = h.gateway(gateway_config(sandbox.url, limits=COST_LIMITS), label="calls")
     data = dataset(controls)
     models = cost_models()
     bounds = {n: listing_bound(n, data, models) for n in sizes}
@@ -482,7 +509,8 @@ def large(h: Harness) -> Outcome:
     details: dict[str, Any] = {"adaptix_contacts": len(data.emails[Provider.ADAPTIX])}
     for label, providers in (("all", tuple(Provider)), ("adaptix_only", (Provider.ADAPTIX,))):
         gateway = h.gateway(
-            gateway_config(sandbox.url, providers=providers), label=f"large-{label}"
+            gateway_config(sandbox.url, providers=providers, limits=COST_LIMITS),
+            label=f"large-{label}",
         )
         body = post_graphql(gateway, LARGE_CONTACTS, {"first": LARGE_PAGE})
         edges = len(body["data"]["contacts"]["edges"])
@@ -570,7 +598,9 @@ def bulk(h: Harness) -> Outcome:
     sandbox, controls = h.sandbox()
     for provider in Provider:
         controls.set(provider.value, rate_limit=BULK_RATE)
-    gateway = h.gateway(gateway_config(sandbox.url, rate_limit=BULK_RATE), label="bulk")
+    gateway = h.gateway(
+        gateway_config(sandbox.url, rate_limit=BULK_RATE, limits=COST_LIMITS), label="bulk"
+    )
     needed = bulk_write_calls(count, list(Provider))
     bound = paced_seconds(needed, BULK_LIMITS)
     runs = []
@@ -757,7 +787,240 @@ def abuse(h: Harness) -> Outcome:
     )
 
 
-# -- 7. memory --------------------------------------------------------------------------
+# -- 7. the identity store's overhead -------------------------------------------------------
+
+
+def warmup_emails(seed: int = 0) -> list[str]:
+    """Emails of the seed's people who are in Adaptix and Trustmary but not Lunar Send:
+    a warm-up that leaves the three-provider people unseen."""
+    return [
+        person.records[Provider.ADAPTIX.value].email
+        for person in generate(seed).people
+        if {Provider.ADAPTIX.value, Provider.TRUSTMARY.value} == person.records.keys()
+    ]
+
+
+def store(h: Harness) -> Outcome:
+    """contact(email:) with the store and without it: 1 client, 1 worker, sandbox at 0 ms.
+
+    Each run starts a gateway with a new store, warms it up on other people, looks
+    the three-provider people up for the first time (each lookup mints a person and
+    writes its links), then times them again, now known, against a gateway without a
+    store: one client sends each query to one gateway and then the other, so that
+    both are timed under the same conditions (a drift in the machine's speed, the
+    load generator's process) request by request."""
+    sandbox, _ = h.sandbox()
+    emails = three_provider_emails()
+    units = [[graphql(ONE_CONTACT, {"email": email})] for email in emails]
+    warm = [[graphql(ONE_CONTACT, {"email": email})] for email in warmup_emails()]
+    per_side = max(100, int(h.options.seconds * 75))
+    without = h.gateway(gateway_config(sandbox.url, store=False), label="store-without")
+    h.load(without, warm + units, "warm-up without the store", count=len(warm + units))
+    plain_id = post_graphql(without, ONE_CONTACT, {"email": emails[0]})["data"]["contact"]["id"]
+    runs = []
+    first_sightings = []
+    for run in range(h.options.runs):
+        gateway = h.gateway(gateway_config(sandbox.url), label=f"store-with-{run}")
+        h.load(gateway, warm, "warm-up with the store", count=len(warm))
+        first = h.load(gateway, units, "first sightings", count=len(units))
+        first_sightings.append(first.latencies_ms)
+        contact = post_graphql(gateway, ONE_CONTACT, {"email": emails[0]})["data"]["contact"]
+        if contact["id"] == plain_id:
+            raise BenchError("the gateway with a store answered the id made from the email")
+        # Each query to both gateways, which one first in turns.
+        sides: list[str] = []
+        both: list[list[Request]] = []
+        for i, unit in enumerate(units):
+            for side in ("with", "without") if i % 2 == 0 else ("without", "with"):
+                sides.append(side)
+                both.append(unit if side == "with" else [replace(unit[0], port=without.port)])
+        before = {"with": gateway.cpu_seconds(), "without": without.cpu_seconds()}
+        result = h.load(gateway, both, "with and without the store", count=2 * per_side, warmup=0.3)
+        cpu = {
+            "with": gateway.cpu_seconds() - before["with"],
+            "without": without.cpu_seconds() - before["without"],
+        }
+        h.stop(gateway)
+        latencies: dict[str, list[float]] = {"with": [], "without": []}
+        for index, ms in zip(result.units, result.latencies_ms, strict=True):
+            latencies[sides[index]].append(ms)
+        # Both gateways answered every unit of theirs, the warm-up's too.
+        answered = (result.ok + result.warmup_units) / 2
+        p50 = {side: percentile(values, 50) for side, values in latencies.items()}
+        runs.append(
+            {
+                "with": p50["with"],
+                "without": p50["without"],
+                "added": p50["with"] - p50["without"],
+                "first_sighting": percentile(first.latencies_ms, 50),
+                "with_p90": percentile(latencies["with"], 90),
+                "without_p90": percentile(latencies["without"], 90),
+                "cpu_with_us": cpu["with"] * 1e6 / answered,
+                "cpu_without_us": cpu["without"] * 1e6 / answered,
+            }
+        )
+    h.stop(without)
+    h.stop(sandbox)
+    m = medians(runs)
+    return Outcome(
+        figures=[
+            Figure(
+                "store.with_p50",
+                m["with"],
+                "ms",
+                note=f"{len(emails)} people already known, 1 client, 1 worker, sandbox at 0 ms",
+            ),
+            Figure("store.without_p50", m["without"], "ms", note="[store] enabled = false"),
+            Figure(
+                "store.added_p50",
+                m["added"],
+                "ms",
+                Target("<=", STORE_ADDED_MS, f"<= {STORE_ADDED_MS:g} ms", on="value"),
+                m["added"] / STORE_ADDED_MS,
+                note="p50 with - p50 without, their requests in turns; "
+                f"gateway CPU {m['cpu_with_us']:.0f} vs {m['cpu_without_us']:.0f} us/request",
+            ),
+            Figure(
+                "store.first_sighting_p50",
+                m["first_sighting"],
+                "ms",
+                note=f"p50 over {len(emails)} emails new to the store: each mints a person "
+                "and links 3 records",
+            ),
+        ],
+        details={
+            "runs": runs,
+            "requests_per_side": per_side,
+            "people": len(emails),
+            "first_sightings_ms": first_sightings,
+        },
+    )
+
+
+# -- 8. the record cache -----------------------------------------------------------------
+
+
+def cached(h: Harness) -> Outcome:
+    """contacts(first: 50) with sources, Lunar Send paced at 2 requests a second and
+    `[cache] ttl = 600`: the first listing (every Lunar Send lookup made at that pace),
+    the same again at once (every record from the cache), and later, once the store's
+    memory of who is who has expired (every person identified from the store). A new
+    gateway and store for each run, so the first listing is cold; a run's later
+    listing waits for the next run's cold one."""
+    sandbox, controls = h.sandbox()
+    controls.set(Provider.LUNARSEND.value, rate_limit=CACHED_RATE)
+    data = dataset(controls)
+    listed = len(listed_people(CACHED_PAGE, data))
+    # The query asks for no activity: the listing bound without activity calls.
+    bound = listing_bound(CACHED_PAGE, data, cost_models(), activity=False)
+    paced = paced_seconds(
+        {Provider.LUNARSEND: bound[Provider.LUNARSEND]}, {Provider.LUNARSEND: CACHED_RATE}
+    )
+    config = gateway_config(
+        sandbox.url, rate_limits={Provider.LUNARSEND: CACHED_RATE}, cache_ttl=CACHE_TTL
+    )
+    request = [[graphql(CACHED_LISTING, {"first": CACHED_PAGE})]]
+
+    def listing(gateway: Server, phase: str, measured: dict[str, float]) -> Any:
+        controls.reset_stats()
+        result = h.load(
+            gateway, request, f"{phase} listing", count=1, timeout=paced * 2 + 60, keep_bodies=1
+        )
+        measured[f"{phase}.ms"] = result.latencies_ms[0]
+        for provider in READABLE:
+            measured[f"{phase}.{provider.value}"] = float(
+                sum(controls.stats(provider.value).values())
+            )
+        return json.loads(result.bodies[0])["data"]["contacts"]["edges"]
+
+    def later(gateway: Server, measured: dict[str, float], cold: Any, since: float) -> None:
+        time.sleep(max(0.0, since + STORE_MEMORY_S + 1 - time.monotonic()))
+        if listing(gateway, "later", measured) != cold:
+            raise BenchError("the later listing differs from the first")
+        h.stop(gateway)
+
+    runs: list[dict[str, float]] = []
+    waiting: tuple[Server, dict[str, float], Any, float] | None = None
+    for run in range(h.options.runs):
+        gateway = h.gateway(config, label=f"cached-{run}")
+        measured: dict[str, float] = {}
+        cold = listing(gateway, "cold", measured)
+        if len(cold) != listed:
+            raise BenchError(f"contacts(first: {CACHED_PAGE}) listed {len(cold)}")
+        if listing(gateway, "warm", measured) != cold:
+            raise BenchError("the listing from the cache differs from the one from providers")
+        if waiting is not None:
+            later(*waiting)
+        waiting = (gateway, measured, cold, time.monotonic())
+        runs.append(measured)
+    if waiting is not None:
+        later(*waiting)
+    h.stop(sandbox)
+    m = medians(runs)
+    lunarsend = bound[Provider.LUNARSEND]
+
+    def others(phase: str) -> str:
+        calls = [(p, m[f"{phase}.{p.value}"]) for p in READABLE if p is not Provider.LUNARSEND]
+        if phase == "cold":
+            return ", ".join(f"{p.value} {n:.0f} (bound {bound[p]})" for p, n in calls)
+        return ", ".join(f"{p.value} {n:.0f}" for p, n in calls)
+
+    return Outcome(
+        figures=[
+            Figure(
+                "cached.cold.wall",
+                m["cold.ms"] / 1000,
+                "s",
+                ratio=paced / (m["cold.ms"] / 1000),
+                note=f"bound {paced:.1f} s: {lunarsend} Lunar Send searches at "
+                f"{CACHED_RATE.requests:g}/s; ratio = bound / wall",
+            ),
+            Figure(
+                "cached.cold.lunarsend",
+                m["cold.lunarsend"],
+                "calls",
+                Target("<=", 1.0, f"= bound {lunarsend}"),
+                m["cold.lunarsend"] / lunarsend if lunarsend else None,
+                note=f"one search per listed person; {others('cold')}",
+            ),
+            Figure(
+                "cached.warm.wall",
+                m["warm.ms"],
+                "ms",
+                Target("<=", CACHED_WARM_MS, f"< {CACHED_WARM_MS:g} ms", on="value"),
+                m["warm.ms"] / CACHED_WARM_MS,
+                note="the same listing again, records from [cache] (ttl 600 s)",
+            ),
+            Figure(
+                "cached.warm.lunarsend",
+                m["warm.lunarsend"],
+                "calls",
+                Target("<=", 0, "0", on="value"),
+                note=f"other providers: {others('warm')}",
+            ),
+            Figure(
+                "cached.later.wall",
+                m["later.ms"],
+                "ms",
+                note=f"the same again after the store's memory ({STORE_MEMORY_S:g} s) expired: "
+                f"people identified from the store; Lunar Send {m['later.lunarsend']:.0f} calls",
+            ),
+        ],
+        details={
+            "runs": runs,
+            "bound_calls": {p.value: n for p, n in bound.items()},
+            "bound_s": paced,
+            "listed": listed,
+            "rate_limit": {
+                "requests": CACHED_RATE.requests,
+                "per_seconds": CACHED_RATE.per_seconds,
+            },
+            "ttl_s": CACHE_TTL,
+        },
+    )
+
+
+# -- 9. memory --------------------------------------------------------------------------
 
 
 def memory(h: Harness) -> Outcome:
@@ -785,6 +1048,73 @@ def memory(h: Harness) -> Outcome:
     )
 
 
+# -- 10. store growth ----------------------------------------------------------------------
+
+
+def growth(h: Harness) -> Outcome:
+    """The store's SQLite file per person after `GROWTH_PEOPLE` people, fed in-process
+    (`bench/growth.py`), and the time of each `Identities` call it took."""
+    people = growth_people(GROWTH_PEOPLE)
+    runs = []
+    details: dict[str, Any] = {}
+    for run in range(h.options.runs):
+        path = h.workdir / f"growth-{run}.db"
+        result = measure_growth(path, people)
+        path.unlink(missing_ok=True)
+        runs.append(
+            {
+                "bytes_per_person": result.file_bytes / result.people,
+                "identify_ms": percentile(result.identify_ms, 50),
+                "identify_p99_ms": percentile(result.identify_ms, 99),
+                "wrote_ms": percentile(result.wrote_ms, 50),
+                "known_ms": percentile(result.known_ms, 50),
+            }
+        )
+        details = {
+            "people": result.people,
+            "records": result.records,
+            "written": result.written,
+            "file_bytes": result.file_bytes,
+            "rows": result.rows,
+            "bytes_by_table": result.tables,
+            "identify_ms_first_last": [result.identify_ms[0], result.identify_ms[-1]],
+        }
+    m = medians(runs)
+    records = details["records"] / details["people"]
+    return Outcome(
+        figures=[
+            Figure(
+                "growth.bytes_per_person",
+                m["bytes_per_person"],
+                "B",
+                note=f"SQLite file after VACUUM / {GROWTH_PEOPLE:,}: persons, links, "
+                f"identifiers, their indexes ({records:.2f} records a person; "
+                f"1 in {WRITTEN_EVERY} also written to Akita and Interakt)",
+            ),
+            Figure(
+                "growth.identify_batch",
+                m["identify_ms"],
+                "ms",
+                note=f"Identities.identify of {PAGE} new people (a listing page), p50; "
+                f"p99 {m['identify_p99_ms']:.0f} ms",
+            ),
+            Figure(
+                "growth.known_batch",
+                m["known_ms"],
+                "ms",
+                note=f"the same for {PAGE} known people, read from the store (not memory)",
+            ),
+            Figure(
+                "growth.wrote_batch",
+                m["wrote_ms"],
+                "ms",
+                note=f"Identities.wrote_many of {PAGE} people x Akita and Interakt, p50",
+            ),
+        ],
+        details={"runs": runs, **details},
+    )
+
+
 SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "loadgen": loadgen_ceiling,
     "fanout": fanout,
@@ -793,13 +1123,23 @@ SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "large": large,
     "bulk": bulk,
     "abuse": abuse,
+    "store": store,
+    "cached": cached,
     "memory": memory,
+    "growth": growth,
 }
+# Not run unless asked for by name: cached waits ~26 s a run for Lunar Send's pace, and
+# growth's 10,000 people take ~50 s a run; with them the default run would pass 6 minutes.
+BY_NAME_ONLY = ("cached", "growth")
+DEFAULT = tuple(name for name in SCENARIOS if name not in BY_NAME_ONLY)
 
 
 def estimate_seconds(name: str, options: Options) -> float:
     """Roughly how long a scenario takes (to say so before it starts)."""
     runs, seconds = options.runs, options.seconds
+    cold_listing = paced_seconds(
+        {Provider.LUNARSEND: CACHED_PAGE}, {Provider.LUNARSEND: CACHED_RATE}
+    )
     rough = {
         "loadgen": 2 + runs * 3.5,
         "fanout": 3 + runs * (seconds + 0.5),
@@ -809,6 +1149,9 @@ def estimate_seconds(name: str, options: Options) -> float:
         "bulk": 3
         + runs * paced_seconds(bulk_write_calls(options.bulk_size, list(Provider)), BULK_LIMITS),
         "abuse": 3 + runs * 1 + ABUSE_IDLE,
+        "store": 4 + runs * 9,
+        "cached": 2 + runs * (3 + cold_listing) + 11,
         "memory": 1,
+        "growth": 1 + runs * GROWTH_PEOPLE * 0.0055,
     }
     return math.ceil(rough[name])

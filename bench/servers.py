@@ -252,7 +252,11 @@ def gateway_config(
     *,
     providers: Sequence[Provider] = tuple(Provider),
     rate_limit: RateLimit | None = None,
+    rate_limits: Mapping[Provider, RateLimit] | None = None,
     concurrency: int | None = None,
+    store: bool = True,
+    cache_ttl: float | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> str:
     """A gateway configuration (TOML) with `providers` pointed at a running sandbox.
 
@@ -260,17 +264,27 @@ def gateway_config(
         sandbox_url: e.g. `http://127.0.0.1:40123`.
         providers: the providers to enable.
         rate_limit: the client-side rate limit for every enabled provider.
+        rate_limits: client-side rate limits for some providers (over `rate_limit`).
         concurrency: calls in flight per provider (the gateway's default when None).
+        store: false writes `[store] enabled = false` (no store at all); true leaves
+            `[store]` out, for `start_gateway` to give the gateway a file of its own.
+        cache_ttl: `[cache] ttl`, seconds; the record cache stays off when None.
+        limits: `[limits]` keys to set (`max_provider_calls`, `timeout`, ...); the
+            gateway's defaults for the others.
     """
     document = sandbox_document(sandbox_url, providers)
-    for table in document["providers"].values():
-        if rate_limit is not None:
-            table["rate_limit"] = {
-                "requests": rate_limit.requests,
-                "per_seconds": rate_limit.per_seconds,
-            }
+    for key, table in document["providers"].items():
+        limit = (rate_limits or {}).get(Provider(key), rate_limit)
+        if limit is not None:
+            table["rate_limit"] = {"requests": limit.requests, "per_seconds": limit.per_seconds}
         if concurrency is not None:
             table["concurrency"] = concurrency
+    if not store:
+        document["store"] = {"enabled": False}
+    if cache_ttl is not None:
+        document["cache"] = {"ttl": cache_ttl}
+    if limits:
+        document["limits"] = dict(limits)
     return to_toml(document)
 
 

@@ -23,14 +23,15 @@ from bench.bounds import (
     paced_seconds,
 )
 from bench.cli import run_scenario
+from bench.growth import growth_people
 from bench.harness import Harness, Options, Outcome
-from bench.loadgen import LoadSpec, Request, encode, read_response
+from bench.loadgen import LoadSpec, Request, encode, read_response, run_load
 from bench.profile import stage_of_file, summarise_profile
 from bench.report import Figure, Report, Target, load_figures, table, write_json
 from bench.servers import Server, ServerError, gateway_config, start_server, with_store
 from bench.stats import median, medians, percentile
 from connectors.settings import RateLimit
-from gateway.config import DEFAULT_STORE, load_config
+from gateway.config import DEFAULT_STORE, Limits, load_config
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import Provider
 from resolvers.runtime import internals
@@ -141,6 +142,13 @@ def test_seed_bounds_match_the_documented_apis() -> None:
     assert listing_bound(500, data, models) == {A: 1 + 2 * 180, T: 1, L: 278}
 
 
+def test_a_page_without_activity_costs_its_lookups_alone() -> None:
+    # The cached listing's query: sources only. One Adaptix list call, Trustmary's one
+    # page, a Lunar Send search per person listed.
+    assert listing_bound(50, seed_dataset(), cost_models(), activity=False) == {A: 1, T: 1, L: 50}
+    assert listing_bound(7, small_dataset(), cost_models(), activity=False) == {A: 1, T: 1, L: 7}
+
+
 def seed_dataset() -> Dataset:
     people = generate(0).people
     lists = {
@@ -246,6 +254,37 @@ def test_gateway_config_is_the_sandbox_settings_as_a_file(tmp_path: Path) -> Non
     }
 
 
+def test_gateway_config_sets_the_store_the_cache_one_provider_pace_and_limits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(gateway_config("http://127.0.0.1:9", store=False))
+    settings = load_config(path)
+    assert settings.store.enabled is False
+    assert settings.cache.ttl is None
+    # `[store] enabled = false` is a store the configuration names: none is added.
+    assert with_store(path.read_text(), tmp_path / "gw.db") == path.read_text()
+
+    path.write_text(
+        with_store(
+            gateway_config("http://127.0.0.1:9", rate_limits={L: RateLimit(2, 1.0)}, cache_ttl=600),
+            tmp_path / "gw.db",
+        )
+    )
+    settings = load_config(path)
+    assert settings.store.enabled is True
+    assert settings.store.url == f"sqlite:///{tmp_path}/gw.db"
+    assert settings.cache.ttl == 600
+    assert settings.providers[L].rate_limit == RateLimit(2, 1.0)
+    assert settings.providers[A].rate_limit == gateway_settings().providers[A].rate_limit
+
+    # The scenarios that measure cost lift the limits that would refuse what they measure.
+    path.write_text(gateway_config("http://127.0.0.1:9", limits=scenarios.COST_LIMITS))
+    limits = load_config(path).limits
+    assert (limits.max_provider_calls, limits.timeout) == (1_000_000, 3600)
+    assert limits.max_depth == Limits().max_depth
+
+
 def test_each_gateway_the_bench_starts_has_a_store_of_its_own(tmp_path: Path) -> None:
     path = tmp_path / "gateway.toml"
     path.write_text(with_store(gateway_config("http://127.0.0.1:9"), tmp_path / "gw-1.db"))
@@ -296,8 +335,47 @@ def test_requests_carry_host_and_body_length() -> None:
 
 
 def test_load_specs_survive_the_trip_to_the_load_generator_process() -> None:
-    spec = LoadSpec(port=1, units=[[Request("GET", "/a")], [Request("GET", "/b")] * 3], count=5)
+    spec = LoadSpec(
+        port=1,
+        units=[[Request("GET", "/a")], [Request("GET", "/b")] * 3, [Request("GET", "/c", port=2)]],
+        count=5,
+    )
     assert LoadSpec.from_json(spec.to_json()) == spec
+
+
+@pytest.mark.e2e
+async def test_one_client_takes_turns_between_two_servers(tmp_path: Path) -> None:
+    async def serve(name: bytes) -> asyncio.Server:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while await reader.readuntil(b"\r\n\r\n"):
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n" + name)
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+    first, second = await serve(b"a"), await serve(b"b")
+    ports = [server.sockets[0].getsockname()[1] for server in (first, second)]
+    try:
+        result = await run_load(
+            LoadSpec(
+                port=ports[0],
+                units=[[Request("GET", "/")], [Request("GET", "/", port=ports[1])]],
+                count=6,
+                keep_bodies=2,
+            )
+        )
+    finally:
+        for server in (first, second):
+            server.close()
+            await server.wait_closed()
+    assert result.ok == 6
+    assert result.units == [0, 1, 0, 1, 0, 1]
+    assert result.bodies == ["a", "b"]
 
 
 # -- profile stages ---------------------------------------------------------------------------
@@ -508,3 +586,93 @@ def test_abuse_scenario_smoke(
     assert figures["abuse.rss.idle"]["value"] == pytest.approx(rss["idle"] - rss["before"])
     # The 50 MB body is refused from its Content-Length, long before it is all written.
     assert requests["body50mb"]["runs"][0]["sent_bytes"] < 50_000_000
+
+
+# -- the store, the record cache, the store's growth --------------------------------------
+
+
+def test_the_default_run_leaves_out_the_slow_ones_and_ends_with_memory() -> None:
+    assert set(scenarios.SCENARIOS) - set(scenarios.DEFAULT) == {"cached", "growth"}
+    # memory reads the peak RSS of every gateway started before it.
+    assert scenarios.DEFAULT[-1] == "memory"
+
+
+@pytest.mark.e2e
+def test_store_scenario_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--scenario", "store", "--runs", "1", "--seconds", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(out.read_text())
+    details = document["details"]["store"]
+    [run] = details["runs"]
+    figures = {f["name"]: f for f in document["figures"]}
+    assert figures["store.added_p50"]["value"] == pytest.approx(run["with"] - run["without"])
+    assert figures["store.added_p50"]["target"]["limit"] == 0.5
+    assert figures["store.first_sighting_p50"]["value"] == run["first_sighting"] > 0
+    # Each of the 16 people seen once for the first time; both gateways timed alike.
+    assert [len(first) for first in details["first_sightings_ms"]] == [details["people"]] == [16]
+    assert details["requests_per_side"] == 100
+    for name in ("with_p50", "without_p50", "added_p50", "first_sighting_p50"):
+        assert f"store.{name}" in printed
+
+
+@pytest.mark.e2e
+def test_cached_scenario_smoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 6 people: the cold listing paces 6 Lunar Send searches at 2/s; the later listing
+    # waits 1 s instead of the store's memory.
+    monkeypatch.setattr(scenarios, "CACHED_PAGE", 6)
+    monkeypatch.setattr(scenarios, "STORE_MEMORY_S", 0.0)
+    out = tmp_path / "bench.json"
+    assert main(["--scenario", "cached", "--runs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(out.read_text())
+    details = document["details"]["cached"]
+    assert details["bound_calls"] == {"adaptix": 1, "trustmary": 1, "lunarsend": 6}
+    [run] = details["runs"]
+    assert run["cold.lunarsend"] >= 6
+    assert run["warm.lunarsend"] == run["later.lunarsend"] == 0
+    assert run["later.adaptix"] == 1  # the listing itself is never cached
+    assert run["warm.ms"] < run["cold.ms"]
+    # Six searches at 2/s: the fifth second has begun before the last is sent.
+    assert run["cold.ms"] >= 2500
+    figures = {f["name"]: f for f in document["figures"]}
+    assert figures["cached.warm.lunarsend"]["met"] is True
+    assert figures["cached.cold.wall"]["ratio"] == pytest.approx(
+        details["bound_s"] / (run["cold.ms"] / 1000)
+    )
+    assert "= bound 6" in printed
+
+
+def test_growth_people_are_distinct_in_the_seeds_mix() -> None:
+    people = growth_people(640)
+    emails = {r.email for p in people for r in p.records}
+    assert len(emails) == 640
+    assert all(len({r.email for r in p.records}) == 1 for p in people)
+    # The seed's 320 people, twice: 1.2 readable records a person.
+    assert sum(len(p.records) for p in people) == 2 * 384
+    assert {len(p.records) for p in people} == {1, 2, 3}
+    assert sum(p.written is not None for p in people) == 640 // 5
+    links = {(r.provider, r.remote_id) for p in people for r in p.records}
+    assert len(links) == 2 * 384
+
+
+def test_growth_scenario_smoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scenarios, "GROWTH_PEOPLE", 200)
+    out = tmp_path / "bench.json"
+    assert main(["--scenario", "growth", "--runs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(out.read_text())
+    details = document["details"]["growth"]
+    people = growth_people(200)
+    records = sum(len(p.records) for p in people)
+    assert details["rows"]["persons"] == 200
+    # Every record linked, and Akita's and Interakt's records for those written.
+    assert details["rows"]["links"] == records + 2 * details["written"] == records + 80
+    figures = {f["name"]: f for f in document["figures"]}
+    assert figures["growth.bytes_per_person"]["value"] == details["file_bytes"] / 200
+    assert figures["growth.identify_batch"]["value"] > 0
+    assert "growth.bytes_per_person" in printed
