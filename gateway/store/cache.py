@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain.records import ContactRecord, Provider
 from gateway.store.codec import decode, encode
-from gateway.store.engine import Store
+from gateway.store.engine import Store, pairs_in
 from gateway.store.tables import record_cache
 from gateway.telemetry import metrics
 
@@ -121,8 +121,10 @@ class RecordCache:
         async with self.store.transaction() as connection:
             await connection.execute(
                 delete(record_cache).where(
-                    tuple_(record_cache.c.provider, record_cache.c.key).in_(
-                        [(p.value, key) for p, key in entries]
+                    pairs_in(
+                        record_cache.c.provider,
+                        record_cache.c.key,
+                        [(p.value, key) for p, key in entries],
                     )
                 )
             )

@@ -11,7 +11,7 @@ migrations, and `Store.check` refuses a store that a newer gateway migrated.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import event, text
+from sqlalchemy import and_, event, false, or_, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -143,3 +143,19 @@ def open_store(url: str, **engine_options: Any) -> Store:
     else:
         engine = create_async_engine(full, pool_pre_ping=True, **engine_options)
     return Store(engine)
+
+
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Any:
+    """`(first, second) IN pairs`, written so an index on (first, second) serves it.
+
+    SQLite plans a row-value `IN (VALUES ...)` of two or more pairs as a scan of
+    the whole table (2-4 ms at 10,000 persons, growing with the store); grouped by
+    the first column (a provider, a kind: a handful) each group is
+    `first = ? AND second IN (...)`, an index search.
+    """
+    grouped: dict[Any, list[Any]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    if not grouped:
+        return false()
+    return or_(*(and_(first == a, second.in_(values)) for a, values in grouped.items()))

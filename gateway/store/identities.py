@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.keys import AccountKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import ContactRecord, Provider, WrittenSource
-from gateway.store.engine import Store
+from gateway.store.engine import Store, pairs_in
 from gateway.store.tables import accounts, decisions, identifiers, links, persons
 
 LinkKey = tuple[str, str]  # (provider, remote id)
@@ -287,7 +287,7 @@ class Identities:
         # follow the rules' decision (manual ones were set aside before).
         await connection.execute(
             update(links)
-            .where(tuple_(links.c.provider, links.c.remote_id).in_(list(wanted_links)))
+            .where(pairs_in(links.c.provider, links.c.remote_id, wanted_links))
             .where(links.c.person_id != person)
             .where(links.c.manual.is_(False))
             .values(person_id=person)
@@ -314,7 +314,7 @@ class Identities:
             rows = await connection.execute(
                 select(
                     links.c.provider, links.c.remote_id, links.c.person_id, links.c.manual
-                ).where(tuple_(links.c.provider, links.c.remote_id).in_(chunk))
+                ).where(pairs_in(links.c.provider, links.c.remote_id, chunk))
             )
             for row in rows:
                 found[(row.provider, row.remote_id)] = (row.person_id, bool(row.manual))
@@ -327,7 +327,7 @@ class Identities:
         for chunk in _chunks(keys):
             rows = await connection.execute(
                 select(identifiers.c.kind, identifiers.c.value, identifiers.c.person_id).where(
-                    tuple_(identifiers.c.kind, identifiers.c.value).in_(chunk)
+                    pairs_in(identifiers.c.kind, identifiers.c.value, chunk)
                 )
             )
             for row in rows:
