@@ -18,6 +18,7 @@ import base64
 import random
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -103,6 +104,17 @@ def with_field_errors(message: str, errors: Any) -> str:
     return f"{message} ({'; '.join(parts)})" if parts else message
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How a provider last answered: when (`time.monotonic()`), whether it was up and
+    took the credentials, and if not, why. Passive health for providers with no read
+    endpoint to probe."""
+
+    at: float
+    ok: bool
+    message: str | None = None
+
+
 class HTTPConnector(Generic[S]):
     """Base class for connectors that speak a JSON REST API over httpx.
 
@@ -126,6 +138,7 @@ class HTTPConnector(Generic[S]):
         self._json_headers = httpx.Headers(
             [*self._headers.multi_items(), ("Content-Type", "application/json")]
         )
+        self.last_answer: Answer | None = None
 
     # -- overridable pieces -------------------------------------------------
 
@@ -306,6 +319,7 @@ class HTTPConnector(Generic[S]):
                 timed_out=isinstance(error, ProviderTimeout) or isinstance(exc, TimeoutError),
                 seconds=time.monotonic() - now,
             )
+            self.last_answer = Answer(time.monotonic(), False, error.message)
             if (
                 stop is not None
                 and isinstance(error, ProviderTimeout | NotConnected)
@@ -314,9 +328,13 @@ class HTTPConnector(Generic[S]):
                 message = NOT_ANSWERED if method == "GET" else NOT_ANSWERED + MAY_HAVE_ACTED
                 raise OperationTimeout(message, provider=self.provider) from exc
             raise error from exc
-        metrics.provider_call(
-            self.provider.value, method, response.status_code, time.monotonic() - now
-        )
+        status = response.status_code
+        metrics.provider_call(self.provider.value, method, status, time.monotonic() - now)
+        if status >= 500 or status in (401, 403):
+            words = self.mask(self.error_message(response))
+            self.last_answer = Answer(time.monotonic(), False, f"HTTP {status}: {words}")
+        else:
+            self.last_answer = Answer(time.monotonic(), True)
         self.validate_response(response)
         return response
 

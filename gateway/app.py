@@ -4,7 +4,8 @@
     GET  /graphql            GraphiQL, when a browser asks for HTML
     GET  /static/vendor/...  GraphiQL's assets (see `gateway.assets`)
     GET  /healthz            the process answers: 200 {"status": "ok"}
-    GET  /readyz             every enabled provider answers: 200, else 503
+    GET  /readyz             the store and a provider answer: 200, else 503 (from the
+                             background check, `resolvers.runtime.health`)
     GET  /metrics            Prometheus metrics (`gateway.telemetry.metrics`)
 
 One `httpx.AsyncClient` per provider (`connectors.http`) is opened at startup
@@ -20,7 +21,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -36,15 +37,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from connectors.errors import ConnectorError
 from connectors.http import build_client
-from connectors.protocol import Connector, HealthChecker
+from connectors.protocol import Connector
 from connectors.registry import build_connector
 from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
 from gateway.requests import RequestIds
-from gateway.store import Store, StoreUnavailable, open_store
+from gateway.store import open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
 from gateway.store.journal import Journal
@@ -64,7 +64,6 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     _VERSION = "0"
 USER_AGENT = f"contact-gateway/{_VERSION}"
-NO_HEALTH_CHECK = "the provider has no health check; not verified"
 # Beyond the writes' grace, for their outcomes to be written down.
 STOP_MARGIN = 2.0
 
@@ -80,7 +79,7 @@ class _StaticFiles(StaticFiles):
             return
 
 
-async def _stop(runtime: Runtime, work: asyncio.Future[None]) -> None:
+async def _stop(runtime: Runtime, work: asyncio.Future[Any]) -> None:
     """Stop the background work and wait for writes still in flight: each gets the
     grace (`[writes] stop_grace`), then what is unfinished is queued for the next start."""
     runtime.stopping.set()
@@ -89,8 +88,10 @@ async def _stop(runtime: Runtime, work: asyncio.Future[None]) -> None:
     for task in late:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-    if work.done() and not work.cancelled() and work.exception() is not None:
-        logger.error("event=background_failed", exc_info=work.exception())
+    if work.done() and not work.cancelled():
+        failure = work.exception()
+        if failure is not None and not isinstance(failure, asyncio.CancelledError):
+            logger.error("event=background_failed", exc_info=failure)
 
 
 @contextmanager
@@ -118,60 +119,6 @@ def _stop_on_signal(runtime: Runtime) -> Iterator[None]:
     finally:
         for sig, earlier in previous.items():
             signal.signal(sig, earlier)
-
-
-async def _probe(connector: Connector) -> dict[str, Any]:
-    if not isinstance(connector, HealthChecker):
-        return {"enabled": True, "ok": True, "latency_ms": None, "message": NO_HEALTH_CHECK}
-    try:
-        health = await connector.check_health()
-    except ConnectorError as exc:
-        return {"enabled": True, "ok": False, "latency_ms": None, "message": exc.message}
-    except Exception:
-        logger.exception("health check failed provider=%s", connector.provider.value)
-        return {"enabled": True, "ok": False, "latency_ms": None, "message": "unexpected error"}
-    latency = None if health.latency_ms is None else round(health.latency_ms, 1)
-    return {"enabled": True, "ok": health.ok, "latency_ms": latency, "message": health.message}
-
-
-async def _store_state(store: Store | None) -> dict[str, Any]:
-    if store is None:
-        return {"ok": None, "message": "no store"}
-    try:
-        await store.ping()
-    except StoreUnavailable as exc:
-        return {"ok": False, "message": str(exc)}
-    return {"ok": True, "message": None}
-
-
-async def readiness(
-    connectors: Mapping[Provider, Connector], store: Store | None = None
-) -> dict[str, Any]:
-    """Ask every enabled provider at once whether it answers and accepts our credentials,
-    and the store whether it answers.
-
-    Args:
-        connectors: the enabled providers' connectors.
-        store: the identity store, if any.
-
-    Returns:
-        `{"ready": bool, "store": {"ok", "message"}, "providers": {key: {"enabled", "ok",
-        "latency_ms", "message"}}}`, with every provider listed; `ready` is true when the
-        store answers and every enabled provider is ok.
-    """
-    store_state, *results = await asyncio.gather(
-        _store_state(store), *(_probe(connector) for connector in connectors.values())
-    )
-    by_provider = dict(zip(connectors, results, strict=True))
-    providers = {
-        provider.value: by_provider.get(
-            provider,
-            {"enabled": False, "ok": None, "latency_ms": None, "message": "not configured"},
-        )
-        for provider in Provider
-    }
-    ready = store_state["ok"] is not False and all(r["ok"] for r in results)
-    return {"ready": ready, "store": store_state, "providers": providers}
 
 
 def create_app(
@@ -222,9 +169,10 @@ def create_app(
                 else None,
                 journal=Journal(store) if store else None,
                 writes=settings.writes,
+                health_interval=settings.server.health_interval,
             )
             stack.enter_context(_stop_on_signal(runtime))
-            work = asyncio.ensure_future(background.run(runtime))
+            work = asyncio.gather(background.run(runtime), runtime.health.run(runtime.stopping))
             stack.push_async_callback(_stop, runtime, work)
             logger.info(
                 "event=startup providers=%s",
@@ -242,8 +190,7 @@ def create_app(
             # Stopping: no new work should be sent here.
             body = {"ready": False, "stopping": True}
             return JSONResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
-        identities = runtime.identities
-        body = await readiness(runtime.connectors, identities.store if identities else None)
+        body = runtime.health.report()
         return JSONResponse(
             body, status_code=200 if body["ready"] else 503, headers={"Cache-Control": "no-store"}
         )

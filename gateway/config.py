@@ -109,12 +109,14 @@ class ServerSettings:
         graphiql: serve GraphiQL on `GET /graphql` to browsers.
         cors_origins: origins whose browsers may call the gateway (CORS); none by default.
         preflight_headers: headers that let a GET carry a query without a JSON content type.
+        health_interval: seconds between two background health checks (`/readyz`).
     """
 
     introspection: bool = True
     graphiql: bool = True
     cors_origins: tuple[str, ...] = ()
     preflight_headers: tuple[str, ...] = PREFLIGHT_HEADERS
+    health_interval: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +349,9 @@ def _strings(table: Table, name: str, *, lower: bool = False) -> tuple[str, ...]
 
 
 def _server(table: Table) -> ServerSettings:
-    table.only(("introspection", "graphiql", "cors_origins", "preflight_headers"))
+    table.only(
+        ("introspection", "graphiql", "cors_origins", "preflight_headers", "health_interval")
+    )
     values: dict[str, Any] = {}
     for name in ("introspection", "graphiql"):
         if name in table:
@@ -362,6 +366,8 @@ def _server(table: Table) -> ServerSettings:
         values["cors_origins"] = origins
     if "preflight_headers" in table:
         values["preflight_headers"] = _strings(table, "preflight_headers", lower=True)
+    if "health_interval" in table:
+        values["health_interval"] = table.number("health_interval", positive=True)
     return ServerSettings(**values)
 
 

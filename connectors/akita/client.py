@@ -13,10 +13,9 @@ import httpx
 from connectors.akita.mapping import contact_body, missing_ids, to_record
 from connectors.akita.settings import AkitaSettings
 from connectors.base import HTTPConnector, with_field_errors
-from connectors.errors import BadInput, ConnectorError
+from connectors.errors import ConnectorError
 from gateway.domain.records import (
     ContactWrite,
-    Health,
     Provider,
     TagInfo,
     WriteResult,
@@ -156,10 +155,6 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
             TagInfo(self.provider, name, kind="tag", id=str(tag_id))
             for name, tag_id in sorted(self.settings.tag_ids.items())
         ]
-
-    async def check_health(self) -> Health:
-        """An empty `POST /contacts`: a good key earns a 422 (nothing stored), a bad one a 401."""
-        return await self.timed_health("/contacts", method="POST", json={}, healthy=(BadInput,))
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from connectors.base import HTTPConnector, OneByOneWrites, basic_auth
 from connectors.errors import ConnectorError
 from connectors.interakt.mapping import request_for
 from connectors.interakt.settings import InteraktSettings
-from gateway.domain.records import ContactWrite, Health, Provider, WriteResult, WriteStatus
+from gateway.domain.records import ContactWrite, Provider, WriteResult, WriteStatus
 
 NO_EMAIL = "Interakt silently ignores writes without an email"
 STORED = "stored (Interakt does not say whether the contact was new)"
@@ -66,9 +66,3 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
         return WriteResult(
             self.provider, WriteStatus.UPDATED, message=message, dropped_fields=tuple(dropped)
         )
-
-    # -- health ---------------------------------------------------------------
-
-    async def check_health(self) -> Health:
-        """An empty `POST /members`: Interakt ignores it (no email) but checks the credentials."""
-        return await self.timed_health("/members", method="POST", json={})

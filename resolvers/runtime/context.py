@@ -38,6 +38,7 @@ from gateway.domain.records import Provider
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
 from gateway.store.journal import Holds, Journal
+from resolvers.runtime.health import HealthMonitor
 from resolvers.runtime.limits import Limits
 from resolvers.runtime.loaders import Loaders
 from resolvers.runtime.policy import WritePolicy
@@ -65,6 +66,7 @@ class Runtime:
         cache: the record cache; None: every read asks the provider.
         journal: the write journal; None: writes are not written down or retried.
         writes: how queued writes are retried and how long the journal keeps them.
+        health_interval: seconds between two background health checks.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Runtime:
         cache: RecordCache | None = None,
         journal: Journal | None = None,
         writes: WritePolicy | None = None,
+        health_interval: float = 15.0,
     ) -> None:
         ordered = {p: connectors[p] for p in Provider if p in connectors}
         self.connectors: Mapping[Provider, Connector] = ordered
@@ -109,6 +112,8 @@ class Runtime:
         self.dnc_setters = _having(ordered, DoNotContactSetter)  # type: ignore[type-abstract]
         self.points_keepers = _having(ordered, PointsKeeper)  # type: ignore[type-abstract]
         self.health_checkers = _having(ordered, HealthChecker)  # type: ignore[type-abstract]
+        store = identities.store if identities is not None else None
+        self.health = HealthMonitor(ordered, store, interval=health_interval)
 
     def enabled(self, provider: Provider) -> bool:
         return provider in self.connectors

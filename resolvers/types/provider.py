@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from connectors.errors import ConnectorError
 from connectors.protocol import capabilities
 from connectors.registry import PROVIDERS
 from gateway.domain.records import Capability, Provider
@@ -12,12 +11,12 @@ from resolvers.runtime.context import Info
 from resolvers.types.inputs import camel_field
 from resolvers.types.scalars import CapabilityEnum, ProviderEnum
 
-NO_HEALTH_CHECK = "the provider has no health check; not verified"
-
 
 @strawberry.type(description="Whether a provider answered a cheap authenticated call just now.")
 class ProviderHealth:
-    ok: bool
+    ok: bool | None = strawberry.field(
+        description="Whether it answers and takes the gateway's credentials; null: not known."
+    )
     latency_ms: float | None
     message: str | None
 
@@ -44,16 +43,17 @@ class ProviderInfo:
             writable_fields=sorted(camel_field(f) for f in fields),
         )
 
-    @strawberry.field(description="Asks the provider now; null when it is not enabled.")
+    @strawberry.field(
+        description="As the background health check last found it (every `[server] "
+        "health_interval` seconds); null when the provider is not enabled. `ok` is null "
+        "when nothing is known: Akita and Interakt have no read endpoint to ask, and are "
+        "judged by their answers to the gateway's own calls."
+    )
     async def health(self, info: Info) -> ProviderHealth | None:
         runtime = info.context.runtime
         if not runtime.enabled(self.name):
             return None
-        checker = runtime.health_checkers.get(self.name)
-        if checker is None:
-            return ProviderHealth(ok=True, latency_ms=None, message=NO_HEALTH_CHECK)
-        try:
-            health = await checker.check_health()
-        except ConnectorError as exc:
-            return ProviderHealth(ok=False, latency_ms=None, message=exc.message)
-        return ProviderHealth(ok=health.ok, latency_ms=health.latency_ms, message=health.message)
+        if runtime.health.rounds == 0:
+            await runtime.health.check()  # no background check ran yet (no lifespan)
+        state = runtime.health.provider(self.name)
+        return ProviderHealth(ok=state.ok, latency_ms=state.latency_ms, message=state.message)

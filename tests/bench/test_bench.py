@@ -676,3 +676,31 @@ def test_growth_scenario_smoke(
     assert figures["growth.bytes_per_person"]["value"] == details["file_bytes"] / 200
     assert figures["growth.identify_batch"]["value"] > 0
     assert "growth.bytes_per_person" in printed
+
+
+# -- the bulk job and the write journal --------------------------------------------------
+
+
+def test_bulk_scenario_smoke_writes_every_input_through_a_job(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--scenario", "bulk", "--bulk-size", "30", "--runs", "1", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    [run] = document["details"]["bulk"]["runs"]
+    figures = {f["name"]: f for f in document["figures"]}
+    assert run["failed"] == run["missing"] == run["queued"] == 0
+    assert figures["bulk.wall"]["value"] == run["wall_s"] > 0
+    assert figures["bulk.wall"]["ratio"] == pytest.approx(
+        document["details"]["bulk"]["bound_s"] / run["wall_s"]
+    )
+
+
+def test_journal_scenario_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--scenario", "journal", "--runs", "1", "--seconds", "1", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    [run] = document["details"]["journal"]["runs"]
+    figures = {f["name"]: f for f in document["figures"]}
+    assert figures["journal.added_p50"]["value"] == pytest.approx(run["with"] - run["without"])
+    assert figures["journal.added_p50"]["target"]["limit"] == 1.0
+    assert run["with"] > 0
+    assert run["without"] > 0

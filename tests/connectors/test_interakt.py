@@ -172,7 +172,7 @@ async def test_phones_beyond_the_first_and_tags_are_reported_dropped(
     assert record["attributes"] == {"phone_number": "+1 1"}
 
 
-async def test_wrong_key_fails_the_write_and_the_health_check(
+async def test_wrong_key_fails_the_write_and_its_last_answer_says_so(
     sandbox_http: httpx.AsyncClient,
 ) -> None:
     interakt = InteraktConnector(
@@ -180,25 +180,23 @@ async def test_wrong_key_fails_the_write_and_the_health_check(
     )
 
     result = await interakt.upsert(ContactWrite(email="ada@example.test"))
-    health = await interakt.check_health()
 
     assert result.status is WriteStatus.FAILED
     assert result.message == "Unauthorized"
-    assert not health.ok
-    assert health.message == "Unauthorized"
-    assert "wrong-key" not in repr(result) + repr(health)
+    # Interakt has nothing to probe: its health is how it answered the gateway's calls.
+    assert interakt.last_answer is not None
+    assert not interakt.last_answer.ok
+    assert "wrong-key" not in repr(result) + repr(interakt.last_answer)
     assert await stored(sandbox_http) == []
 
 
-async def test_health_is_ok_with_good_credentials_and_stores_nothing(
-    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+async def test_a_write_interakt_took_makes_its_last_answer_ok(
+    interakt: InteraktConnector,
 ) -> None:
-    health = await interakt.check_health()
+    await interakt.upsert(ContactWrite(email="ada@example.test"))
 
-    assert health.ok
-    assert health.latency_ms is not None
-    assert await stored(sandbox_http) == []
-    assert await calls(sandbox_http) == {"POST /api/v1/members": 1}
+    assert interakt.last_answer is not None
+    assert interakt.last_answer.ok
 
 
 async def test_failed_write_is_not_repeated(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,13 +21,24 @@ REPO = Path(__file__).resolve().parents[2]
 def serve_gateway(
     sandbox: Sandbox, settings: GatewaySettings | None = None, *, static_dir: Path | None = None
 ) -> Iterator[str]:
-    """The gateway under a real uvicorn (lifespan included), its providers in `sandbox`."""
+    """The gateway under a real uvicorn (lifespan included), its providers in `sandbox`.
+
+    It is yielded once its first background health check is done, with the
+    sandbox's request counts zeroed after it: what a test counts is its own doing
+    (the next check comes `[server] health_interval` later, 15 s by default)."""
     app = create_app(
         settings or gateway_settings(SANDBOX_URL),
         transport=httpx.ASGITransport(app=sandbox.app),
         static_dir=static_dir,
     )
     with serve_in_thread(app) as url:
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{url}/readyz").json()["store"].get("message") == "not checked yet":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway's first health check did not finish")
+            time.sleep(0.01)
+        for emulator in sandbox.emulators.values():
+            emulator.reset_stats()
         yield url
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from connectors.settings import ConnectorSettings, Secret
 from gateway import assets
 from gateway.app import ENV_CONFIG, create_app, create_app_from_env
-from gateway.config import GatewaySettings
+from gateway.config import GatewaySettings, ServerSettings
 from gateway.domain.records import Provider
 from sandbox.app import Sandbox
 from tests.gateway.conftest import serve_gateway
@@ -55,56 +56,119 @@ def test_healthz(gateway_url: str) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_reports_every_provider_reachable(gateway_url: str) -> None:
-    response = httpx.get(f"{gateway_url}/readyz")
+def checked(url: str, until: Any = None, timeout: float = 10) -> httpx.Response:
+    """`/readyz` once the background check has run (and `until(body)` holds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{url}/readyz")
+        body = response.json()
+        if body.get("store", {}).get("message") != "not checked yet" and (
+            until is None or until(body)
+        ):
+            return response
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+
+
+def quick_health(**overrides: Any) -> GatewaySettings:
+    settings = gateway_settings(SANDBOX_URL)
+    return replace(settings, server=ServerSettings(health_interval=0.1), **overrides)
+
+
+def test_readyz_reports_every_provider_from_the_background_check(sandbox: Sandbox) -> None:
+    with serve_gateway(sandbox) as url:
+        response = checked(url)
 
     assert response.status_code == 200
     body = response.json()
     assert body["ready"] is True
+    assert body["store"] == {"ok": True, "message": None}
     assert set(body["providers"]) == {p.value for p in Provider}
-    for key, state in body["providers"].items():
-        assert state["enabled"] is True, key
-        assert state["ok"] is True, key
+    for key in ("trustmary", "adaptix", "lunarsend"):
+        state = body["providers"][key]
+        assert (state["enabled"], state["ok"], state["checked"]) == (True, True, "active"), key
         assert isinstance(state["latency_ms"], float | int), key
         assert state["message"] is None, key
+    for key in ("akita", "interakt"):  # only write endpoints: nothing to ask
+        state = body["providers"][key]
+        assert (state["ok"], state["checked"]) == (None, "passive"), key
+        assert "no read endpoint" in state["message"]
 
 
-async def test_readyz_is_503_when_a_provider_is_down(
-    gateway_url: str, sandbox_http: httpx.AsyncClient
-) -> None:
-    outage = await sandbox_http.post("/lunarsend/_sandbox/controls", json={"outage": True})
-    assert outage.status_code == 200
+def test_readyz_calls_no_provider_and_the_checks_never_write(sandbox: Sandbox) -> None:
+    with serve_gateway(sandbox, quick_health()) as url:
+        checked(url)
+        time.sleep(0.35)  # a few background rounds
+        labels = [label for e in sandbox.emulators.values() for label in e.stats.requests]
+    with serve_gateway(sandbox) as url:
+        checked(url)
+        before = sum(sum(e.stats.requests.values()) for e in sandbox.emulators.values())
+        for _ in range(20):
+            assert httpx.get(f"{url}/readyz").status_code == 200
+        after = sum(sum(e.stats.requests.values()) for e in sandbox.emulators.values())
 
-    async with httpx.AsyncClient(base_url=gateway_url) as client:
-        response = await client.get("/readyz")
+    assert labels
+    assert [label for label in labels if not label.startswith("GET ")] == []
+    assert after == before
+
+
+def test_readyz_stays_ready_while_one_provider_is_down_and_says_which(sandbox: Sandbox) -> None:
+    sandbox.emulators["lunarsend"].controls.outage = True
+    with serve_gateway(sandbox, quick_health()) as url:
+        response = checked(url)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ready"] is True
+    assert body["providers"]["lunarsend"]["ok"] is False
+    assert body["providers"]["lunarsend"]["message"]
+    assert body["providers"]["adaptix"]["ok"] is True
+
+
+def test_readyz_is_503_when_no_provider_answers(sandbox: Sandbox) -> None:
+    for emulator in sandbox.emulators.values():
+        emulator.controls.outage = True
+    with serve_gateway(sandbox, quick_health()) as url:
+        response = checked(url)
 
     assert response.status_code == 503
-    body = response.json()
-    assert body["ready"] is False
-    lunarsend = body["providers"]["lunarsend"]
-    assert lunarsend["ok"] is False
-    assert lunarsend["message"]
-    assert all(body["providers"][p.value]["ok"] for p in Provider if p is not Provider.LUNARSEND)
+    assert response.json()["ready"] is False
 
 
-def test_readyz_is_503_when_credentials_are_refused(sandbox: Sandbox) -> None:
-    settings = gateway_settings(SANDBOX_URL)
+def test_readyz_shows_refused_credentials(sandbox: Sandbox) -> None:
+    settings = quick_health()
     wrong = {
         **settings.providers,
         Provider.TRUSTMARY: _replace(settings, Provider.TRUSTMARY, api_key=Secret("wrong")),
     }
-    with serve_gateway(sandbox, GatewaySettings(wrong, settings.precedence)) as url:
-        response = httpx.get(f"{url}/readyz")
+    with serve_gateway(sandbox, replace(settings, providers=wrong)) as url:
+        response = checked(url)
 
-    assert response.status_code == 503
     assert response.json()["providers"]["trustmary"]["ok"] is False
     assert response.json()["providers"]["adaptix"]["ok"] is True
+
+
+def test_akita_and_interakt_are_judged_by_their_answers_to_the_gateways_calls(
+    sandbox: Sandbox,
+) -> None:
+    upsert = """mutation { upsertContact(input: {email: "passive@example.com",
+      externalId: "p-1", accountExternalId: "a-1"}, providers: [AKITA, INTERAKT]) {
+      results { status } } }"""
+    sandbox.emulators["interakt"].controls.outage = True
+    with serve_gateway(sandbox, quick_health()) as url:
+        httpx.post(f"{url}/graphql", json={"query": upsert})
+        body = checked(url).json()
+
+    akita, interakt = body["providers"]["akita"], body["providers"]["interakt"]
+    assert (akita["ok"], akita["checked"]) == (True, "passive")
+    assert akita["age_s"] is not None
+    assert (interakt["ok"], interakt["checked"]) == (False, "passive")
 
 
 def test_readyz_lists_disabled_providers_and_ignores_them(sandbox: Sandbox) -> None:
     settings = only(gateway_settings(SANDBOX_URL), Provider.ADAPTIX, Provider.TRUSTMARY)
     with serve_gateway(sandbox, settings) as url:
-        response = httpx.get(f"{url}/readyz")
+        response = checked(url)
 
     assert response.status_code == 200
     providers = response.json()["providers"]
@@ -340,7 +404,10 @@ async def test_provider_calls_keep_connections_alive_within_the_provider_concurr
             emails = [f"p{i}@example.test" for i in range(12)]
             await asyncio.gather(*(lunarsend.fetch_by_emails([e]) for e in emails))
             await lunarsend.fetch_by_emails(["last@example.test"])
-    assert len(server.requests) == 13
+    # The background health check's search is the only other request.
+    lookups = [r for r in server.requests if "healthcheck" not in r.target]
+    assert len(lookups) == 13
+    assert len(server.requests) - len(lookups) <= 1
     # Twelve calls at once, three at a time, on three connections kept open.
     assert server.peak == 3
     assert server.connections == 3
