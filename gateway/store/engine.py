@@ -7,25 +7,37 @@
 `open_store` creates the engine (SQLite in WAL mode with a busy timeout, so the
 workers of one `serve` share the file); `Store.migrate` applies pending Alembic
 migrations, and `Store.check` refuses a store that a newer gateway migrated.
+
+Two ways in: `Store.transaction()` gives an async connection, each statement
+awaited; `Store.run(fn)` runs `fn(connection)` as one transaction of plain
+synchronous statements. On SQLite every awaited statement, commit and pool
+checkout is a hop to aiosqlite's thread (a transaction of one statement costs
+about 0.9 ms, the statement itself 0.02 ms), so `run` does the whole
+transaction in one hop, on a thread of its own with a synchronous engine over
+the same file; on PostgreSQL it is `run_sync` on the async connection. The hot
+paths (the write journal) use `run`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import and_, event, false, or_, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import and_, create_engine, event, false, or_, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -65,9 +77,31 @@ class Store:
         engine: the async engine over the store's database.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # SQLite: a synchronous engine and one thread, where `run` does its transactions.
+        self._sync = sync_engine
+        self._thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="store") if sync_engine is not None else None
+        )
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(connection)` as one transaction; its result. A database that does not
+        answer is `StoreUnavailable`."""
+        try:
+            if self._sync is not None and self._thread is not None:
+                engine = self._sync
+
+                def transaction() -> T:
+                    with engine.begin() as connection:
+                        return fn(connection)
+
+                return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
+            async with self.engine.begin() as connection:
+                return await connection.run_sync(fn)
+        except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(f"the store did not answer ({type(exc).__name__})") from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -117,6 +151,9 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._sync is not None and self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
+            self._thread.shutdown(wait=False)
 
 
 def open_store(url: str, **engine_options: Any) -> Store:
@@ -131,18 +168,24 @@ def open_store(url: str, **engine_options: Any) -> Store:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(full, connect_args={"timeout": 15}, **engine_options)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-    else:
-        engine = create_async_engine(full, pool_pre_ping=True, **engine_options)
+        sync = create_engine(
+            make_url(full).set(drivername="sqlite"),
+            connect_args={"timeout": 15, "check_same_thread": False},
+            **engine_options,
+        )
+        for target in (engine.sync_engine, sync):
+            event.listen(target, "connect", _pragmas)
+        return Store(engine, sync)
+    engine = create_async_engine(full, pool_pre_ping=True, **engine_options)
     return Store(engine)
+
+
+def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Any:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.records import Provider
@@ -118,6 +119,33 @@ def status_of(counts: Counter[str]) -> str:
     return "partial" if counts["failed"] else "done"
 
 
+# Built once: a statement made per call (`.values(...)` with literals) costs more to
+# build than SQLite takes to run it.
+_INSERT_OPERATION = insert(operations)
+_INSERT_LEGS = insert(legs)
+_RECORD_LEG = (
+    update(legs)
+    .where(legs.c.operation_id == bindparam("op"))
+    .where(legs.c.item == bindparam("i"))
+    .where(legs.c.provider == bindparam("p"))
+    .values(
+        status=bindparam("s"),
+        attempts=legs.c.attempts + 1,
+        last_error=bindparam("e"),
+        next_attempt_at=bindparam("n"),
+        lease_until=None,
+        remote_id=bindparam("r"),
+        result=bindparam("res"),
+        updated_at=bindparam("now"),
+    )
+)
+_OPERATION_STATUS = (
+    update(operations)
+    .where(operations.c.id == bindparam("op"))
+    .values(status=bindparam("s"), finished_at=bindparam("f"))
+)
+
+
 class Holds:
     """The legs this process is working on, so their leases can be renewed while it
     lives (`Journal.renew`); a process that dies stops renewing, and others take the
@@ -177,22 +205,24 @@ class Journal:
         now = datetime.now(UTC)
         operation_id = new_id()
         until = now + timedelta(seconds=lease) if lease is not None else None
-        async with self.store.transaction() as connection:
-            await connection.execute(
-                insert(operations).values(
-                    id=operation_id,
-                    kind=kind,
-                    created_at=now,
-                    started_at=now if lease is not None else None,
-                    status="pending",
-                    caller=caller,
-                    request=dict(request),
-                    inputs=inputs,
-                )
+
+        def write(connection: Connection) -> None:
+            connection.execute(
+                _INSERT_OPERATION,
+                {
+                    "id": operation_id,
+                    "kind": kind,
+                    "created_at": now,
+                    "started_at": now if lease is not None else None,
+                    "status": "pending",
+                    "caller": caller,
+                    "request": dict(request),
+                    "inputs": inputs,
+                },
             )
             if leg_keys:
-                await connection.execute(
-                    insert(legs),
+                connection.execute(
+                    _INSERT_LEGS,
                     [
                         {
                             "operation_id": operation_id,
@@ -206,6 +236,8 @@ class Journal:
                         for item, provider in leg_keys
                     ],
                 )
+
+        await self.store.run(write)
         return operation_id
 
     async def record(
@@ -219,23 +251,11 @@ class Journal:
         the operation's status. `every_leg`: `outcomes` holds all of its legs, so the
         status needs no query."""
         now = datetime.now(UTC)
-        async with self.store.transaction() as connection:
+
+        def write(connection: Connection) -> str:
             if outcomes:
-                await connection.execute(
-                    update(legs)
-                    .where(legs.c.operation_id == bindparam("op"))
-                    .where(legs.c.item == bindparam("i"))
-                    .where(legs.c.provider == bindparam("p"))
-                    .values(
-                        status=bindparam("s"),
-                        attempts=legs.c.attempts + 1,
-                        last_error=bindparam("e"),
-                        next_attempt_at=bindparam("n"),
-                        lease_until=None,
-                        remote_id=bindparam("r"),
-                        result=bindparam("res"),
-                        updated_at=now,
-                    ),
+                connection.execute(
+                    _RECORD_LEG,
                     [
                         {
                             "op": operation_id,
@@ -248,6 +268,7 @@ class Journal:
                             "n": _utc(outcome.next_attempt_at),
                             "r": outcome.remote_id,
                             "res": {"message": outcome.message, "dropped": list(outcome.dropped)},
+                            "now": now,
                         }
                         for (item, provider), outcome in outcomes.items()
                     ],
@@ -255,15 +276,18 @@ class Journal:
             if every_leg:
                 counts = Counter(o.status for o in outcomes.values())
             else:
-                counts = await self._counts(connection, operation_id)
+                rows = connection.execute(
+                    select(legs.c.status, func.count())
+                    .where(legs.c.operation_id == operation_id)
+                    .group_by(legs.c.status)
+                )
+                counts = Counter({row[0]: int(row[1]) for row in rows})
             status = status_of(counts)
             finished = now if status in ("done", "partial", "failed") else None
-            await connection.execute(
-                update(operations)
-                .where(operations.c.id == operation_id)
-                .values(status=status, finished_at=finished)
-            )
-        return status
+            connection.execute(_OPERATION_STATUS, {"op": operation_id, "s": status, "f": finished})
+            return status
+
+        return await self.store.run(write)
 
     async def _counts(self, connection: Any, operation_id: str) -> Counter[str]:
         rows = await connection.execute(
