@@ -42,6 +42,7 @@ logger = logging.getLogger("contact_gateway.writes")
 # Queued legs taken per look; a provider's own pacing spaces their calls.
 RETRY_BATCH = 100
 PRUNE_EVERY = 3600.0
+BATCHES_IN_FLIGHT = 2
 # How often the queue's size and age are measured for the metrics.
 MEASURE_EVERY = 5.0
 
@@ -196,7 +197,15 @@ async def run_job(runtime: Runtime, journal: Journal, job: str) -> None:
         return
     inputs = [writes.write_of(values) for values in request["inputs"]]
     providers = [Provider(p) for p in request["providers"]]
-    await asyncio.gather(*(_run_share(runtime, journal, job, p, inputs) for p in providers))
+    # Two batches in flight per provider: while one finishes (its last, slowest calls),
+    # the next already keeps the provider's pace, so no rate limit goes unused.
+    await asyncio.gather(
+        *(
+            _run_share(runtime, journal, job, p, inputs)
+            for p in providers
+            for _ in range(BATCHES_IN_FLIGHT)
+        )
+    )
 
 
 async def _run_share(
