@@ -43,6 +43,7 @@ from connectors.errors import (
 from connectors.masking import Masker
 from connectors.pacing import Turns
 from connectors.settings import ConnectorSettings
+from connectors.sharing import SharedPace
 from gateway.domain.records import (
     ContactWrite,
     Health,
@@ -139,6 +140,7 @@ class HTTPConnector(Generic[S]):
             [*self._headers.multi_items(), ("Content-Type", "application/json")]
         )
         self.last_answer: Answer | None = None
+        self.shared_pace: SharedPace | None = None
 
     # -- overridable pieces -------------------------------------------------
 
@@ -274,10 +276,32 @@ class HTTPConnector(Generic[S]):
                 await self._turns.start(operation, deadline=deadline)
         except TimeoutError:
             raise OperationTimeout(NOT_SENT, provider=self.provider) from None
+        try:
+            if self.shared_pace is not None:
+                await self._shared_start(deadline)
+        except BaseException:
+            if first:
+                self._turns.release()  # the caller releases only a turn it was given
+            raise
         finally:
             waited = time.monotonic() - started
             if waited > 0.0005:
                 metrics.PACING_WAIT_SECONDS.labels(self.provider.value).inc(waited)
+
+    async def _shared_start(self, deadline: float | None) -> None:
+        """Wait for this call's start slot in the deployment-wide schedule."""
+        assert self.shared_pace is not None
+        wait = await self.shared_pace.reserve()
+        if deadline is not None and time.monotonic() + wait > deadline:
+            raise OperationTimeout(NOT_SENT, provider=self.provider)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def share_pace(self, pace: SharedPace) -> None:
+        """Pace this provider's calls by `pace` (shared by every process) instead of by
+        this process alone; calls still take their fair turn and slot here."""
+        self.shared_pace = pace
+        self._turns = Turns(concurrency=self.settings.concurrency, rate_limit=None)
 
     async def _send_once(
         self,

@@ -23,12 +23,14 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import httpx
+import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -37,17 +39,21 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from connectors.base import HTTPConnector
 from connectors.http import build_client
 from connectors.protocol import Connector
 from connectors.registry import build_connector
+from connectors.settings import RateLimit
+from connectors.sharing import SharedPace
 from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
 from gateway.requests import RequestIds
-from gateway.store import open_store
+from gateway.store import Store, open_store
 from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
 from gateway.store.journal import Journal
+from gateway.store.redis_cache import Cache, RedisRecordCache
 from gateway.telemetry import metrics
 from gateway.view import GraphQLView
 from resolvers.runtime.context import Runtime
@@ -56,6 +62,8 @@ from resolvers.services import background
 __all__ = ["ENV_CONFIG", "create_app", "create_app_from_env"]
 
 ENV_CONFIG = "CONTACT_GATEWAY_CONFIG"
+# Set by `serve --workers N` for its workers (each takes 1/N of a rate limit without Redis).
+ENV_WORKERS = "CONTACT_GATEWAY_WORKERS"
 
 logger = logging.getLogger("contact_gateway.gateway")
 
@@ -77,6 +85,25 @@ class _StaticFiles(StaticFiles):
         except RuntimeError:
             # Fetching the assets creates it later; until then every file is simply absent.
             return
+
+
+def _workers() -> int:
+    """How many worker processes serve this deployment on this machine (`serve --workers`)."""
+    try:
+        return max(1, int(os.environ.get(ENV_WORKERS, "1")))
+    except ValueError:
+        return 1
+
+
+def _cache(settings: GatewaySettings, store: Store | None, redis: Any) -> Cache | None:
+    """The record cache: in Redis when there is one (shared by every instance), else in
+    the store; none without `[cache] ttl`."""
+    ttl = settings.cache.ttl
+    if not ttl:
+        return None
+    if redis is not None:
+        return RedisRecordCache(redis, prefix=settings.redis.prefix, ttl=ttl)
+    return RecordCache(store, ttl=ttl) if store is not None else None
 
 
 async def _stop(runtime: Runtime, work: asyncio.Future[Any]) -> None:
@@ -147,12 +174,35 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
+            redis = None
+            if settings.redis.url is not None:
+                redis = aioredis.from_url(settings.redis.url.get())
+                stack.push_async_callback(redis.aclose)
+            workers = _workers()
             connectors: dict[Provider, Connector] = {}
             for provider, connector_settings in settings.providers.items():
+                limit = connector_settings.rate_limit
+                if limit is not None and redis is None and workers > 1:
+                    # No Redis to share the limit through: each worker takes an even share.
+                    connector_settings = replace(
+                        connector_settings,
+                        rate_limit=RateLimit(limit.requests, limit.per_seconds * workers),
+                    )
+                    logger.info(
+                        "event=rate_limit_split provider=%s workers=%d per_worker=%d/%gs",
+                        provider.value,
+                        workers,
+                        limit.requests,
+                        limit.per_seconds * workers,
+                    )
                 client = await stack.enter_async_context(
                     build_client(connector_settings, user_agent=USER_AGENT, transport=transport)
                 )
-                connectors[provider] = build_connector(provider, client, connector_settings)
+                connector = build_connector(provider, client, connector_settings)
+                if limit is not None and redis is not None and isinstance(connector, HTTPConnector):
+                    key = f"{settings.redis.prefix}pace:{provider.value}"
+                    connector.share_pace(SharedPace(redis, key, limit, fallback_share=1 / workers))
+                connectors[provider] = connector
             store = None
             if settings.store.enabled:
                 store = open_store(settings.store.url)
@@ -164,9 +214,7 @@ def create_app(
                 limits=settings.limits,
                 introspection=settings.server.introspection,
                 identities=Identities(store) if store else None,
-                cache=RecordCache(store, ttl=settings.cache.ttl)
-                if store and settings.cache.ttl
-                else None,
+                cache=_cache(settings, store, redis),
                 journal=Journal(store) if store else None,
                 writes=settings.writes,
                 health_interval=settings.server.health_interval,

@@ -154,6 +154,7 @@ def _run_uvicorn(config: uvicorn.Config) -> int:
         # Each worker keeps its metrics in files here; /metrics adds them all up.
         metrics_dir = tempfile.mkdtemp(prefix="contact-gateway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        os.environ["CONTACT_GATEWAY_WORKERS"] = str(config.workers)
         sock = config.bind_socket()
         try:
             Multiprocess(config, sockets=[sock]).run()

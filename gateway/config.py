@@ -20,6 +20,7 @@ disabled), and the field precedence:
     [store]                     # url: where identities (and the record cache) live
     [cache]                     # ttl: seconds provider records are reused
     [writes]                    # how queued writes are retried, how long the journal keeps them
+    [redis]                     # url: rate limits (and the cache) shared by every instance
 
 This module reads the document, the precedence and those three sections; each provider's section is
 read by that provider's own settings schema (`connectors/<provider>/settings.py`,
@@ -191,6 +192,24 @@ class CacheSettings:
     ttl: float | None = None
 
 
+DEFAULT_REDIS_PREFIX = "contact-gateway:"
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    """`[redis]`: what several gateway processes and instances share through Redis.
+
+    Args:
+        url: `redis://[:password@]host:6379/0` (or `rediss://` for TLS); None: no Redis.
+            With it, every provider's `rate_limit` holds for the whole deployment, and
+            the record cache (`[cache] ttl`) lives in Redis instead of the store.
+        prefix: put before every key, so deployments can share a Redis.
+    """
+
+    url: Secret | None = None
+    prefix: str = DEFAULT_REDIS_PREFIX
+
+
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
     """What the gateway federates, as read from a configuration file.
@@ -214,12 +233,17 @@ class GatewaySettings:
     store: StoreSettings = field(default_factory=StoreSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     writes: WritePolicy = field(default_factory=WritePolicy)
+    redis: RedisSettings = field(default_factory=RedisSettings)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for masking."""
         found = [secret for p in self.providers.values() for secret in p.secrets()]
         if self.auth.jwt is not None:
             found.append(self.auth.jwt.key.get())
+        if self.redis.url is not None:
+            password = make_url_password(self.redis.url.get())
+            if password:
+                found.append(password)
         return found
 
 
@@ -282,7 +306,17 @@ def read_document(
 
 def _read(document: Table) -> GatewaySettings:
     document.only(
-        ("providers", "precedence", "server", "auth", "limits", "store", "cache", "writes")
+        (
+            "providers",
+            "precedence",
+            "server",
+            "auth",
+            "limits",
+            "store",
+            "cache",
+            "writes",
+            "redis",
+        )
     )
     tables = document.table("providers")
     tables.only([p.value for p in Provider], what="provider")
@@ -307,6 +341,7 @@ def _read(document: Table) -> GatewaySettings:
         store=_store(document.table("store")) if "store" in document else StoreSettings(),
         cache=_cache(document.table("cache")) if "cache" in document else CacheSettings(),
         writes=_writes(document.table("writes")) if "writes" in document else WritePolicy(),
+        redis=_redis(document.table("redis")) if "redis" in document else RedisSettings(),
     )
 
 
@@ -326,6 +361,25 @@ def _store(table: Table) -> StoreSettings:
 def _cache(table: Table) -> CacheSettings:
     table.only(("ttl",))
     return CacheSettings(ttl=table.number("ttl", positive=False) or None)
+
+
+def _redis(table: Table) -> RedisSettings:
+    table.only(("url", "prefix"))
+    if "url" not in table:
+        raise table.fail("url", 'is required (e.g. "redis://127.0.0.1:6379/0")')
+    url = table.string("url").strip()
+    if not re.match(r"rediss?://[^/\s]+", url):
+        raise table.fail(
+            "url", 'must be a redis:// or rediss:// URL (e.g. "redis://127.0.0.1:6379/0")'
+        )
+    prefix = table.string("prefix") if "prefix" in table else DEFAULT_REDIS_PREFIX
+    return RedisSettings(url=Secret(url), prefix=prefix)
+
+
+def make_url_password(url: str) -> str | None:
+    """The password in a URL, if any (to be masked wherever the URL could show)."""
+    match = re.match(r"[a-z]+://(?:[^:@/]*):([^@/]*)@", url)
+    return match.group(1) if match and match.group(1) else None
 
 
 def _writes(table: Table) -> WritePolicy:

@@ -58,3 +58,29 @@ async def migrated_store(backend: str, tmp_path: Path) -> AsyncIterator[Store]:
             yield store
         finally:
             await store.close()
+
+
+REDIS = os.environ.get("CONTACT_GATEWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@asynccontextmanager
+async def redis_prefix() -> AsyncIterator[tuple[str, str]]:
+    """The Redis the machines run and a key prefix of this test's own, whose keys are
+    deleted when the block ends; skips, saying why, only when no server answers."""
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    client = aioredis.from_url(REDIS)
+    try:
+        await asyncio.wait_for(client.ping(), 5)
+    except (TimeoutError, OSError, RedisError) as exc:
+        await client.aclose()
+        pytest.skip(f"no Redis server answers at {REDIS} ({type(exc).__name__}: {exc})")
+    prefix = f"cg-test-{uuid.uuid4().hex[:12]}:"
+    try:
+        yield REDIS, prefix
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

@@ -39,6 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The advisory lock migrations hold on PostgreSQL (any number the gateway alone uses).
+LOCK = 0x636F6E74616374
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -118,9 +120,13 @@ class Store:
             await connection.execute(text("SELECT 1"))
 
     async def migrate(self) -> None:
-        """Apply every pending migration (idempotent)."""
+        """Apply every pending migration (idempotent). Gateways starting at once take
+        turns: on PostgreSQL a transaction-scoped advisory lock holds the others until
+        the first has migrated (SQLite's write lock does the same)."""
         await self.check()
         async with self.transaction() as connection:
+            if self.dialect == "postgresql":
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
             await connection.run_sync(lambda sync: command.upgrade(_alembic(sync), "head"))
 
     async def revision(self) -> str | None:

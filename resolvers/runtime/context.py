@@ -35,7 +35,7 @@ from connectors.protocol import (
 )
 from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
-from gateway.store.cache import RecordCache
+from gateway.store.redis_cache import Cache
 from gateway.store.identities import Identities
 from gateway.store.journal import Holds, Journal
 from resolvers.runtime.health import HealthMonitor
@@ -77,7 +77,7 @@ class Runtime:
         limits: Limits | None = None,
         introspection: bool = True,
         identities: Identities | None = None,
-        cache: RecordCache | None = None,
+        cache: Cache | None = None,
         journal: Journal | None = None,
         writes: WritePolicy | None = None,
         health_interval: float = 15.0,
