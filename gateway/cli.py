@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.logs import FORMATS, SANDBOX_THREAD, log_config
 
 if TYPE_CHECKING:
-    import uvicorn
+    pass
 
 logger = logging.getLogger("contact_gateway.cli")
 
@@ -145,32 +145,35 @@ def _sandbox_thread(sock: socket.socket) -> Iterator[str]:
         sock.close()
 
 
-def _run_uvicorn(config: uvicorn.Config) -> int:
-    """What `uvicorn.run` does, but closing the listening socket it binds for workers."""
-    from uvicorn import Server
-    from uvicorn.supervisors import Multiprocess
+def _run_uvicorn(settings: dict[str, Any], *, host: str, port: int, workers: int) -> int:
+    """Serve the app `settings` (uvicorn.Config arguments) names: in this process, or in
+    `workers` processes with a socket each (`gateway.workers`)."""
+    from uvicorn import Config, Server
 
-    if config.workers > 1:
+    from gateway.workers import Supervisor
+
+    if workers > 1:
         # Each worker keeps its metrics in files here; /metrics adds them all up.
         metrics_dir = tempfile.mkdtemp(prefix="contact-gateway-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        os.environ["CONTACT_GATEWAY_WORKERS"] = str(config.workers)
-        sock = config.bind_socket()
+        os.environ["CONTACT_GATEWAY_WORKERS"] = str(workers)
         try:
-            Multiprocess(config, sockets=[sock]).run()
-        finally:
-            sock.close()
+            supervisor = Supervisor(settings, host=host, port=port, workers=workers)
+        except OSError as exc:
+            logger.error("cannot listen on %s:%d (%s)", host, port, exc.strerror)
             shutil.rmtree(metrics_dir, ignore_errors=True)
-        return 0
-    server = Server(config)
+            return 1
+        try:
+            return supervisor.run()
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    server = Server(Config(**settings, host=host, port=port))
     server.run()
     # uvicorn has logged why (e.g. the port is in use, the app failed to start).
     return 0 if server.started else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gateway.app import ENV_CONFIG
     from gateway.config import ConfigError, load_config
     from resolvers.runtime.policy import WritePolicy
@@ -208,21 +211,21 @@ def _serve(args: argparse.Namespace) -> int:
         if signals.received:
             return 0
         return _run_uvicorn(
-            uvicorn.Config(
-                "gateway.app:create_app_from_env",
-                factory=True,
-                host=args.host,
-                port=args.port,
-                workers=args.workers,
-                log_level=args.log_level,
-                log_config=log_config(args.log_level, args.log_format),
-                loop="auto",
-                http="auto",
-                lifespan="on",
+            {
+                "app": "gateway.app:create_app_from_env",
+                "factory": True,
+                "log_level": args.log_level,
+                "log_config": log_config(args.log_level, args.log_format),
+                "loop": "auto",
+                "http": "auto",
+                "lifespan": "on",
                 # Open requests get the writes' grace, a second to answer with what
                 # was queued, and a margin; only then does uvicorn cancel them.
-                timeout_graceful_shutdown=math.ceil(writes.stop_grace) + 4,
-            )
+                "timeout_graceful_shutdown": math.ceil(writes.stop_grace) + 4,
+            },
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
         )
 
     if config_path:
