@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Executable, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from gateway.domain.records import ContactRecord, Provider
 from gateway.store.codec import decode, encode
-from gateway.store.engine import Store, pairs_in
+from gateway.store.engine import Store
 from gateway.store.tables import record_cache
 from gateway.telemetry import metrics
 
@@ -31,6 +33,38 @@ def email_key(email: str) -> str:
 
 def id_key(remote_id: str) -> str:
     return f"id:{remote_id}"
+
+
+def _upsert(statement: postgresql.Insert | sqlite.Insert) -> Executable:
+    """`statement` (an insert of entries) replacing what is stored under their
+    (provider, key)."""
+    return statement.on_conflict_do_update(
+        index_elements=[record_cache.c.provider, record_cache.c.key],
+        set_={
+            "remote_id": statement.excluded.remote_id,
+            "record": statement.excluded.record,
+            "fetched_at": statement.excluded.fetched_at,
+        },
+    )
+
+
+# Built once, executed with parameters: a statement made per call with literal values
+# costs more to build than SQLite takes to run it.
+_GET = (
+    select(record_cache.c.key, record_cache.c.record, record_cache.c.fetched_at)
+    .where(record_cache.c.provider == bindparam("provider"))
+    .where(record_cache.c.key.in_(bindparam("keys", expanding=True)))
+)
+_PUT = {
+    "postgresql": _upsert(postgresql.insert(record_cache)),
+    "sqlite": _upsert(sqlite.insert(record_cache)),
+}
+_SWEEP = delete(record_cache).where(record_cache.c.fetched_at < bindparam("before"))
+_DROP = (
+    delete(record_cache)
+    .where(record_cache.c.provider == bindparam("p"))
+    .where(record_cache.c.key == bindparam("k"))
+)
 
 
 class RecordCache:
@@ -54,13 +88,12 @@ class RecordCache:
         if not keys:
             return {}
         oldest = datetime.now(UTC) - self.ttl
-        found: dict[str, tuple[ContactRecord | None, datetime]] = {}
-        async with self.store.transaction() as connection:
+
+        def read(connection: Connection) -> dict[str, tuple[ContactRecord | None, datetime]]:
+            found: dict[str, tuple[ContactRecord | None, datetime]] = {}
             for start in range(0, len(keys), 300):
-                rows = await connection.execute(
-                    select(record_cache.c.key, record_cache.c.record, record_cache.c.fetched_at)
-                    .where(record_cache.c.provider == provider.value)
-                    .where(record_cache.c.key.in_(list(keys[start : start + 300])))
+                rows = connection.execute(
+                    _GET, {"provider": provider.value, "keys": list(keys[start : start + 300])}
                 )
                 for row in rows:
                     fetched = _aware(row.fetched_at)
@@ -70,6 +103,9 @@ class RecordCache:
                     if record is not None:
                         record.fetched_at = fetched
                     found[row.key] = (record, fetched)
+            return found
+
+        found = await self.store.run(read)
         metrics.CACHE_LOOKUPS.labels("hit").inc(len(found))
         metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(found))
         return found
@@ -80,7 +116,8 @@ class RecordCache:
         entries: Sequence[tuple[str, ContactRecord | None]],
         fetched_at: datetime,
     ) -> None:
-        """Keep `entries` (key, record or None for "none there") as read at `fetched_at`."""
+        """Keep `entries` (key, record or None for "none there") as read at `fetched_at`;
+        every `SWEEP_EVERY` entries, expired ones are deleted in the same transaction."""
         if not entries:
             return
         rows = [
@@ -93,41 +130,28 @@ class RecordCache:
             }
             for key, record in dict(entries).items()
         ]
-        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
-        statement = dialect.insert(record_cache).values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=[record_cache.c.provider, record_cache.c.key],
-            set_={
-                "remote_id": statement.excluded.remote_id,
-                "record": statement.excluded.record,
-                "fetched_at": statement.excluded.fetched_at,
-            },
-        )
-        async with self.store.transaction() as connection:
-            await connection.execute(statement)
-            self._puts += len(rows)
-            if self._puts >= SWEEP_EVERY:
-                self._puts = 0
-                await connection.execute(
-                    delete(record_cache).where(
-                        record_cache.c.fetched_at < datetime.now(UTC) - self.ttl
-                    )
-                )
+        self._puts += len(rows)
+        sweep = self._puts >= SWEEP_EVERY
+        if sweep:
+            self._puts = 0
+
+        def write(connection: Connection) -> None:
+            connection.execute(_PUT[connection.dialect.name], rows)
+            if sweep:
+                connection.execute(_SWEEP, {"before": datetime.now(UTC) - self.ttl})
+
+        await self.store.run(write)
 
     async def drop(self, entries: Sequence[tuple[Provider, str]]) -> None:
         """Forget `entries` (provider, key): a write changed them."""
         if not entries:
             return
-        async with self.store.transaction() as connection:
-            await connection.execute(
-                delete(record_cache).where(
-                    pairs_in(
-                        record_cache.c.provider,
-                        record_cache.c.key,
-                        [(p.value, key) for p, key in entries],
-                    )
-                )
-            )
+        params: list[dict[str, Any]] = [{"p": p.value, "k": key} for p, key in entries]
+
+        def write(connection: Connection) -> None:
+            connection.execute(_DROP, params)
+
+        await self.store.run(write)
 
 
 def _aware(value: datetime) -> datetime:

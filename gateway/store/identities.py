@@ -14,10 +14,16 @@ and the loser of the race adopts the winner's person.
 Known links and identifiers are also kept in memory for `memory_seconds`, so a
 person looked up again soon costs no query; another process's merge or unlink
 is seen once that time has passed.
+
+Each call's transaction is one `Store.run`: the functions after `Identities` do
+its statements on a synchronous connection (on SQLite, on the store's thread)
+and touch nothing else; what is kept in memory changes on the event loop, once
+the transaction is over.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -26,14 +32,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from gateway.domain.keys import AccountKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import ContactRecord, Provider, WrittenSource
-from gateway.store.engine import Store, pairs_in
+from gateway.store.engine import Store
 from gateway.store.tables import accounts, decisions, identifiers, links, persons
 
 LinkKey = tuple[str, str]  # (provider, remote id)
@@ -131,10 +150,10 @@ class Identities:
         answers = [self._remembered(group) for group in groups]
         todo = [i for i, answer in enumerate(answers) if answer is None]
         if todo:
+            asked = [groups[i] for i in todo]
             for attempt in range(3):
                 try:
-                    async with self.store.transaction() as connection:
-                        found = await self._identify(connection, [groups[i] for i in todo])
+                    found = await self.store.run(lambda connection: _identify(connection, asked))
                     break
                 except _Conflict:
                     if attempt == 2:
@@ -182,214 +201,18 @@ class Identities:
         self._identifiers.clear()
         self._written.clear()
 
-    async def _identify(
-        self, connection: AsyncConnection, groups: Sequence[Sequence[ContactRecord]]
-    ) -> list[list[Identified]]:
-        now = datetime.now(UTC)
-        link_keys = list({(r.provider.value, r.remote_id) for g in groups for r in g})
-        ident_keys = list({k for g in groups for r in g for k in record_identifiers(r)})
-        stored_links = await self._select_links(connection, link_keys)
-        stored_idents = await self._select_identifiers(connection, ident_keys)
-        survivors = await self._survivors(
-            connection,
-            {p for p, _ in stored_links.values()} | set(stored_idents.values()),
-        )
-        answers: list[list[Identified]] = []
-        for group in groups:
-            # The rules' person comes first; records placed elsewhere by hand after it.
-            answer: dict[str, list[ContactRecord]] = {}
-            placed: dict[str, list[ContactRecord]] = {}
-            automatic: list[ContactRecord] = []
-            for record in group:
-                stored = stored_links.get((record.provider.value, record.remote_id))
-                if stored is not None and stored[1]:  # placed by hand: it stays
-                    placed.setdefault(survivors[stored[0]], []).append(record)
-                else:
-                    automatic.append(record)
-            if automatic:
-                candidates = {
-                    survivors[stored_links[key][0]]
-                    for r in automatic
-                    if (key := (r.provider.value, r.remote_id)) in stored_links
-                }
-                candidates |= {
-                    survivors[stored_idents[k]]
-                    for r in automatic
-                    for k in record_identifiers(r)
-                    if k in stored_idents
-                }
-                person = await self._one_of(connection, candidates, now)
-                for other in candidates - {person}:
-                    survivors.update({k: person for k, v in survivors.items() if v == other})
-                await self._attach(connection, person, automatic, now)
-                for record in automatic:
-                    stored_links[(record.provider.value, record.remote_id)] = (person, False)
-                    for k in record_identifiers(record):
-                        stored_idents.setdefault(k, person)
-                survivors[person] = person
-                answer.setdefault(person, []).extend(automatic)
-            found = [Identified(p, rs) for p, rs in answer.items()]
-            found += [Identified(p, rs, placed=True) for p, rs in placed.items() if p not in answer]
-            answers.append(found)
-        return answers
-
-    async def _one_of(
-        self, connection: AsyncConnection, candidates: set[str], now: datetime
-    ) -> str:
-        """The person `candidates` are: a new one, the one, or the oldest, the others merged in."""
-        if not candidates:
-            person = new_id()
-            await connection.execute(insert(persons).values(id=person, created_at=now))
-            return person
-        if len(candidates) == 1:
-            return next(iter(candidates))
-        rows = (
-            await connection.execute(
-                select(persons.c.id, persons.c.created_at).where(persons.c.id.in_(candidates))
-            )
-        ).all()
-        survivor = min(rows, key=lambda row: (row.created_at, row.id)).id
-        for other in sorted(candidates - {survivor}):
-            await self._merge_into(connection, other, survivor, now, kind="auto-merge")
-        return str(survivor)
-
-    async def _attach(
-        self,
-        connection: AsyncConnection,
-        person: str,
-        records: Sequence[ContactRecord],
-        now: datetime,
-    ) -> None:
-        """Link `records` and their identifiers to `person` where nothing is stored yet;
-        a concurrent transaction that stored them first makes this one start again."""
-        wanted_links = {(r.provider.value, r.remote_id) for r in records}
-        wanted_idents = {k for r in records for k in record_identifiers(r)}
-        await self._insert_missing(
-            connection,
-            links,
-            [
-                {
-                    "provider": p,
-                    "remote_id": rid,
-                    "person_id": person,
-                    "manual": False,
-                    "first_seen_at": now,
-                }
-                for p, rid in wanted_links
-            ],
-        )
-        await self._insert_missing(
-            connection,
-            identifiers,
-            [{"kind": kind, "value": value, "person_id": person} for kind, value in wanted_idents],
-        )
-        # Links of this group that an earlier automatic sighting put on another person
-        # follow the rules' decision (manual ones were set aside before).
-        await connection.execute(
-            update(links)
-            .where(pairs_in(links.c.provider, links.c.remote_id, wanted_links))
-            .where(links.c.person_id != person)
-            .where(links.c.manual.is_(False))
-            .values(person_id=person)
-        )
-        owners = await self._select_identifiers(connection, list(wanted_idents))
-        survivors = await self._survivors(connection, set(owners.values()))
-        if any(survivors[owner] != person for owner in owners.values()):
-            raise _Conflict
-
-    async def _insert_missing(
-        self, connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
-    ) -> None:
-        if not rows:
-            return
-        dialect = postgresql if self.store.dialect == "postgresql" else sqlite
-        statement = dialect.insert(table).values(rows).on_conflict_do_nothing()
-        await connection.execute(statement)
-
-    async def _select_links(
-        self, connection: AsyncConnection, keys: Sequence[LinkKey]
-    ) -> dict[LinkKey, tuple[str, bool]]:
-        found: dict[LinkKey, tuple[str, bool]] = {}
-        for chunk in _chunks(keys):
-            rows = await connection.execute(
-                select(
-                    links.c.provider, links.c.remote_id, links.c.person_id, links.c.manual
-                ).where(pairs_in(links.c.provider, links.c.remote_id, chunk))
-            )
-            for row in rows:
-                found[(row.provider, row.remote_id)] = (row.person_id, bool(row.manual))
-        return found
-
-    async def _select_identifiers(
-        self, connection: AsyncConnection, keys: Sequence[IdentifierKey]
-    ) -> dict[IdentifierKey, str]:
-        found: dict[IdentifierKey, str] = {}
-        for chunk in _chunks(keys):
-            rows = await connection.execute(
-                select(identifiers.c.kind, identifiers.c.value, identifiers.c.person_id).where(
-                    pairs_in(identifiers.c.kind, identifiers.c.value, chunk)
-                )
-            )
-            for row in rows:
-                found[(row.kind, row.value)] = row.person_id
-        return found
-
-    async def _survivors(self, connection: AsyncConnection, ids: Iterable[str]) -> dict[str, str]:
-        """Each id's surviving person (itself unless merged away)."""
-        result = {i: i for i in ids}
-        pending = set(result)
-        for _ in range(32):  # merges chain only as long as people merged them
-            if not pending:
-                break
-            rows = (
-                await connection.execute(
-                    select(persons.c.id, persons.c.merged_into).where(
-                        persons.c.id.in_(pending), persons.c.merged_into.is_not(None)
-                    )
-                )
-            ).all()
-            moved = {row.id: row.merged_into for row in rows}
-            for start, now_at in result.items():
-                if now_at in moved:
-                    result[start] = moved[now_at]
-            pending = set(moved.values())
-        return result
-
-    async def _merge_into(
-        self, connection: AsyncConnection, other: str, survivor: str, now: datetime, *, kind: str
-    ) -> None:
-        await connection.execute(
-            update(persons).where(persons.c.id == other).values(merged_into=survivor)
-        )
-        await connection.execute(
-            update(persons).where(persons.c.merged_into == other).values(merged_into=survivor)
-        )
-        await connection.execute(
-            update(links).where(links.c.person_id == other).values(person_id=survivor)
-        )
-        await connection.execute(
-            update(identifiers).where(identifiers.c.person_id == other).values(person_id=survivor)
-        )
-        await connection.execute(
-            insert(decisions).values(at=now, kind=kind, person_id=survivor, other=other)
-        )
-
     # -- persons by id ----------------------------------------------------------------
 
     async def persons(self, ids: Sequence[str]) -> dict[str, StoredPerson]:
         """What the store knows of each id's person (merged ids resolve to the survivor);
         ids no person has are left out."""
-        async with self.store.transaction() as connection:
-            exists = {
-                row.id
-                for row in await connection.execute(
-                    select(persons.c.id).where(persons.c.id.in_(list(ids)))
-                )
-            }
-            survivors = await self._survivors(connection, exists)
-            wanted = set(survivors.values())
+
+        def read(connection: Connection) -> dict[str, StoredPerson]:
+            exists = {row.id for row in connection.execute(_PERSONS, {"ids": list(ids)})}
+            survivors = _survivors(connection, exists)
+            wanted = list(set(survivors.values()))
             people = {p: StoredPerson(p) for p in wanted}
-            for row in await connection.execute(select(links).where(links.c.person_id.in_(wanted))):
+            for row in connection.execute(_LINKS_OF, {"ids": wanted}):
                 person = people[row.person_id]
                 person.links.append((row.provider, row.remote_id))
                 if row.last_written_at is not None:
@@ -401,16 +224,16 @@ class Identities:
                             row.written or {},
                         )
                     )
-            for row in await connection.execute(
-                select(identifiers).where(identifiers.c.person_id.in_(wanted))
-            ):
+            for row in connection.execute(_IDENTIFIERS_OF, {"ids": wanted}):
                 target = (
                     people[row.person_id].emails
                     if row.kind == "email"
                     else people[row.person_id].external_ids
                 )
                 target.append(row.value)
-        return {i: people[survivors[i]] for i in ids if i in survivors}
+            return {i: people[survivors[i]] for i in ids if i in survivors}
+
+        return await self.store.run(read)
 
     async def written(self, person_ids: Sequence[str]) -> dict[str, list[WrittenSource]]:
         """The records the gateway wrote for each person (remembered for a while, and
@@ -426,14 +249,10 @@ class Identities:
                 missing.append(person_id)
         if not missing:
             return found
-        async with self.store.transaction() as connection:
-            rows = await connection.execute(
-                select(links)
-                .where(links.c.person_id.in_(missing))
-                .where(links.c.last_written_at.is_not(None))
-            )
+
+        def read(connection: Connection) -> dict[str, list[WrittenSource]]:
             fresh: dict[str, list[WrittenSource]] = {p: [] for p in missing}
-            for row in rows:
+            for row in connection.execute(_WRITTEN, {"ids": missing}):
                 fresh[row.person_id].append(
                     WrittenSource(
                         Provider(row.provider),
@@ -442,6 +261,9 @@ class Identities:
                         row.written or {},
                     )
                 )
+            return fresh
+
+        fresh = await self.store.run(read)
         until = now + self.memory_seconds
         for person_id, sources in fresh.items():
             self._written[person_id] = (sources, until)
@@ -472,8 +294,7 @@ class Identities:
         now = datetime.now(UTC)
         for attempt in range(3):
             try:
-                async with self.store.transaction() as connection:
-                    people = await self._wrote(connection, items, now)
+                people = await self.store.run(lambda connection: _wrote(connection, items, now))
                 for person, (_, writes) in zip(people, items, strict=True):
                     self._written.pop(person, None)
                     for provider, remote_id, _payload in writes:
@@ -483,84 +304,6 @@ class Identities:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-    async def _wrote(
-        self,
-        connection: AsyncConnection,
-        items: Sequence[
-            tuple[Sequence[IdentifierKey], Sequence[tuple[Provider, str, Mapping[str, Any]]]]
-        ],
-        now: datetime,
-    ) -> list[str]:
-        wanted_idents = list({k for keys, _ in items for k in keys})
-        wanted_links = list({(p.value, rid) for _, writes in items for p, rid, _ in writes})
-        owners = await self._select_identifiers(connection, wanted_idents)
-        stored = await self._select_links(connection, wanted_links)
-        survivors = await self._survivors(
-            connection, set(owners.values()) | {pid for pid, _ in stored.values()}
-        )
-        new_persons: list[str] = []
-        new_idents: dict[IdentifierKey, str] = {}
-        new_links: dict[LinkKey, dict[str, Any]] = {}
-        updates: list[dict[str, Any]] = []
-        people: list[str] = []
-        for keys, writes in items:
-            candidates = {survivors[owners[k]] for k in keys if k in owners}
-            candidates |= {
-                survivors[stored[key][0]]
-                for p, rid, _ in writes
-                if (key := (p.value, rid)) in stored and not stored[key][1]
-            }
-            if len(candidates) > 1:
-                person = await self._one_of(connection, candidates, now)
-            elif candidates:
-                person = next(iter(candidates))
-            else:
-                person = new_id()
-                new_persons.append(person)
-            survivors[person] = person
-            for key in keys:
-                if key not in owners:
-                    owners[key] = new_idents[key] = person
-            for provider, remote_id, payload in writes:
-                link = (provider.value, remote_id)
-                if link in stored or link in new_links:
-                    updates.append({"p": link[0], "r": link[1], "at": now, "w": dict(payload)})
-                    continue
-                stored[link] = (person, False)
-                new_links[link] = {
-                    "provider": link[0],
-                    "remote_id": link[1],
-                    "person_id": person,
-                    "manual": False,
-                    "first_seen_at": now,
-                    "last_written_at": now,
-                    "written": dict(payload),
-                }
-            people.append(person)
-        if new_persons:
-            await connection.execute(
-                insert(persons), [{"id": p, "created_at": now} for p in new_persons]
-            )
-        await self._insert_missing(
-            connection,
-            identifiers,
-            [{"kind": k, "value": v, "person_id": p} for (k, v), p in new_idents.items()],
-        )
-        await self._insert_missing(connection, links, list(new_links.values()))
-        if updates:
-            await connection.execute(
-                update(links)
-                .where(links.c.provider == bindparam("p"))
-                .where(links.c.remote_id == bindparam("r"))
-                .values(last_written_at=bindparam("at"), written=bindparam("w")),
-                updates,
-            )
-        # Another process took one of the new identifiers first: start again.
-        taken = await self._select_identifiers(connection, list(new_idents))
-        if any(taken.get(key) != person for key, person in new_idents.items()):
-            raise _Conflict
-        return people
 
     # -- decisions --------------------------------------------------------------------
 
@@ -572,34 +315,26 @@ class Identities:
             ValueError: fewer than two distinct persons.
         """
         now = datetime.now(UTC)
-        async with self.store.transaction() as connection:
-            known = {
-                row.id: row
-                for row in await connection.execute(
-                    select(persons.c.id, persons.c.created_at).where(
-                        persons.c.id.in_(list(person_ids))
-                    )
-                )
-            }
+
+        def write(connection: Connection) -> str:
+            known = {row.id for row in connection.execute(_CREATED, {"ids": list(person_ids)})}
             for person_id in person_ids:
                 if person_id not in known:
                     raise UnknownPerson(person_id)
-            survivors = await self._survivors(connection, set(person_ids))
+            survivors = _survivors(connection, set(person_ids))
             distinct = set(survivors.values())
             if len(distinct) < 2:
                 raise ValueError("these ids are already one person")
-            rows = (
-                await connection.execute(
-                    select(persons.c.id, persons.c.created_at).where(persons.c.id.in_(distinct))
-                )
-            ).all()
-            survivor = str(min(rows, key=lambda row: (row.created_at, row.id)).id)
+            survivor = _oldest(connection, distinct)
             for other in sorted(distinct - {survivor}):
-                await self._merge_into(connection, other, survivor, now, kind="merge")
+                _merge_into(connection, other, survivor, now, kind="merge")
             # A merge is a decision: the records stay together whatever the rules say.
-            await connection.execute(
+            connection.execute(
                 update(links).where(links.c.person_id == survivor).values(manual=True)
             )
+            return survivor
+
+        survivor = await self.store.run(write)
         self.forget()
         return survivor
 
@@ -610,30 +345,25 @@ class Identities:
             UnknownPerson: the person does not exist, or does not have this record.
         """
         now = datetime.now(UTC)
-        async with self.store.transaction() as connection:
-            survivors = await self._survivors(connection, {person_id})
-            owner = survivors[person_id]
-            row = (
-                await connection.execute(
-                    select(links.c.person_id)
-                    .where(links.c.provider == provider.value)
-                    .where(links.c.remote_id == remote_id)
-                )
+
+        def write(connection: Connection) -> str:
+            owner = _survivors(connection, {person_id})[person_id]
+            row = connection.execute(
+                select(links.c.person_id)
+                .where(links.c.provider == provider.value)
+                .where(links.c.remote_id == remote_id)
             ).first()
-            if (
-                row is None
-                or (await self._survivors(connection, {row.person_id}))[row.person_id] != owner
-            ):
+            if row is None or _survivors(connection, {row.person_id})[row.person_id] != owner:
                 raise UnknownPerson(f"{provider.value}:{remote_id}")
             detached = new_id()
-            await connection.execute(insert(persons).values(id=detached, created_at=now))
-            await connection.execute(
+            connection.execute(_INSERT_PERSON, {"id": detached, "created_at": now})
+            connection.execute(
                 update(links)
                 .where(links.c.provider == provider.value)
                 .where(links.c.remote_id == remote_id)
                 .values(person_id=detached, manual=True)
             )
-            await connection.execute(
+            connection.execute(
                 insert(decisions).values(
                     at=now,
                     kind="unlink",
@@ -642,6 +372,9 @@ class Identities:
                     detail={"detached": detached},
                 )
             )
+            return detached
+
+        detached = await self.store.run(write)
         self.forget()
         return detached
 
@@ -653,24 +386,24 @@ class Identities:
         known = self._accounts.get(token)
         if known is not None:
             return known
-        async with self.store.transaction() as connection:
-            await self._insert_missing(connection, accounts, [{"id": new_id(), "key": token}])
-            found = (
-                await connection.execute(select(accounts.c.id).where(accounts.c.key == token))
-            ).scalar_one()
+
+        def mint(connection: Connection) -> str:
+            _insert_missing(connection, accounts, [{"id": new_id(), "key": token}])
+            return str(connection.execute(_ACCOUNT_ID, {"key": token}).scalar_one())
+
+        found = await self.store.run(mint)
         self._accounts[token] = found
         self._account_keys[found] = token
-        return str(found)
+        return found
 
     async def account_key(self, account_id: str) -> AccountKey | None:
         token = self._account_keys.get(account_id)
         if token is None:
-            async with self.store.transaction() as connection:
-                token = (
-                    await connection.execute(
-                        select(accounts.c.key).where(accounts.c.id == account_id)
-                    )
+            token = await self.store.run(
+                lambda connection: connection.execute(
+                    _ACCOUNT_KEY, {"id": account_id}
                 ).scalar_one_or_none()
+            )
             if token is None:
                 return None
             self._account_keys[account_id] = token
@@ -678,12 +411,336 @@ class Identities:
 
     async def clear_all(self) -> None:
         """Delete every identity (tests)."""
-        async with self.store.transaction() as connection:
+
+        def clear(connection: Connection) -> None:
             for table in (decisions, identifiers, links, accounts):
-                await connection.execute(delete(table))
-            await connection.execute(update(persons).values(merged_into=None))
-            await connection.execute(delete(persons))
+                connection.execute(delete(table))
+            connection.execute(update(persons).values(merged_into=None))
+            connection.execute(delete(persons))
+
+        await self.store.run(clear)
         self.forget()
+
+
+# -- one transaction's statements, on a synchronous connection --------------------------
+
+
+def _ignoring_conflicts(table: Table) -> dict[str, Executable]:
+    """`INSERT ... ON CONFLICT DO NOTHING` into `table`, by dialect name."""
+    return {
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing(),
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing(),
+    }
+
+
+# Built once, executed with parameters: a statement made per call with literal values
+# costs more to build than SQLite takes to run it.
+_INSERT_PERSON = insert(persons)
+_INSERT_MISSING = {
+    table.name: _ignoring_conflicts(table) for table in (links, identifiers, accounts)
+}
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)  # a list of person ids
+_PERSONS = select(persons.c.id).where(persons.c.id.in_(_IDS))
+_CREATED = select(persons.c.id, persons.c.created_at).where(persons.c.id.in_(_IDS))
+_MERGED = select(persons.c.id, persons.c.merged_into).where(
+    persons.c.id.in_(_IDS), persons.c.merged_into.is_not(None)
+)
+_LINKS_OF = select(links).where(links.c.person_id.in_(_IDS))
+_IDENTIFIERS_OF = select(identifiers).where(identifiers.c.person_id.in_(_IDS))
+_WRITTEN = _LINKS_OF.where(links.c.last_written_at.is_not(None))
+_FOLLOW_RULES = (
+    update(links)
+    .where(links.c.provider == bindparam("p"))
+    .where(links.c.remote_id == bindparam("r"))
+    .where(links.c.person_id != bindparam("person"))
+    .where(links.c.manual.is_(False))
+    .values(person_id=bindparam("person"))
+)
+_RECORD_WRITE = (
+    update(links)
+    .where(links.c.provider == bindparam("p"))
+    .where(links.c.remote_id == bindparam("r"))
+    .values(last_written_at=bindparam("at"), written=bindparam("w"))
+)
+_ACCOUNT_ID = select(accounts.c.id).where(accounts.c.key == bindparam("key"))
+_ACCOUNT_KEY = select(accounts.c.key).where(accounts.c.id == bindparam("id"))
+
+
+def _identify(
+    connection: Connection, groups: Sequence[Sequence[ContactRecord]]
+) -> list[list[Identified]]:
+    now = datetime.now(UTC)
+    link_keys = list({(r.provider.value, r.remote_id) for g in groups for r in g})
+    ident_keys = list({k for g in groups for r in g for k in record_identifiers(r)})
+    stored_links = _select_links(connection, link_keys)
+    stored_idents = _select_identifiers(connection, ident_keys)
+    survivors = _survivors(
+        connection, {p for p, _ in stored_links.values()} | set(stored_idents.values())
+    )
+    answers: list[list[Identified]] = []
+    for group in groups:
+        # The rules' person comes first; records placed elsewhere by hand after it.
+        answer: dict[str, list[ContactRecord]] = {}
+        placed: dict[str, list[ContactRecord]] = {}
+        automatic: list[ContactRecord] = []
+        for record in group:
+            stored = stored_links.get((record.provider.value, record.remote_id))
+            if stored is not None and stored[1]:  # placed by hand: it stays
+                placed.setdefault(survivors[stored[0]], []).append(record)
+            else:
+                automatic.append(record)
+        if automatic:
+            candidates = {
+                survivors[stored_links[key][0]]
+                for r in automatic
+                if (key := (r.provider.value, r.remote_id)) in stored_links
+            }
+            candidates |= {
+                survivors[stored_idents[k]]
+                for r in automatic
+                for k in record_identifiers(r)
+                if k in stored_idents
+            }
+            person = _one_of(connection, candidates, now)
+            for other in candidates - {person}:
+                survivors.update({k: person for k, v in survivors.items() if v == other})
+            _attach(connection, person, automatic, now)
+            for record in automatic:
+                stored_links[(record.provider.value, record.remote_id)] = (person, False)
+                for k in record_identifiers(record):
+                    stored_idents.setdefault(k, person)
+            survivors[person] = person
+            answer.setdefault(person, []).extend(automatic)
+        found = [Identified(p, rs) for p, rs in answer.items()]
+        found += [Identified(p, rs, placed=True) for p, rs in placed.items() if p not in answer]
+        answers.append(found)
+    return answers
+
+
+def _one_of(connection: Connection, candidates: set[str], now: datetime) -> str:
+    """The person `candidates` are: a new one, the one, or the oldest, the others merged in."""
+    if not candidates:
+        person = new_id()
+        connection.execute(_INSERT_PERSON, {"id": person, "created_at": now})
+        return person
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    survivor = _oldest(connection, candidates)
+    for other in sorted(candidates - {survivor}):
+        _merge_into(connection, other, survivor, now, kind="auto-merge")
+    return survivor
+
+
+def _oldest(connection: Connection, ids: set[str]) -> str:
+    """The person of `ids` made first (the smaller id when two were made at once)."""
+    rows = connection.execute(_CREATED, {"ids": list(ids)}).all()
+    return str(min(rows, key=lambda row: (row.created_at, row.id)).id)
+
+
+def _attach(
+    connection: Connection, person: str, records: Sequence[ContactRecord], now: datetime
+) -> None:
+    """Link `records` and their identifiers to `person` where nothing is stored yet;
+    a concurrent transaction that stored them first makes this one start again."""
+    wanted_links = {(r.provider.value, r.remote_id) for r in records}
+    wanted_idents = {k for r in records for k in record_identifiers(r)}
+    _insert_missing(
+        connection,
+        links,
+        [
+            {
+                "provider": p,
+                "remote_id": rid,
+                "person_id": person,
+                "manual": False,
+                "first_seen_at": now,
+            }
+            for p, rid in wanted_links
+        ],
+    )
+    _insert_missing(
+        connection,
+        identifiers,
+        [{"kind": kind, "value": value, "person_id": person} for kind, value in wanted_idents],
+    )
+    # Links of this group that an earlier automatic sighting put on another person
+    # follow the rules' decision (manual ones were set aside before).
+    if wanted_links:
+        connection.execute(
+            _FOLLOW_RULES, [{"p": p, "r": rid, "person": person} for p, rid in wanted_links]
+        )
+    owners = _select_identifiers(connection, list(wanted_idents))
+    survivors = _survivors(connection, set(owners.values()))
+    if any(survivors[owner] != person for owner in owners.values()):
+        raise _Conflict
+
+
+def _insert_missing(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` into `table` (links, identifiers or accounts), but none that is
+    there already."""
+    if rows:
+        connection.execute(_INSERT_MISSING[table.name][connection.dialect.name], rows)
+
+
+def _select_links(
+    connection: Connection, keys: Sequence[LinkKey]
+) -> dict[LinkKey, tuple[str, bool]]:
+    found: dict[LinkKey, tuple[str, bool]] = {}
+    for chunk in _chunks(keys):
+        groups, params = _pairs_params(chunk)
+        for row in connection.execute(_links_query(groups), params):
+            found[(row.provider, row.remote_id)] = (row.person_id, bool(row.manual))
+    return found
+
+
+def _select_identifiers(
+    connection: Connection, keys: Sequence[IdentifierKey]
+) -> dict[IdentifierKey, str]:
+    found: dict[IdentifierKey, str] = {}
+    for chunk in _chunks(keys):
+        groups, params = _pairs_params(chunk)
+        for row in connection.execute(_identifiers_query(groups), params):
+            found[(row.kind, row.value)] = row.person_id
+    return found
+
+
+def _pairs_in(first: Column[str], second: Column[str], groups: int) -> ColumnElement[bool]:
+    """`engine.pairs_in` with its values bound, for pairs of `groups` distinct first
+    values: `first = :first0 AND second IN :second0 OR ...`, the values from
+    `_pairs_params`. Built once per number of groups (providers, kinds: a handful)."""
+    return or_(
+        *(
+            and_(
+                first == bindparam(f"first{i}"),
+                second.in_(bindparam(f"second{i}", expanding=True)),
+            )
+            for i in range(groups)
+        )
+    )
+
+
+def _pairs_params(pairs: Iterable[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
+    """How many distinct first values `pairs` have, and the parameters of `_pairs_in`."""
+    grouped: dict[str, list[str]] = {}
+    for first, second in pairs:
+        grouped.setdefault(first, []).append(second)
+    params: dict[str, Any] = {}
+    for i, (first, seconds) in enumerate(grouped.items()):
+        params[f"first{i}"] = first
+        params[f"second{i}"] = seconds
+    return len(grouped), params
+
+
+@functools.cache
+def _links_query(groups: int) -> Executable:
+    return select(links.c.provider, links.c.remote_id, links.c.person_id, links.c.manual).where(
+        _pairs_in(links.c.provider, links.c.remote_id, groups)
+    )
+
+
+@functools.cache
+def _identifiers_query(groups: int) -> Executable:
+    return select(identifiers.c.kind, identifiers.c.value, identifiers.c.person_id).where(
+        _pairs_in(identifiers.c.kind, identifiers.c.value, groups)
+    )
+
+
+def _survivors(connection: Connection, ids: Iterable[str]) -> dict[str, str]:
+    """Each id's surviving person (itself unless merged away)."""
+    result = {i: i for i in ids}
+    pending = set(result)
+    for _ in range(32):  # merges chain only as long as people merged them
+        if not pending:
+            break
+        rows = connection.execute(_MERGED, {"ids": list(pending)}).all()
+        moved = {row.id: row.merged_into for row in rows}
+        for start, now_at in result.items():
+            if now_at in moved:
+                result[start] = moved[now_at]
+        pending = set(moved.values())
+    return result
+
+
+def _merge_into(
+    connection: Connection, other: str, survivor: str, now: datetime, *, kind: str
+) -> None:
+    connection.execute(update(persons).where(persons.c.id == other).values(merged_into=survivor))
+    connection.execute(
+        update(persons).where(persons.c.merged_into == other).values(merged_into=survivor)
+    )
+    connection.execute(update(links).where(links.c.person_id == other).values(person_id=survivor))
+    connection.execute(
+        update(identifiers).where(identifiers.c.person_id == other).values(person_id=survivor)
+    )
+    connection.execute(insert(decisions).values(at=now, kind=kind, person_id=survivor, other=other))
+
+
+def _wrote(
+    connection: Connection,
+    items: Sequence[
+        tuple[Sequence[IdentifierKey], Sequence[tuple[Provider, str, Mapping[str, Any]]]]
+    ],
+    now: datetime,
+) -> list[str]:
+    wanted_idents = list({k for keys, _ in items for k in keys})
+    wanted_links = list({(p.value, rid) for _, writes in items for p, rid, _ in writes})
+    owners = _select_identifiers(connection, wanted_idents)
+    stored = _select_links(connection, wanted_links)
+    survivors = _survivors(connection, set(owners.values()) | {pid for pid, _ in stored.values()})
+    new_persons: list[str] = []
+    new_idents: dict[IdentifierKey, str] = {}
+    new_links: dict[LinkKey, dict[str, Any]] = {}
+    updates: list[dict[str, Any]] = []
+    people: list[str] = []
+    for keys, writes in items:
+        candidates = {survivors[owners[k]] for k in keys if k in owners}
+        candidates |= {
+            survivors[stored[key][0]]
+            for p, rid, _ in writes
+            if (key := (p.value, rid)) in stored and not stored[key][1]
+        }
+        if len(candidates) > 1:
+            person = _one_of(connection, candidates, now)
+        elif candidates:
+            person = next(iter(candidates))
+        else:
+            person = new_id()
+            new_persons.append(person)
+        survivors[person] = person
+        for key in keys:
+            if key not in owners:
+                owners[key] = new_idents[key] = person
+        for provider, remote_id, payload in writes:
+            link = (provider.value, remote_id)
+            if link in stored or link in new_links:
+                updates.append({"p": link[0], "r": link[1], "at": now, "w": dict(payload)})
+                continue
+            stored[link] = (person, False)
+            new_links[link] = {
+                "provider": link[0],
+                "remote_id": link[1],
+                "person_id": person,
+                "manual": False,
+                "first_seen_at": now,
+                "last_written_at": now,
+                "written": dict(payload),
+            }
+        people.append(person)
+    if new_persons:
+        connection.execute(_INSERT_PERSON, [{"id": p, "created_at": now} for p in new_persons])
+    _insert_missing(
+        connection,
+        identifiers,
+        [{"kind": k, "value": v, "person_id": p} for (k, v), p in new_idents.items()],
+    )
+    _insert_missing(connection, links, list(new_links.values()))
+    if updates:
+        connection.execute(_RECORD_WRITE, updates)
+    # Another process took one of the new identifiers first: start again.
+    taken = _select_identifiers(connection, list(new_idents))
+    if any(taken.get(key) != person for key, person in new_idents.items()):
+        raise _Conflict
+    return people
 
 
 def _chunks(keys: Sequence[Any], size: int = 300) -> list[Sequence[Any]]:
