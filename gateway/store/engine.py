@@ -79,27 +79,44 @@ class Store:
         engine: the async engine over the store's database.
     """
 
-    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sync_engine: Engine | None = None,
+        inline_engine: Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        # SQLite: a synchronous engine and one thread, where `run` does its transactions.
+        # SQLite: a synchronous engine and one thread, where `run` does its transactions,
+        # and one that does small ones on the event loop without waiting for the file.
         self._sync = sync_engine
+        self._inline = inline_engine
         self._thread = (
             ThreadPoolExecutor(1, thread_name_prefix="store") if sync_engine is not None else None
         )
 
-    async def run(self, fn: Callable[[Connection], T]) -> T:
+    async def run(self, fn: Callable[[Connection], T], *, small: bool = False) -> T:
         """`fn(connection)` as one transaction; its result. A database that does not
-        answer is `StoreUnavailable`."""
+        answer is `StoreUnavailable`.
+
+        `small`: a transaction of a few rows (the journal's). On SQLite it is done at
+        once on the event loop, which costs less than handing it to the store's
+        thread (that thread waits for the interpreter lock while the loop is busy);
+        if another process holds the file, it goes to the thread after all, which
+        waits for the file as long as any transaction does. `fn` must touch nothing
+        but the connection, as it may run twice.
+        """
         try:
             if self._sync is not None and self._thread is not None:
-                engine = self._sync
-
-                def transaction() -> T:
-                    with engine.begin() as connection:
-                        return fn(connection)
-
-                return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
+                if small and self._inline is not None:
+                    try:
+                        return _transaction(self._inline, fn)
+                    except OperationalError as exc:
+                        if "locked" not in str(exc.orig):
+                            raise
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._thread, _transaction, self._sync, fn
+                )
             async with self.engine.begin() as connection:
                 return await connection.run_sync(fn)
         except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
@@ -157,6 +174,8 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
         if self._sync is not None and self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
             self._thread.shutdown(wait=False)
@@ -179,11 +198,20 @@ def open_store(url: str, **engine_options: Any) -> Store:
             connect_args={"timeout": 15, "check_same_thread": False},
             **engine_options,
         )
-        for target in (engine.sync_engine, sync):
+        # Never waits for the file: a transaction that would is done on the thread.
+        inline = create_engine(
+            make_url(full).set(drivername="sqlite"), connect_args={"timeout": 0}, **engine_options
+        )
+        for target in (engine.sync_engine, sync, inline):
             event.listen(target, "connect", _pragmas)
-        return Store(engine, sync)
+        return Store(engine, sync, inline)
     engine = create_async_engine(full, pool_pre_ping=True, **engine_options)
     return Store(engine)
+
+
+def _transaction(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    with engine.begin() as connection:
+        return fn(connection)
 
 
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:

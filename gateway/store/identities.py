@@ -63,6 +63,10 @@ _last_id = 0
 _id_lock = threading.Lock()
 
 
+# People a write may remember and still be done on the event loop (`Store.run`).
+SMALL = 5
+
+
 def new_id() -> str:
     """A UUIDv7: 48 bits of Unix milliseconds, then random bits (RFC 9562). Within a
     process each id is greater than the one before, also in the same millisecond (the
@@ -294,7 +298,9 @@ class Identities:
         now = datetime.now(UTC)
         for attempt in range(3):
             try:
-                people = await self.store.run(lambda connection: _wrote(connection, items, now))
+                people = await self.store.run(
+                    lambda connection: _wrote(connection, items, now), small=len(items) <= SMALL
+                )
                 for person, (_, writes) in zip(people, items, strict=True):
                     self._written.pop(person, None)
                     for provider, remote_id, _payload in writes:

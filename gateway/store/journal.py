@@ -42,6 +42,8 @@ FINAL = DONE | {"failed"}
 OPEN = frozenset({"pending", "running", "queued"})
 PROBLEMS = frozenset({"failed", "queued"})
 BULK = "startBulkUpsert"
+# Legs a transaction may write and still be done on the event loop (`Store.run`).
+SMALL = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,7 @@ class Journal:
                     ],
                 )
 
-        await self.store.run(write)
+        await self.store.run(write, small=len(leg_keys) <= SMALL)
         return operation_id
 
     async def record(
@@ -287,7 +289,7 @@ class Journal:
             connection.execute(_OPERATION_STATUS, {"op": operation_id, "s": status, "f": finished})
             return status
 
-        return await self.store.run(write)
+        return await self.store.run(write, small=len(outcomes) <= SMALL)
 
     async def _counts(self, connection: Any, operation_id: str) -> Counter[str]:
         rows = await connection.execute(

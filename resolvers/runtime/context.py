@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from opentelemetry.trace import Tracer
 from strawberry.types import Info as StrawberryInfo
 
 from connectors.errors import ConnectorError
@@ -35,9 +36,9 @@ from connectors.protocol import (
 )
 from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
-from gateway.store.redis_cache import Cache
 from gateway.store.identities import Identities
 from gateway.store.journal import Holds, Journal
+from gateway.store.redis_cache import Cache
 from resolvers.runtime.health import HealthMonitor
 from resolvers.runtime.limits import Limits
 from resolvers.runtime.loaders import Loaders
@@ -67,6 +68,7 @@ class Runtime:
         journal: the write journal; None: writes are not written down or retried.
         writes: how queued writes are retried and how long the journal keeps them.
         health_interval: seconds between two background health checks.
+        tracer: makes a span per operation, with traces on.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Runtime:
         journal: Journal | None = None,
         writes: WritePolicy | None = None,
         health_interval: float = 15.0,
+        tracer: Tracer | None = None,
     ) -> None:
         ordered = {p: connectors[p] for p in Provider if p in connectors}
         self.connectors: Mapping[Provider, Connector] = ordered
@@ -114,6 +117,7 @@ class Runtime:
         self.health_checkers = _having(ordered, HealthChecker)  # type: ignore[type-abstract]
         store = identities.store if identities is not None else None
         self.health = HealthMonitor(ordered, store, interval=health_interval)
+        self.tracer = tracer
 
     def enabled(self, provider: Provider) -> bool:
         return provider in self.connectors

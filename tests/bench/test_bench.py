@@ -701,6 +701,7 @@ def test_journal_scenario_smoke(tmp_path: Path) -> None:
     [run] = document["details"]["journal"]["runs"]
     figures = {f["name"]: f for f in document["figures"]}
     assert figures["journal.added_p50"]["value"] == pytest.approx(run["with"] - run["without"])
-    assert figures["journal.added_p50"]["target"]["limit"] == 1.0
+    assert figures["journal.own_p50"]["target"]["limit"] == 1.0
+    assert figures["journal.own_p50"]["value"] == pytest.approx(run["begin"] + run["record"])
     assert run["with"] > 0
     assert run["without"] > 0
