@@ -950,9 +950,9 @@ def journal(h: Harness) -> Outcome:
         )
     h.stop(without)
     h.stop(sandbox)
-    for run in runs:
+    for measured in runs:
         begin, record = journal_own_ms(per_side)
-        run.update(begin=begin, record=record, own=begin + record)
+        measured.update(begin=begin, record=record, own=begin + record)
     m = medians(runs)
     return Outcome(
         figures=[

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import aiohttp
 import certifi
@@ -36,6 +37,10 @@ from connectors.errors import (
 )
 from connectors.settings import ConnectorSettings
 from gateway.domain.records import Provider
+from gateway.telemetry import tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 # What a failed exchange raises: httpx's errors (a transport's, and the one for a
 # body that does not decode), and what httpx-aiohttp lets through unmapped (an
@@ -74,6 +79,8 @@ def build_client(
     *,
     user_agent: str,
     transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: TracerProvider | None = None,
+    provider: str = "provider",
 ) -> httpx.AsyncClient:
     """The keep-alive client one provider's connector talks through.
 
@@ -82,11 +89,21 @@ def build_client(
         user_agent: sent with every request.
         transport: instead of aiohttp's; tests pass `httpx.ASGITransport` to reach
             an in-process sandbox.
+        tracer_provider: with traces on, each call is a span (and sends `traceparent`).
+        provider: the provider's key, to name the spans.
     """
     if transport is None:
         transport = AiohttpTransport(
             client=partial(_session, settings),
             proxy=httpx.Proxy(settings.proxy.get()) if settings.proxy is not None else None,
+        )
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
+
+        transport = AsyncOpenTelemetryTransport(
+            transport,
+            tracer_provider=tracer_provider,
+            request_hook=tracing.provider_call_hook(provider),
         )
     return httpx.AsyncClient(
         transport=transport,

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -54,7 +55,7 @@ from gateway.store.cache import RecordCache
 from gateway.store.identities import Identities
 from gateway.store.journal import Journal
 from gateway.store.redis_cache import Cache, RedisRecordCache
-from gateway.telemetry import metrics
+from gateway.telemetry import metrics, tracing
 from gateway.view import GraphQLView
 from resolvers.runtime.context import Runtime
 from resolvers.services import background
@@ -153,6 +154,7 @@ def create_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     static_dir: str | os.PathLike[str] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Starlette:
     """Build the gateway's ASGI app.
 
@@ -163,6 +165,8 @@ def create_app(
             By default each client opens real connections (`connectors.http`).
         static_dir: the directory served under `/static`, where GraphiQL's
             assets are looked for in `vendor/`; default `gateway/static`.
+        span_exporter: where spans go, instead of `[telemetry]`'s exporter (tests keep
+            them in memory); traces are on with it.
 
     Returns:
         A Starlette app. Its lifespan opens one keep-alive `httpx.AsyncClient`
@@ -170,6 +174,7 @@ def create_app(
         all at shutdown.
     """
     static = Path(static_dir) if static_dir is not None else assets.STATIC_DIR
+    traces = tracing.tracer_provider(settings.telemetry, exporter=span_exporter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -196,7 +201,13 @@ def create_app(
                         limit.per_seconds * workers,
                     )
                 client = await stack.enter_async_context(
-                    build_client(connector_settings, user_agent=USER_AGENT, transport=transport)
+                    build_client(
+                        connector_settings,
+                        user_agent=USER_AGENT,
+                        transport=transport,
+                        tracer_provider=traces,
+                        provider=provider.value,
+                    )
                 )
                 connector = build_connector(provider, client, connector_settings)
                 if limit is not None and redis is not None and isinstance(connector, HTTPConnector):
@@ -218,7 +229,10 @@ def create_app(
                 journal=Journal(store) if store else None,
                 writes=settings.writes,
                 health_interval=settings.server.health_interval,
+                tracer=tracing.tracer(traces),
             )
+            if traces is not None:
+                stack.callback(traces.shutdown)  # the spans still batched are sent
             stack.enter_context(_stop_on_signal(runtime))
             work = asyncio.gather(background.run(runtime), runtime.health.run(runtime.stopping))
             stack.push_async_callback(_stop, runtime, work)
@@ -251,6 +265,17 @@ def create_app(
         return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
 
     middleware = [Middleware(RequestIds)]
+    if traces is not None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        middleware.append(
+            Middleware(
+                OpenTelemetryMiddleware,
+                tracer_provider=traces,
+                excluded_urls="healthz,readyz,metrics,static",
+                server_request_hook=tracing.server_request_hook,
+            )
+        )
     if settings.server.cors_origins:
         middleware.append(
             Middleware(

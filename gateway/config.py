@@ -21,6 +21,7 @@ disabled), and the field precedence:
     [cache]                     # ttl: seconds provider records are reused
     [writes]                    # how queued writes are retried, how long the journal keeps them
     [redis]                     # url: rate limits (and the cache) shared by every instance
+    [telemetry]                 # otlp_endpoint: OpenTelemetry traces (off by default)
 
 This module reads the document, the precedence and those three sections; each provider's section is
 read by that provider's own settings schema (`connectors/<provider>/settings.py`,
@@ -52,6 +53,7 @@ from connectors.settings import (
 )
 from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence
 from gateway.domain.records import Provider
+from gateway.telemetry.tracing import TelemetrySettings
 from resolvers.runtime.limits import Limits
 from resolvers.runtime.policy import WritePolicy
 
@@ -234,6 +236,7 @@ class GatewaySettings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     writes: WritePolicy = field(default_factory=WritePolicy)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for masking."""
@@ -316,6 +319,7 @@ def _read(document: Table) -> GatewaySettings:
             "cache",
             "writes",
             "redis",
+            "telemetry",
         )
     )
     tables = document.table("providers")
@@ -342,6 +346,9 @@ def _read(document: Table) -> GatewaySettings:
         cache=_cache(document.table("cache")) if "cache" in document else CacheSettings(),
         writes=_writes(document.table("writes")) if "writes" in document else WritePolicy(),
         redis=_redis(document.table("redis")) if "redis" in document else RedisSettings(),
+        telemetry=_telemetry(document.table("telemetry"))
+        if "telemetry" in document
+        else TelemetrySettings(),
     )
 
 
@@ -361,6 +368,31 @@ def _store(table: Table) -> StoreSettings:
 def _cache(table: Table) -> CacheSettings:
     table.only(("ttl",))
     return CacheSettings(ttl=table.number("ttl", positive=False) or None)
+
+
+def _telemetry(table: Table) -> TelemetrySettings:
+    table.only(("otlp_endpoint", "service_name", "sample_ratio", "exporter"))
+    values: dict[str, Any] = {}
+    if "otlp_endpoint" in table:
+        endpoint = table.string("otlp_endpoint").strip()
+        if not re.match(r"https?://[^/\s]+", endpoint):
+            raise table.fail(
+                "otlp_endpoint", 'must be an http(s) URL (e.g. "http://collector:4318/v1/traces")'
+            )
+        values["otlp_endpoint"] = endpoint
+    if "service_name" in table:
+        values["service_name"] = table.string("service_name").strip() or "contact-gateway"
+    if "sample_ratio" in table:
+        ratio = table.number("sample_ratio", positive=False)
+        if not 0 <= ratio <= 1:
+            raise table.fail("sample_ratio", "must be between 0 and 1")
+        values["sample_ratio"] = float(ratio)
+    if "exporter" in table:
+        exporter = table.string("exporter")
+        if exporter not in ("otlp", "none"):
+            raise table.fail("exporter", 'must be "otlp" or "none"')
+        values["exporter"] = exporter
+    return TelemetrySettings(**values)
 
 
 def _redis(table: Table) -> RedisSettings:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from opentelemetry.trace import Tracer
 from strawberry.extensions import SchemaExtension
 
 from connectors import budget
@@ -75,6 +77,25 @@ def _provider_extensions(error: Failure) -> dict[str, Any]:
     return extensions
 
 
+@contextlib.contextmanager
+def _operation_span(tracer: Tracer | None, ec: Any) -> Iterator[None]:
+    """One span for the operation (with traces on), its provider calls' spans inside."""
+    if tracer is None:
+        yield
+        return
+    with tracer.start_as_current_span("graphql.operation") as span:
+        yield
+        try:
+            kind = ec.operation_type.value
+        except RuntimeError:
+            kind = "unknown"
+        name = _NAME.sub("_", ec.operation_name or "")[:64]
+        span.update_name(f"graphql {kind} {name}".rstrip())
+        span.set_attribute("graphql.operation.type", kind)
+        if name:
+            span.set_attribute("graphql.operation.name", name)
+
+
 class GatewayErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
@@ -86,7 +107,11 @@ class GatewayErrors(SchemaExtension):
             limits = context.runtime.limits
             max_calls = limits.max_provider_calls
             deadline = time.monotonic() + limits.timeout
-        with budget.operation(max_calls=max_calls, deadline=deadline) as spent:
+        tracer = context.runtime.tracer if isinstance(context, Context) else None
+        with (
+            _operation_span(tracer, self.execution_context),
+            budget.operation(max_calls=max_calls, deadline=deadline) as spent,
+        ):
             yield
         calls = spent.calls
         result = self.execution_context.result
