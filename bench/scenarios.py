@@ -8,6 +8,7 @@
     large       contacts(first: 1000) with 12 scalar fields: time and gateway CPU
     bulk        a bulk job of --bulk-size contacts under 100 req/s limits
     journal     upsertContact with the write journal (and store) and without
+    telemetry   a lookup with traces on and off, and what its metrics cost
     abuse       requests the gateway was found vulnerable to: refused, at no provider call?
     store       contact(email:) with the identity store and without it: the added p50
     cached      contacts(first: 50) with sources, Lunar Send at 2/s: cold, then from [cache]
@@ -76,6 +77,8 @@ COST_LIMITS = {"max_provider_calls": 1_000_000, "timeout": 3600}
 STORE_ADDED_MS = 0.5
 # What the write journal may add to upsertContact's p50 (on SQLite).
 JOURNAL_ADDED_MS = 1.0
+# What metrics and traces together may add to a lookup's p50.
+TELEMETRY_ADDED_MS = 0.3
 # How long the store trusts what it remembers of a person before it asks the database.
 STORE_MEMORY_S = float(inspect.signature(Identities).parameters["memory_seconds"].default)
 # The cached listing: Lunar Send paced at 2 requests a second, in the sandbox and in
@@ -985,6 +988,78 @@ def journal(h: Harness) -> Outcome:
     )
 
 
+# -- telemetry -----------------------------------------------------------------------------
+
+
+def telemetry(h: Harness) -> Outcome:
+    """contact(email:) with traces on (every span made, then dropped) and off, in turns,
+    1 client, sandbox at 0 ms; and what recording one such operation's metrics costs."""
+    sandbox, _ = h.sandbox()
+    emails = three_provider_emails()
+    units = [[graphql(ONE_CONTACT, {"email": email})] for email in emails]
+    per_side = max(100, int(h.options.seconds * 75))
+    plain = h.gateway(gateway_config(sandbox.url), label="traces-off")
+    runs = []
+    for run in range(h.options.runs):
+        traced = h.gateway(gateway_config(sandbox.url, traces=True), label=f"traces-on-{run}")
+        h.load(traced, units, "warm-up with traces", count=len(units))
+        sides: list[str] = []
+        both: list[list[Request]] = []
+        for i, unit in enumerate(units * (per_side // len(units) + 1)):
+            for side in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                sides.append(side)
+                both.append(unit if side == "on" else [replace(unit[0], port=plain.port)])
+        result = h.load(traced, both, "traces on and off", count=len(both), warmup=0.3)
+        h.stop(traced)
+        latencies: dict[str, list[float]] = {"on": [], "off": []}
+        for index, ms in zip(result.units, result.latencies_ms, strict=True):
+            latencies[sides[index]].append(ms)
+        p50 = {side: percentile(values, 50) for side, values in latencies.items()}
+        runs.append(
+            {
+                "on": p50["on"],
+                "off": p50["off"],
+                "traces": p50["on"] - p50["off"],
+                "metrics": metrics_cost_ms(),
+            }
+        )
+    h.stop(plain)
+    h.stop(sandbox)
+    m = medians(runs)
+    both_ms = m["traces"] + m["metrics"]
+    return Outcome(
+        figures=[
+            Figure(
+                "telemetry.added_p50",
+                both_ms,
+                "ms",
+                Target("<=", TELEMETRY_ADDED_MS, f"<= {TELEMETRY_ADDED_MS:g} ms", on="value"),
+                both_ms / TELEMETRY_ADDED_MS,
+                note=f"traces {m['traces']:.3f} ms (p50 on - off, in turns) + metrics "
+                f"{m['metrics']:.3f} ms (recording one lookup's: 1 operation, 3 calls)",
+            ),
+            Figure("telemetry.on_p50", m["on"], "ms", note="contact(email:), traces on"),
+            Figure("telemetry.off_p50", m["off"], "ms", note="the same, traces off"),
+        ],
+        details={"runs": runs},
+    )
+
+
+def metrics_cost_ms() -> float:
+    """p50 of recording the metrics of one lookup (an operation and its three provider
+    calls), in this process."""
+    from gateway.telemetry import metrics
+
+    samples = []
+    for _ in range(2000):
+        started = time.perf_counter()
+        for provider in ("adaptix", "trustmary", "lunarsend"):
+            metrics.provider_call(provider, "GET", 200, 0.003)
+        metrics.operation("BenchLookup", "query", "ok", 0.004)
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentile(samples, 50)
+
+
 def journal_own_ms(count: int) -> tuple[float, float]:
     """p50 of `Journal.begin` and of `Journal.record` for a write to the five providers,
     on a fresh SQLite store in this process."""
@@ -1246,6 +1321,7 @@ SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "abuse": abuse,
     "store": store,
     "journal": journal,
+    "telemetry": telemetry,
     "cached": cached,
     "memory": memory,
     "growth": growth,
@@ -1273,6 +1349,7 @@ def estimate_seconds(name: str, options: Options) -> float:
         "abuse": 3 + runs * 1 + ABUSE_IDLE,
         "store": 4 + runs * 9,
         "journal": 4 + runs * 6,
+        "telemetry": 4 + runs * 8,
         "cached": 2 + runs * (3 + cold_listing) + 11,
         "memory": 1,
         "growth": 1 + runs * GROWTH_PEOPLE * 0.0055,

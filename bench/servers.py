@@ -34,6 +34,7 @@ from gateway.domain.records import Provider
 from sandbox.app import Sandbox
 from sandbox.config import sandbox_document, to_toml
 
+TRACE_SAMPLE = 0.1
 HOST = "127.0.0.1"
 ENV_SEED = "CONTACT_GATEWAY_BENCH_SEED"
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,6 +258,7 @@ def gateway_config(
     store: bool = True,
     cache_ttl: float | None = None,
     limits: Mapping[str, float] | None = None,
+    traces: bool = False,
 ) -> str:
     """A gateway configuration (TOML) with `providers` pointed at a running sandbox.
 
@@ -271,6 +273,7 @@ def gateway_config(
         cache_ttl: `[cache] ttl`, seconds; the record cache stays off when None.
         limits: `[limits]` keys to set (`max_provider_calls`, `timeout`, ...); the
             gateway's defaults for the others.
+        traces: make every span and drop it (`[telemetry] exporter = "none"`).
     """
     document = sandbox_document(sandbox_url, providers)
     for key, table in document["providers"].items():
@@ -285,6 +288,8 @@ def gateway_config(
         document["cache"] = {"ttl": cache_ttl}
     if limits:
         document["limits"] = dict(limits)
+    if traces:
+        document["telemetry"] = {"exporter": "none", "sample_ratio": TRACE_SAMPLE}
     return to_toml(document)
 
 

@@ -274,6 +274,8 @@ def create_app(
                 tracer_provider=traces,
                 excluded_urls="healthz,readyz,metrics,static",
                 server_request_hook=tracing.server_request_hook,
+                # A span per ASGI message (each body chunk sent) costs more than it tells.
+                exclude_spans=["receive", "send"],
             )
         )
     if settings.server.cors_origins:

@@ -705,3 +705,18 @@ def test_journal_scenario_smoke(tmp_path: Path) -> None:
     assert figures["journal.own_p50"]["value"] == pytest.approx(run["begin"] + run["record"])
     assert run["with"] > 0
     assert run["without"] > 0
+
+
+def test_telemetry_scenario_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert (
+        main(["--scenario", "telemetry", "--runs", "1", "--seconds", "1", "--out", str(out)]) == 0
+    )
+    document = json.loads(out.read_text())
+    [run] = document["details"]["telemetry"]["runs"]
+    figures = {f["name"]: f for f in document["figures"]}
+    assert figures["telemetry.added_p50"]["value"] == pytest.approx(run["traces"] + run["metrics"])
+    assert figures["telemetry.added_p50"]["target"]["limit"] == 0.3
+    assert run["on"] > 0
+    assert run["off"] > 0
+    assert 0 < run["metrics"] < 1

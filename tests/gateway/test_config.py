@@ -211,7 +211,7 @@ BAD = [
     pytest.param(
         ADAPTIX + "[servers]\nport = 8000\n",
         "servers",
-        "unknown key (expected one of providers, precedence, server, auth, limits, store, cache, writes, redis)",
+        "unknown key (expected one of providers, precedence, server, auth, limits, store, cache, writes, redis, telemetry)",
         id="unknown-top-level-table",
     ),
     pytest.param(
