@@ -76,14 +76,30 @@ class KeyValueFormatter(logging.Formatter):
 
     A message that already is key=value pairs (the operation log) is kept as it
     is; any other message becomes `msg="..."`. Uvicorn's access records become
-    `method=... path=... status=... client=...`.
+    `method=... path=... status=... client=...`. (The same fields as `fields`, without
+    building them one by one: two lines are written per request.)
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        line = " ".join(f"{key}={_text(value)}" for key, value in fields(record).items())
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        head = f"ts={stamp[:-3]}Z level={record.levelname.lower()} logger={record.name}"
+        request_id = getattr(record, "request_id", None) or current_request_id()
+        if request_id:
+            head += f" request_id={_text(request_id)}"
+        line = f"{head} {self._body(record)}"
         if record.exc_info:
             line += " exc=" + _quote(self.formatException(record.exc_info))
         return line
+
+    def _body(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            client, method, path, _version, status = args
+            return f"method={method} path={_text(str(path))} status={status} client={client}"
+        message = record.getMessage()
+        if _PAIRS.fullmatch(message):
+            return message
+        return f"msg={_quote(message)}"
 
 
 class JSONFormatter(logging.Formatter):
