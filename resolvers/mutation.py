@@ -149,7 +149,11 @@ class Mutation:
         return BulkJob.of(view, None)
 
     @strawberry.mutation(
-        description="Delete a contact from the providers that hold it (or the ones named)."
+        description="Delete a contact from the providers that hold it (or the ones named). "
+        "Answers a row for every enabled provider (or each one named), in the configured "
+        "precedence: SKIPPED where the API cannot delete (Akita, Interakt) or holds no "
+        "record of the contact. Trustmary's delete is soft (it keeps the contact with status "
+        "deleted), and its row's message says so."
     )
     async def delete_contact(
         self,

@@ -70,6 +70,12 @@ class Written:
     operation_id: str
 
 
+def in_precedence(runtime: Runtime, providers: Sequence[Provider]) -> list[Provider]:
+    """`providers` in the configured precedence: the order every result row comes in."""
+    rank = runtime.precedence.rank("")
+    return sorted(providers, key=lambda p: rank.get(p, len(rank)))
+
+
 def skipped(provider: Provider, reason: str) -> WriteResult:
     return WriteResult(provider, WriteStatus.SKIPPED, message=reason)
 
@@ -120,7 +126,10 @@ def apply(
     }
     connector = by_kind[kind].get(provider)
     if connector is None:
-        reason = _unable(runtime, provider, f"{provider.name} has no API for this change")
+        cannot = (
+            "cannot delete contacts" if kind == "deleteContact" else "has no API for this change"
+        )
+        reason = _unable(runtime, provider, f"{provider.name} {cannot}")
         return _ready(skipped(provider, reason))
     if target is None:
         return _ready(skipped(provider, f"the contact has no record in {provider.name}"))
@@ -211,6 +220,10 @@ async def change(
         records.setdefault(provider.value, {"remote_id": remote_id, "email": None, "status": None})
     if providers is not None:
         wanted = list(providers)
+    elif kind == "deleteContact":
+        # A row for every provider the delete could concern: also those whose API
+        # cannot delete (Akita, Interakt) and those without a record of the person.
+        wanted = [p for p in Provider if p.value in records or ctx.runtime.enabled(p)]
     else:
         wanted = [p for p in Provider if p.value in records]
     request = {"records": records, "args": dict(args), "person": person.id}
@@ -267,6 +280,7 @@ async def _write(
     cancelled (its client hung up, or it ran out of time): what it did is always in
     the journal, and what it could not do is queued.
     """
+    targets = in_precedence(ctx.runtime, targets)
     items = range(len(inputs))
     operation_id = await _begin(ctx, kind, request, items, targets)
     task = asyncio.ensure_future(_carry_out(ctx, kind, operation_id, inputs, targets, send))

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
 from sandbox.app import Sandbox
 from tests.conftest import GatewayFactory
@@ -244,8 +245,19 @@ async def test_delete_removes_the_contact_from_every_provider_that_holds_it(
         {"id": cid},
     )
     assert result.errors == []
-    statuses = {r["provider"]: r["status"] for r in result.data["deleteContact"]["results"]}
-    assert statuses == {"ADAPTIX": "DELETED", "TRUSTMARY": "DELETED", "LUNARSEND": "DELETED"}
+    rows = result.data["deleteContact"]["results"]
+    # A row for every provider, in the configured precedence (the default here).
+    assert [(r["provider"], r["status"]) for r in rows] == [
+        ("ADAPTIX", "DELETED"),
+        ("TRUSTMARY", "DELETED"),
+        ("LUNARSEND", "DELETED"),
+        ("AKITA", "SKIPPED"),
+        ("INTERAKT", "SKIPPED"),
+    ]
+    by_provider = {r["provider"]: r for r in rows}
+    assert by_provider["AKITA"]["message"] == "AKITA cannot delete contacts"
+    assert by_provider["INTERAKT"]["message"] == "INTERAKT cannot delete contacts"
+    assert "Trustmary keeps the contact with status deleted" in by_provider["TRUSTMARY"]["message"]
     after = await execute(gateway, "query($id: ID) { contact(id: $id) { id } }", {"id": cid})
     assert after.data == {"contact": None}
 
@@ -315,3 +327,19 @@ async def test_the_contact_after_an_upsert_is_read_only_where_the_write_answered
     }
     assert await stats(client, "trustmary") == {"GET /v1/lists": 1, "POST /v1/contacts": 1}
     assert await stats(client, "lunarsend") == {"GET /api/contacts": 2, "POST /api/contacts": 1}
+
+
+async def test_result_rows_come_in_the_configured_precedence_not_as_named(
+    make_gateway: GatewayFactory,
+) -> None:
+    order = (Provider.LUNARSEND, Provider.TRUSTMARY, Provider.AKITA)
+    gateway = make_gateway(precedence=Precedence(default=order))
+    result = await execute(
+        gateway,
+        'mutation { upsertContact(input: {email: "rows@example.com", firstName: "Row"},'
+        " providers: [ADAPTIX, AKITA, TRUSTMARY, LUNARSEND]) { results { provider } } }",
+    )
+    assert result.errors == []
+    rows = [r["provider"] for r in result.data["upsertContact"]["results"]]
+    # Named providers first in the configured order, the rest in the default order.
+    assert rows == ["LUNARSEND", "TRUSTMARY", "AKITA", "ADAPTIX"]
