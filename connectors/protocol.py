@@ -113,6 +113,14 @@ class Lister(Protocol):
         """
         ...
 
+    async def list_contacts_before(
+        self, *, cursor: str | None, limit: int, brief: bool = False
+    ) -> Page:
+        """The contacts right before the one whose position is `cursor` (a position
+        from `Page.positions`), in the listing's order; `cursor` None: the last ones.
+        `next_cursor` is the first contact's position when more precede it."""
+        ...
+
 
 @runtime_checkable
 class Writer(Protocol):
@@ -192,6 +200,13 @@ class DoNotContactSetter(Protocol):
 class PointsKeeper(Protocol):
     async def add_points(self, remote_id: str, delta: int) -> WriteResult:
         """Add (positive) or subtract (negative) points."""
+        ...
+
+
+@runtime_checkable
+class ContactCounter(Protocol):
+    async def count_contacts(self) -> int:
+        """How many contacts the provider holds, in one call."""
         ...
 
 

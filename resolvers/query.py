@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -20,24 +22,31 @@ from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    MAX_SORTED_LISTING,
     Window,
     decode_key,
     keyset_window,
-    page_size,
+    paging,
 )
 from resolvers.runtime.errors import BadUserInput, StoreError
 from resolvers.services import bulk
 from resolvers.services.listing import (
     ListingFilter,
+    Order,
+    OrderField,
     account_people,
+    enumerable,
+    enumerate_all,
     enumerate_people,
     lookup_people,
+    ordered,
+    sort_key,
 )
-from resolvers.services.lookup import account_key, find_person
+from resolvers.services.lookup import account_key, complete, find_person
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactConnection, ContactNode
 from resolvers.types.ids import decode_id, person_key
-from resolvers.types.inputs import ContactFilter, check_email
+from resolvers.types.inputs import ContactFilter, ContactOrder, check_email
 from resolvers.types.node import Node, PageInfo
 from resolvers.types.operations import (
     BulkJob,
@@ -55,8 +64,35 @@ from resolvers.types.tag import TagNode
 OPERATION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _sort_key(person: Person) -> str:
-    return person.key.token
+async def _completed(info: Info, window: Window[Person]) -> Window[Person]:
+    """A page's people with every provider's records."""
+    people = await complete(info.context, info, [p.key for p in window.items])
+    kept = [(p, c) for p, c in zip(people, window.cursors, strict=True) if p is not None]
+    return replace(window, items=[p for p, _ in kept], cursors=[c for _, c in kept])
+
+
+def _counted(count: int) -> Callable[[], Awaitable[int | None]]:
+    async def total() -> int | None:
+        return count
+
+    return total
+
+
+def _listing_count(info: Info, phases: list[Provider]) -> Callable[[], Awaitable[int | None]]:
+    """An unfiltered listing's size: Adaptix's own count when it is all the listing reads;
+    unknown (None) once Trustmary is in it."""
+
+    async def total() -> int | None:
+        counter = info.context.runtime.counters.get(phases[0]) if len(phases) == 1 else None
+        if counter is None:
+            return None
+        try:
+            return await counter.count_contacts()
+        except ConnectorError as exc:
+            info.context.report(info, exc)
+            return None
+
+    return total
 
 
 async def _contact(info: Info, key: PersonKey) -> ContactNode | None:
@@ -89,30 +125,94 @@ class Query:
         return await _contact(info, key)
 
     @strawberry.field(
-        description="Contacts, one per person across providers, in a stable order. Without "
-        "filters (or with only `provider`) it lists what the providers can enumerate: Adaptix, "
-        "then Trustmary; people only in Lunar Send, Akita or Interakt are found by filters. "
-        "Paging never skips or repeats anyone."
+        description="Contacts, one per person across providers. Filtered or not, they come "
+        "in one listing order unless `orderBy` says otherwise: people Adaptix holds by "
+        "Adaptix id, then people Trustmary holds in the order Trustmary created them, then "
+        "(filtered listings) everyone else by key. Without filters (or with only `provider`) "
+        "it lists what the providers can enumerate (Adaptix, Trustmary); people only in "
+        "Lunar Send, Akita or Interakt are found by filters (see `coveredProviders`). "
+        "Paging, forward (`first`, `after`) or backward (`last`, `before`), never skips or "
+        "repeats anyone."
     )
     async def contacts(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
-        filter: ContactFilter | None = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="How many contacts from the start (20)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor to go on after.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="How many contacts from the end.")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="The cursor to stop before.")
+        ] = None,
+        filter: Annotated[
+            ContactFilter | None,
+            strawberry.argument(description="What the contacts must match (all of it)."),
+        ] = None,
+        order_by: Annotated[
+            ContactOrder | None,
+            strawberry.argument(
+                description="How to sort them. An unfiltered listing is read whole to be "
+                f"sorted (at most {MAX_SORTED_LISTING} contacts: filter a larger one)."
+            ),
+        ] = None,
     ) -> ContactConnection:
-        first = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         flt = filter.to_filter() if filter else ListingFilter()
-        window: Window[Person]
-        if flt.needs_lookup:
-            resume = decode_key(after)
-            people = await lookup_people(info.context, info, flt)
-            window = keyset_window(people, _sort_key, after=resume, first=first)
-        else:
-            window = await enumerate_people(
-                info.context, info, first=first, after=after, provider=flt.provider
-            )
-        return ContactConnection.of(window, after)
+        order = order_by.to_order() if order_by else Order()
+        ctx = info.context
+        if flt.needs_lookup or order.field is not None:
+            decode_key(asked.after)  # refused before any provider call
+            decode_key(asked.before, field="before")
+            if flt.needs_lookup:
+                found = await lookup_people(ctx, info, flt)
+                people, covered = found.people, found.covered
+            else:
+                people = await enumerate_all(ctx, info, flt.provider)
+                covered = enumerable(ctx, flt.provider)
+            people = ordered(people, order)
+            window = keyset_window(people, sort_key(order), asked, descending=order.descending)
+            if not flt.needs_lookup:  # sorted as the listing knows them; shown complete
+                window = await _completed(info, window)
+            return ContactConnection.of(window, asked, _counted(len(people)), covered)
+        window = await enumerate_people(ctx, info, paging=asked, provider=flt.provider)
+        phases = enumerable(ctx, flt.provider)
+        return ContactConnection.of(window, asked, _listing_count(info, phases), phases)
+
+    @strawberry.field(
+        description="People created or changed since a time, oldest change first, for "
+        "incremental sync: keep the last `endCursor` (or the latest `updatedAt` seen) and ask "
+        "again. What a provider can tell: Adaptix and Trustmary keep a change time (Trustmary "
+        "read page by page); Lunar Send keeps only a creation time (a person only there "
+        "shows when created, not when changed); Akita and Interakt cannot be read."
+    )
+    async def contact_changes(
+        self,
+        info: Info,
+        since: Annotated[
+            datetime,
+            strawberry.argument(description="Changes after this time (with an offset)."),
+        ],
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="How many contacts from the start (20)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor to go on after.")
+        ] = None,
+    ) -> ContactConnection:
+        asked = paging(first, after, None, None, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        flt = ContactFilter(updated_since=since).to_filter(where="since")
+        found = await lookup_people(info.context, info, flt)
+        order = Order(OrderField.UPDATED_AT)
+        people = ordered(found.people, order)
+        window = keyset_window(people, sort_key(order), asked)
+        return ContactConnection.of(window, asked, _counted(len(people)), found.covered)
 
     @strawberry.field(description="Any object by its global id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -176,27 +276,47 @@ class Query:
     async def write_operations(
         self,
         info: Info,
-        status: WriteOperationStatus | None = None,
-        first: int = DEFAULT_PAGE,
-        after: str | None = None,
+        status: Annotated[
+            WriteOperationStatus | None,
+            strawberry.argument(description="Only the operations in this status."),
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="How many operations from the newest (20)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor to go on after.")
+        ] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(description="How many operations from the oldest."),
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="The cursor to stop before.")
+        ] = None,
     ) -> WriteOperationConnection:
         journal = _journal(info)
-        size = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         views, more = await _stored(
             journal.operations(
                 status=status.value if status is not None else None,
-                first=size,
+                first=asked.size,
                 after=operation_after(after),
+                before=operation_after(before, field="before"),
+                backward=asked.backward,
             )
         )
         edges = [
             WriteOperationEdge(cursor=operation_cursor(v.id), node=WriteOperation.of(v))
             for v in views
         ]
-        return WriteOperationConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        window = Window(
+            edges,
+            [e.cursor for e in edges],
+            has_next=bool(before) if asked.backward else more,
+            has_previous=more if asked.backward else bool(after),
         )
+        return WriteOperationConnection(edges=edges, page_info=PageInfo.of(window, asked))
 
     @strawberry.field(description="A bulk job (from `startBulkUpsert`) and how far along it is.")
     async def bulk_job(self, info: Info, id: strawberry.ID) -> BulkJob | None:

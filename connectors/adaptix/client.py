@@ -254,10 +254,23 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
             params = where_params("company", "eq", value)
         elif by is SearchField.TAG:
             params = [("search", "tag:" + quote(value))]
+        elif by is SearchField.UPDATED_SINCE:
+            return await self._changed_since(value)
         else:
             params = [("search", value)]
         params += [("orderBy", "id"), ("orderByDir", "asc")]
         return [to_record(r) for r in await self.collect(params, BATCH_LIMIT)]
+
+    async def _changed_since(self, since: str) -> list[ContactRecord]:
+        """Contacts changed (`date_modified`) or created (`date_added`, as Adaptix leaves
+        `date_modified` empty until the first change) after `since`: two searches."""
+        order = [("orderBy", "id"), ("orderByDir", "asc")]
+        changed, created = await asyncio.gather(
+            self.collect([*where_params("date_modified", "gt", since), *order], BATCH_LIMIT),
+            self.collect([*where_params("date_added", "gt", since), *order], BATCH_LIMIT),
+        )
+        unique = {str(r.get("id")): r for r in (*changed, *created)}
+        return [to_record(r) for r in unique.values()]
 
     async def list_contacts(self, *, cursor: str | None, limit: int, brief: bool = False) -> Page:
         """The contacts after the id `cursor` (from the first one when None), by id:
@@ -288,6 +301,39 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         more = bool(contacts) and remaining > len(contacts)
         total = remaining if cursor is None else None  # every contact, on the first page
         return Page(contacts, positions[-1] if more else None, total, positions)
+
+    async def list_contacts_before(
+        self, *, cursor: str | None, limit: int, brief: bool = False
+    ) -> Page:
+        """The `limit` contacts right before the id `cursor` (the last ones when None),
+        read by id descending (`where id lt`) and answered in id order."""
+        if cursor is not None and not is_remote_id(cursor):
+            raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=self.provider)
+        params: list[tuple[str, Any]] = [
+            ("limit", max(1, limit)),
+            ("orderBy", "id"),
+            ("orderByDir", "desc"),
+        ]
+        if cursor is not None:
+            params = [*where_params("id", "lt", str(int(cursor))), *params]
+        if brief:
+            params.append(("minimal", "true"))
+        body = await self.get_json("/contacts", params=params)
+        if not isinstance(body, Mapping):
+            body = {}
+        contacts = sorted(
+            (to_record(r) for r in entries(body.get("contacts"))),
+            key=lambda c: as_int(c.remote_id),
+        )
+        remaining = as_int(body.get("total"))  # of the contacts before the cursor
+        positions = [c.remote_id for c in contacts]
+        more = bool(contacts) and remaining > len(contacts)
+        return Page(contacts, positions[0] if more else None, None, positions)
+
+    async def count_contacts(self) -> int:
+        """How many contacts Adaptix holds: the `total` of a one-contact page."""
+        body = await self.get_json("/contacts", params=[("limit", 1), ("minimal", "true")])
+        return as_int(body.get("total")) if isinstance(body, Mapping) else 0
 
     async def list_tags(self) -> list[TagInfo]:
         limit = self.settings.tag_scan_limit

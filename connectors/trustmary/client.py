@@ -143,6 +143,40 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
             return await self.list_contacts(cursor=end, limit=limit, brief=brief)
         return Page(contacts, end if full else None, None, positions)
 
+    async def list_contacts_before(
+        self, *, cursor: str | None, limit: int, brief: bool = False
+    ) -> Page:
+        """The contacts before position `cursor` (the contact at offset `cursor - 1`
+        and those after it left out), back to the start of their page of 1000; `cursor`
+        None: the last page, found by reading every page (Trustmary does not say how
+        many contacts it holds)."""
+        if cursor is None:
+            offset, records = 0, await self._get_page({"offset": 0, "includeAll": "true"})
+            while len(records) >= self.PAGE_SIZE:
+                offset += self.PAGE_SIZE
+                following = await self._get_page({"offset": offset, "includeAll": "true"})
+                if not following:
+                    offset -= self.PAGE_SIZE
+                    break
+                records = following
+            page_start, end = offset, offset + len(records)
+        else:
+            end = _parse_position(cursor, self.provider) - 1
+            if end <= 0:
+                return Page([], None, None, [])
+            page_start = ((end - 1) // self.PAGE_SIZE) * self.PAGE_SIZE
+            records = await self._get_page({"offset": page_start, "includeAll": "true"})
+        contacts, positions = [], []
+        for index in range(min(end, page_start + len(records)) - page_start):
+            if records[index].get("status") == "deleted":
+                continue
+            contacts.append(to_record(records[index]))
+            positions.append(str(page_start + index + 1))
+        before = str(page_start + 1) if page_start > 0 else None
+        if before is not None and not contacts:  # nothing on this page but deleted contacts
+            return await self.list_contacts_before(cursor=before, limit=limit, brief=brief)
+        return Page(contacts, before, None, positions)
+
     async def _get_page(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         body = await self.get_json("/contacts", params=params)
         records = body.get("contacts") if isinstance(body, dict) else None

@@ -72,6 +72,8 @@ class SearchField(StrEnum):
     COMPANY = "company"
     TEXT = "text"
     TAG = "tag"
+    # Created or changed after a time (the value: an ISO 8601 date-time with offset).
+    UPDATED_SINCE = "updated_since"
 
 
 @dataclass(frozen=True, slots=True)

@@ -312,17 +312,29 @@ class Journal:
         return view
 
     async def operations(
-        self, *, status: str | None, first: int, after: str | None
+        self,
+        *,
+        status: str | None,
+        first: int,
+        after: str | None,
+        before: str | None = None,
+        backward: bool = False,
     ) -> tuple[list[OperationView], bool]:
-        """Operations newest first (ids are time-ordered), after the id `after`."""
-        query = select(operations).order_by(operations.c.id.desc()).limit(first + 1)
+        """Operations newest first (ids are time-ordered), older than the id `after` and
+        newer than `before`: the `first` newest of them, or (`backward`) the oldest.
+        The flag says whether more follow (or, backward, precede) them."""
+        order = operations.c.id.asc() if backward else operations.c.id.desc()
+        query = select(operations).order_by(order).limit(first + 1)
         if status is not None:
             query = query.where(operations.c.status == status)
         if after is not None:
             query = query.where(operations.c.id < after)
+        if before is not None:
+            query = query.where(operations.c.id > before)
         async with self.store.transaction() as connection:
             rows = (await connection.execute(query)).all()
-            views = [_view(row) for row in rows[:first]]
+            kept = rows[:first]
+            views = [_view(row) for row in (reversed(kept) if backward else kept)]
             if views:
                 counted = await connection.execute(
                     select(legs.c.operation_id, legs.c.status, func.count())

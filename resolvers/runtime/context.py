@@ -21,6 +21,7 @@ from connectors.errors import ConnectorError
 from connectors.protocol import (
     ActivitySource,
     Connector,
+    ContactCounter,
     Deleter,
     DoNotContactSetter,
     EmailReader,
@@ -107,6 +108,7 @@ class Runtime:
         self.external_id_readers = _having(ordered, ExternalIdReader)  # type: ignore[type-abstract]
         self.searchers = _having(ordered, Searcher)  # type: ignore[type-abstract]
         self.listers = _having(ordered, Lister)  # type: ignore[type-abstract]
+        self.counters = _having(ordered, ContactCounter)  # type: ignore[type-abstract]
         self.writers = _having(ordered, Writer)  # type: ignore[type-abstract]
         self.deleters = _having(ordered, Deleter)  # type: ignore[type-abstract]
         self.tag_listers = _having(ordered, TagLister)  # type: ignore[type-abstract]

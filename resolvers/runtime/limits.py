@@ -48,6 +48,7 @@ from resolvers.runtime.cursors import (
     DEFAULT_PAGE,
     MAX_ACTIVITY_PAGE,
     MAX_PAGE,
+    MAX_SORTED_LISTING,
 )
 from resolvers.runtime.errors import BadUserInput, GatewayError
 
@@ -283,6 +284,8 @@ class _Cost:
     def size(self, node: FieldNode, default: int, maximum: int) -> int:
         """The page size asked for; one past the maximum is refused by the field itself."""
         value = self.argument(node, "first")
+        if value is None:
+            value = self.argument(node, "last")
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= maximum:
             return value
         return default if value is None else 0
@@ -334,8 +337,16 @@ class _Cost:
                 self.each(
                     {p: c for p, c in runtime.listers.items() if p not in runtime.searchers}, times
                 )
+            elif self.argument(node, "orderBy") or self.argument(node, "last"):
+                # Sorted by a field, or read from its end: every page of each listing.
+                self.each(runtime.listers, times, per=MAX_SORTED_LISTING // LIST_PAGE)
             else:
                 self.each(runtime.listers, times, per=max(1, math.ceil(first / LIST_PAGE)))
+            inner = times * first
+        elif name == "contactChanges":
+            first = self.size(node, DEFAULT_PAGE, MAX_PAGE)
+            self.people(first * times)
+            self.searched(times)
             inner = times * first
         elif name in ("node", "account") and root is OperationType.QUERY:
             # An account (the costlier kind of node): found by company name.

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, AccountKind
 from resolvers.runtime.context import Info
-from resolvers.runtime.cursors import (
-    DEFAULT_PAGE,
-    MAX_PAGE,
-    decode_key,
-    keyset_window,
-    page_size,
-)
-from resolvers.services.listing import account_people
+from resolvers.runtime.cursors import DEFAULT_PAGE, MAX_PAGE, keyset_window, paging
+from resolvers.services.listing import account_people, listing_key
 from resolvers.services.lookup import account_id
 from resolvers.types.contact import ContactConnection
 from resolvers.types.node import Node
@@ -58,16 +54,35 @@ class AccountNode(Node):
         )
 
     @strawberry.field(
-        description="The account's contacts. Found by company name in every provider that "
-        "can look it up (Adaptix, Lunar Send) or list it (Trustmary)."
+        description="The account's contacts, in the listing order of `contacts`. Found by "
+        "company name in every provider that can look it up (Adaptix, Lunar Send) or list it "
+        "(Trustmary)."
     )
     async def contacts(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="How many contacts from the start (20)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor to go on after.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="How many contacts from the end.")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="The cursor to stop before.")
+        ] = None,
     ) -> ContactConnection:
-        first = page_size(first, default=DEFAULT_PAGE, maximum=MAX_PAGE)
-        resume = decode_key(after)
+        asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         people = self.people
         if people is None:
             people = await account_people(info.context, info, self.key, self.name)
-        window = keyset_window(people, lambda p: p.key.token, after=resume, first=first)
-        return ContactConnection.of(window, after)
+        people = sorted(people, key=listing_key)
+        window = keyset_window(people, listing_key, asked)
+
+        async def total() -> int | None:
+            return len(people)
+
+        return ContactConnection.of(window, asked, total)

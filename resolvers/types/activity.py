@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from gateway.domain.records import ActivityRecord
-from resolvers.runtime.cursors import Window
+from resolvers.runtime.cursors import Paging, Window
 from resolvers.types.ids import encode_id
 from resolvers.types.node import PageInfo
 from resolvers.types.scalars import JSON, ProviderEnum
@@ -37,23 +37,27 @@ class ActivityNode:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One activity item of a page, with its cursor.")
 class ActivityEdge:
-    cursor: str
-    node: ActivityNode
+    cursor: str = strawberry.field(description="Where this item is: for `after` or `before`.")
+    node: ActivityNode = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of activity, newest first.")
 class ActivityConnection:
-    edges: list[ActivityEdge]
-    page_info: PageInfo
+    edges: list[ActivityEdge] = strawberry.field(description="The page's items, with cursors.")
+    page_info: PageInfo = strawberry.field(description="Where the page starts and ends.")
+
+    @strawberry.field(description="The page's items, without cursors.")
+    def nodes(self) -> list[ActivityNode]:
+        return [edge.node for edge in self.edges]
 
     @classmethod
-    def of(cls, window: Window[ActivityRecord], after: str | None) -> ActivityConnection:
+    def of(cls, window: Window[ActivityRecord], paging: Paging) -> ActivityConnection:
         return cls(
             edges=[
                 ActivityEdge(cursor=cursor, node=ActivityNode.from_record(item))
                 for cursor, item in zip(window.cursors, window.items, strict=True)
             ],
-            page_info=PageInfo.of(window, after),
+            page_info=PageInfo.of(window, paging),
         )

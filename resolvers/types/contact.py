@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,15 +12,17 @@ import strawberry
 from connectors.errors import ConnectorError
 from gateway.domain.federation import Person
 from gateway.domain.keys import PersonKey
-from gateway.domain.records import ActivityRecord, ContactRecord, WrittenSource
+from gateway.domain.records import ActivityRecord, ContactRecord, Provider, WrittenSource
 from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_ACTIVITY_PAGE,
     MAX_ACTIVITY_PAGE,
+    MAX_OFFSET,
+    Paging,
     Window,
     decode_offset,
     offset_window,
-    page_size,
+    paging,
 )
 from resolvers.types.activity import ActivityConnection
 from resolvers.types.ids import contact_id
@@ -177,14 +180,32 @@ class ContactNode(Node):
         return await AccountNode.for_person(info, self.person)
 
     @strawberry.field(
-        description="Events and notes from every provider that keeps them, newest first."
+        description="Events and notes from every provider that keeps them, newest first. "
+        "`last` without `before` reads the whole history (the oldest items)."
     )
     async def activity(
-        self, info: Info, first: int | None = 10, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many items from the start (10).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor to go on after.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="How many items from the end.")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="The cursor to stop before.")
+        ] = None,
     ) -> ActivityConnection:
-        first = page_size(first, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE)
-        offset = decode_offset(after)
-        need = offset + first + 1
+        asked = paging(
+            first, after, last, before, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE
+        )
+        if asked.backward:
+            need = decode_offset(before, field="before") if before else MAX_OFFSET
+        else:
+            need = decode_offset(after) + asked.size + 1
         items: list[ActivityRecord] = [a for r in self.person.sources for a in r.inline_activity]
         loaders = info.context.loaders.activity
 
@@ -199,26 +220,54 @@ class ContactNode(Node):
         for found in await asyncio.gather(*(load(r) for r in wanted)):
             items.extend(found)
         items.sort(key=lambda a: (a.timestamp, a.id), reverse=True)
-        return ActivityConnection.of(offset_window(items, offset=offset, first=first), after)
+        return ActivityConnection.of(offset_window(items, asked), asked)
 
 
-@strawberry.type
+@strawberry.type(description="One contact of a page, with its cursor.")
 class ContactEdge:
-    cursor: str
-    node: ContactNode
+    cursor: str = strawberry.field(description="Where this contact is: for `after` or `before`.")
+    node: ContactNode = strawberry.field(description="The contact.")
 
 
 @strawberry.type(description="A page of contacts.")
 class ContactConnection:
-    edges: list[ContactEdge]
-    page_info: PageInfo
+    edges: list[ContactEdge] = strawberry.field(description="The page's contacts, with cursors.")
+    page_info: PageInfo = strawberry.field(description="Where the page starts and ends.")
+    counter: strawberry.Private[Callable[[], Awaitable[int | None]] | None] = None
+    covered_providers: list[ProviderEnum] = strawberry.field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="The providers this listing could find people in: a person held only "
+        "at another provider is not in it (e.g. Lunar Send cannot search text, and Akita "
+        "and Interakt cannot be read).",
+    )
+
+    @strawberry.field(description="The page's contacts, without cursors.")
+    def nodes(self) -> list[ContactNode]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(
+        description="How many contacts the whole listing holds (every page). Exact for a "
+        "filtered listing (the gateway finds every match) and for a listing of Adaptix alone "
+        "(Adaptix says how many it holds: one provider call); null where it cannot be known: "
+        "Trustmary does not say how many contacts it holds."
+    )
+    async def total_count(self) -> int | None:
+        return await self.counter() if self.counter is not None else None
 
     @classmethod
-    def of(cls, window: Window[Person], after: str | None) -> ContactConnection:
+    def of(
+        cls,
+        window: Window[Person],
+        paging: Paging,
+        counter: Callable[[], Awaitable[int | None]] | None = None,
+        covered: list[Provider] | None = None,
+    ) -> ContactConnection:
         return cls(
             edges=[
                 ContactEdge(cursor=cursor, node=ContactNode.from_person(person))
                 for cursor, person in zip(window.cursors, window.items, strict=True)
             ],
-            page_info=PageInfo.of(window, after),
+            page_info=PageInfo.of(window, paging),
+            counter=counter,
+            covered_providers=sorted(covered or [], key=_PROVIDER_ORDER.__getitem__),
         )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
 
 import strawberry
 
 from gateway.domain.records import ContactWrite, Provider
 from resolvers.runtime.errors import BadUserInput
-from resolvers.services.listing import ListingFilter
+from resolvers.services.listing import ListingFilter, Order, OrderField
 from resolvers.types.scalars import JSON, ProviderEnum
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -152,6 +154,13 @@ class ContactFilter:
     company: str | None = strawberry.field(
         default=None, description="Company name, compared case-insensitively."
     )
+    updated_since: datetime | None = strawberry.field(
+        default=None,
+        description="People created or changed after this time at a provider that can "
+        "tell: Adaptix (date modified, else date added) and Trustmary (updated_at, read "
+        "page by page). Lunar Send keeps no change time and Akita and Interakt cannot be "
+        "read: people only there are not found by it (see `coveredProviders`).",
+    )
 
     def to_filter(self, where: str = "filter") -> ListingFilter:
         """Validate and convert; raises BadUserInput naming the field."""
@@ -161,13 +170,54 @@ class ContactFilter:
             value = getattr(self, name)
             if value is not None and not value.strip():
                 raise BadUserInput(f"{where}.{name} must not be blank", field=f"{where}.{name}")
+        since = self.updated_since
+        if since is not None and since.tzinfo is None:
+            raise BadUserInput(
+                f"{where}.updatedSince needs a time zone offset (e.g. 2026-01-31T09:00:00Z)",
+                field=f"{where}.updatedSince",
+            )
         return ListingFilter(
             email=self.email,
             search=self.search,
             provider=self.provider,
             tag=self.tag,
             company=self.company,
+            updated_since=since,
         )
+
+
+@strawberry.enum(description="What `contacts` can be sorted by.")
+class ContactOrderField(Enum):
+    EMAIL = strawberry.enum_value(OrderField.EMAIL, description="The shown email, normalized.")
+    NAME = strawberry.enum_value(
+        OrderField.NAME, description="The shown name (else first and last name), ignoring case."
+    )
+    CREATED_AT = strawberry.enum_value(
+        OrderField.CREATED_AT, description="When the earliest provider record was created."
+    )
+    UPDATED_AT = strawberry.enum_value(
+        OrderField.UPDATED_AT, description="When a provider record last changed."
+    )
+
+
+@strawberry.enum(description="Which way a sort goes.")
+class OrderDirection(Enum):
+    ASC = strawberry.enum_value("asc", description="Smallest first; empty values last.")
+    DESC = strawberry.enum_value("desc", description="Largest first; empty values last.")
+
+
+@strawberry.input(
+    description="How to sort `contacts`. Ties go by the contact's key, so the order is total "
+    "and paging never skips or repeats anyone."
+)
+class ContactOrder:
+    field: ContactOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description="Which way (ASC when left out)."
+    )
+
+    def to_order(self) -> Order:
+        return Order(OrderField[self.field.name], self.direction is OrderDirection.DESC)
 
 
 def check_email(value: str, field: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from resolvers.runtime.cursors import Window
+from resolvers.runtime.cursors import Paging, Window
 
 
 @strawberry.interface(description="An object with a stable, opaque global id that `node` resolves.")
@@ -14,11 +14,31 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.type(description="Where a page ends and whether another follows.")
+@strawberry.type(
+    description="Where a page starts and ends, and whether items precede or follow it (Relay)."
+)
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Whether items follow this page (after `endCursor`)."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether items precede this page (before `startCursor`)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first item's cursor: pass it as `before` (with `last`) for the "
+        "page before; on an empty page, the cursor the page was asked with."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor: pass it as `after` (with `first`) for the "
+        "next page; on an empty page, the cursor the page was asked with."
+    )
 
     @classmethod
-    def of(cls, window: Window[Any], after: str | None) -> PageInfo:
-        return cls(has_next_page=window.has_next, end_cursor=window.end_cursor(after))
+    def of(cls, window: Window[Any], paging: Paging) -> PageInfo:
+        asked = paging.asked_with
+        return cls(
+            has_next_page=window.has_next,
+            has_previous_page=window.has_previous,
+            start_cursor=window.cursors[0] if window.cursors else asked,
+            end_cursor=window.cursors[-1] if window.cursors else asked,
+        )

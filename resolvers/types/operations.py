@@ -155,23 +155,29 @@ class WriteOperation:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One write operation of a page, with its cursor.")
 class WriteOperationEdge:
-    cursor: str
-    node: WriteOperation
+    cursor: str = strawberry.field(description="Where this operation is: for `after` or `before`.")
+    node: WriteOperation = strawberry.field(description="The operation.")
 
 
 @strawberry.type(description="A page of write operations, newest first.")
 class WriteOperationConnection:
-    edges: list[WriteOperationEdge]
-    page_info: PageInfo
+    edges: list[WriteOperationEdge] = strawberry.field(
+        description="The page's operations, with cursors."
+    )
+    page_info: PageInfo = strawberry.field(description="Where the page starts and ends.")
+
+    @strawberry.field(description="The page's operations, without cursors.")
+    def nodes(self) -> list[WriteOperation]:
+        return [edge.node for edge in self.edges]
 
 
 def operation_cursor(operation_id: str) -> str:
     return base64.urlsafe_b64encode(f"op:{operation_id}".encode()).decode()
 
 
-def operation_after(cursor: str | None) -> str | None:
+def operation_after(cursor: str | None, field: str = "after") -> str | None:
     """The operation id a `writeOperations` cursor stands for."""
     if cursor is None:
         return None
@@ -180,7 +186,7 @@ def operation_after(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     if not text.startswith("op:") or len(text) > 64:
-        raise BadUserInput("after: not a cursor of writeOperations", field="after")
+        raise BadUserInput(f"{field}: not a cursor of writeOperations", field=field)
     return text[3:]
 
 
