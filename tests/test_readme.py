@@ -51,6 +51,8 @@ async def test_graphql_examples_run_against_the_sandbox(
         assert (job["status"], job["total"], job["pending"]) == ("PENDING", 4, 4)
     elif "contact" in result.data:
         assert len(result.data["contact"]["sources"]) == 3
+        # As the text after the query says: Ada's records disagree on phone and company.
+        assert [c["field"] for c in result.data["contact"]["conflicts"]] == ["phones", "company"]
     else:
         statuses = {r["provider"]: r["status"] for r in result.data["upsertContact"]["results"]}
         assert set(statuses.values()) <= {"CREATED", "UPDATED"}

@@ -98,17 +98,35 @@ class Person:
     written: list[WrittenSource] = field(default_factory=list)
 
     def pick(self, name: str) -> Any:
+        """The value shown for unified field `name`: the chosen record's (see `chosen`)."""
         if len(self.sources) == 1:
             value = getattr(self.sources[0], name)
             return value if _has_value(value) else None
+        record = self.chosen(name)
+        return None if record is None else getattr(record, name)
+
+    def chosen(self, name: str) -> ContactRecord | None:
+        """The record `pick(name)` takes its value from: the first, in the field's
+        precedence, with a value for it; None when no record has one."""
+        if len(self.sources) == 1:
+            only = self.sources[0]
+            return only if _has_value(getattr(only, name)) else None
         # One pass, no sort: this runs for every field of every contact of a page.
         rank = self.precedence.rank(name)
         best, best_rank = None, _UNRANKED + 1
         for record in self.sources:
-            value = getattr(record, name)
-            if _has_value(value) and (at := rank.get(record.provider, _UNRANKED)) < best_rank:
-                best, best_rank = value, at  # strictly better: the earlier record wins a tie
+            if (
+                _has_value(getattr(record, name))
+                and (at := rank.get(record.provider, _UNRANKED)) < best_rank
+            ):
+                best, best_rank = record, at  # strictly better: the earlier record wins a tie
         return best
+
+    def by_precedence(self, name: str) -> list[ContactRecord]:
+        """Every record, in the precedence of field `name` (ties keep the records' order,
+        as `chosen` breaks them)."""
+        rank = self.precedence.rank(name)
+        return sorted(self.sources, key=lambda r: rank.get(r.provider, _UNRANKED))
 
     @property
     def emails(self) -> list[str]:

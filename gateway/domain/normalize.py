@@ -1,4 +1,5 @@
-"""The join keys' normal forms: how two spellings of one email or company compare equal."""
+"""Normal forms: how two spellings of one email, company, name or phone compare equal
+(the join keys, and what `provenance` calls the same value)."""
 
 from __future__ import annotations
 
@@ -16,4 +17,34 @@ def normalize_company(company: str | None) -> str | None:
     if company is None:
         return None
     cleaned = " ".join(company.split()).lower()
+    return cleaned or None
+
+
+def normalize_text(text: str | None) -> str | None:
+    """Names, titles and other free text: case-folded, whitespace trimmed and collapsed."""
+    if text is None:
+        return None
+    cleaned = " ".join(text.split()).casefold()
+    return cleaned or None
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """A phone number by its digits: "+1 (555) 0100" and "0015550100" compare equal.
+
+    No provider gives numbers in E.164 and the gateway knows no caller's country, so
+    only the international prefix is understood ("+" or "00"); None without digits.
+    """
+    if phone is None:
+        return None
+    digits = "".join(ch for ch in phone if ch in "0123456789")
+    if phone.strip().startswith("00"):
+        digits = digits[2:]
+    return digits or None
+
+
+def normalize_url(url: str | None) -> str | None:
+    """A URL trimmed, case-folded and without a trailing slash; None for blank."""
+    if url is None:
+        return None
+    cleaned = url.strip().rstrip("/").casefold()
     return cleaned or None

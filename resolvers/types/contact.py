@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types import get_object_definition
 
 from connectors.errors import ConnectorError
-from gateway.domain.federation import Person
+from gateway.domain import provenance
+from gateway.domain.federation import PRECEDENCE_FIELDS, Person
 from gateway.domain.keys import PersonKey
 from gateway.domain.records import ActivityRecord, ContactRecord, Provider, WrittenSource
 from resolvers.runtime.context import Info
@@ -27,6 +29,7 @@ from resolvers.runtime.cursors import (
 from resolvers.types.activity import ActivityConnection
 from resolvers.types.ids import contact_id
 from resolvers.types.node import Node, PageInfo
+from resolvers.types.provenance import FieldConflictNode, FieldSourceNode
 from resolvers.types.scalars import JSON, ProviderEnum
 from resolvers.types.tag import TagNode
 
@@ -164,6 +167,27 @@ class ContactNode(Node):
         found += [Source.from_written(w) for w in written.values() if w.provider not in readable]
         return found
 
+    @strawberry.field(
+        description="Which provider supplied each field shown, in the order of the fields "
+        "on Contact: for each field with a value taken by precedence (`phones` and `urls` "
+        "whole from one provider; `name`, when no record holds one, from the first name's "
+        "record). Fields merged from every provider (`emails`, `doNotContact`, `tags`) are "
+        "not listed. Only records read from providers count, never what the gateway wrote "
+        "to Akita or Interakt."
+    )
+    def field_sources(self) -> list[FieldSourceNode]:
+        return [FieldSourceNode.of(s) for s in provenance.field_sources(self.person, _SHOWN)]
+
+    @strawberry.field(
+        description="Fields whose providers hold different non-empty values, in the order "
+        "of the fields on Contact. Values are compared normalized: emails, names, companies "
+        "and other text case-insensitively with whitespace collapsed, phones by their "
+        "digits, `phones` and `urls` as sets. Only records read from providers count, never "
+        "what the gateway wrote to Akita or Interakt (it may since have changed there)."
+    )
+    def conflicts(self) -> list[FieldConflictNode]:
+        return [FieldConflictNode.of(c) for c in provenance.conflicts(self.person, _SHOWN)]
+
     @strawberry.field(description="Tags, lists and segments from every provider.")
     def tags(self) -> list[TagNode]:
         return [TagNode.from_ref(provider, ref) for provider, ref in self.person.tags]
@@ -221,6 +245,14 @@ class ContactNode(Node):
             items.extend(found)
         items.sort(key=lambda a: (a.timestamp, a.id), reverse=True)
         return ActivityConnection.of(offset_window(items, asked), asked)
+
+
+# The fields a contact shows by precedence, in the schema's order.
+_SHOWN = tuple(
+    f.python_name
+    for f in get_object_definition(ContactNode, strict=True).fields
+    if f.python_name in PRECEDENCE_FIELDS
+)
 
 
 @strawberry.type(description="One contact of a page, with its cursor.")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway.domain.federation import Precedence, merge
+from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence, merge
 from gateway.domain.keys import PersonKey
 from gateway.domain.records import ContactRecord, Provider, TagRef
 
@@ -65,3 +65,17 @@ def test_a_person_without_email_is_keyed_by_external_id_else_by_record() -> None
     )
     assert by_eid.key == PersonKey.external_id("u-9")
     assert by_record.key == PersonKey.record(Provider.ADAPTIX, "42")
+
+
+def test_chosen_names_the_record_pick_takes_each_value_from() -> None:
+    sources = [
+        record(Provider.LUNARSEND, "l", email="a@x.io", phones=["+2"], job_title="CTO"),
+        record(Provider.ADAPTIX, "1", email="A@x.io", phones=["+1"], points=0),
+        record(Provider.TRUSTMARY, "t", email="a@X.io", company="Acme", external_id="u-1"),
+    ]
+    for precedence in (Precedence(), Precedence(fields={"phones": (Provider.LUNARSEND,)})):
+        for person in (merge(sources, precedence)[0], merge(sources[:1], precedence)[0]):
+            for name in PRECEDENCE_FIELDS:
+                chosen = person.chosen(name)
+                assert person.pick(name) == (getattr(chosen, name) if chosen else None), name
+            assert person.by_precedence("phones")[0] is person.chosen("phones")
