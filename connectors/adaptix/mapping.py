@@ -8,11 +8,20 @@ from typing import Any
 
 from connectors.mapping import clean_text, parse_datetime
 from gateway.domain.normalize import normalize_email
-from gateway.domain.records import ActivityRecord, ContactRecord, Provider, TagRef
+from gateway.domain.records import (
+    ActivityKind,
+    ActivityRecord,
+    ContactRecord,
+    OwnerRef,
+    PostalAddress,
+    Provider,
+    TagRef,
+)
 
 Record = Mapping[str, Any]
 # Aliases the connector maps to `ContactRecord` attributes or Adaptix keeps for itself;
-# every other value in `fields.all` is a custom field.
+# every other value in `fields.all` (the social group's and the instance's own fields)
+# is a custom field.
 CORE_ALIASES = frozenset(
     {
         "id",
@@ -75,6 +84,21 @@ def quote(value: str) -> str:
     return value
 
 
+def to_owner(value: Any) -> OwnerRef | None:
+    """A contact's `owner`: the user object `{"id","username","firstName","lastName"}`.
+
+    The object carries no email and neither does `list/owners`, so the email stays
+    unknown rather than costing a call.
+    """
+    if isinstance(value, Mapping):
+        user_id = clean_text(value.get("id"))
+        first, last = clean_text(value.get("firstName")), clean_text(value.get("lastName"))
+        name = " ".join(p for p in (first, last) if p) or clean_text(value.get("username"))
+    else:  # a bare user id, as a write body gives it
+        user_id, name = clean_text(value), None
+    return OwnerRef(user_id, name) if user_id else None
+
+
 def to_record(record: Record) -> ContactRecord:
     """Map one Adaptix contact record to the unified model."""
     fields = record.get("fields")
@@ -117,12 +141,24 @@ def to_record(record: Record) -> ContactRecord:
         urls=[website] if website else [],
         company=text("company"),
         job_title=text("position"),
+        title=text("title"),
+        address=PostalAddress.of(
+            line1=text("address1"),
+            line2=text("address2"),
+            city=text("city"),
+            state=text("state"),
+            postal_code=text("zipcode"),
+            country=text("country"),
+        ),
+        website=website,
+        owner=to_owner(record.get("owner")),
         tags=tags,
         custom_fields=custom,
         points=as_int(points) if points is not None else None,
         do_not_contact=list(dict.fromkeys(channels)),
         created_at=parse_datetime(record.get("dateAdded")),
         updated_at=parse_datetime(record.get("dateModified")),
+        last_active_at=parse_datetime(record.get("lastActive")),
         raw=record,
     )
 
@@ -165,7 +201,7 @@ def to_activity(remote_id: str, event: Record) -> ActivityRecord | None:
         Provider.ADAPTIX,
         remote_id,
         id=str(event.get("eventId") or f"{kind}:{event.get('timestamp')}"),
-        kind="event",
+        kind=ActivityKind.EVENT,
         type=kind,
         label=str(label) if label is not None else event.get("eventType"),
         timestamp=at,
@@ -183,7 +219,7 @@ def to_note(remote_id: str, note: Record) -> ActivityRecord | None:
         Provider.ADAPTIX,
         remote_id,
         id=str(note.get("id")),
-        kind="note",
+        kind=ActivityKind.NOTE,
         type=str(note.get("type") or "general"),
         label=str(text) if text is not None else None,
         timestamp=at,

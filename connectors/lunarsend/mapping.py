@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.mapping import clean_text, parse_datetime
-from gateway.domain.records import ActivityRecord, ContactRecord, ContactWrite, Provider
+from gateway.domain.records import (
+    ActivityKind,
+    ActivityRecord,
+    ContactRecord,
+    ContactWrite,
+    Provider,
+)
 
 
 def to_record(record: Mapping[str, Any]) -> ContactRecord:
@@ -25,7 +31,7 @@ def to_record(record: Mapping[str, Any]) -> ContactRecord:
                 provider=Provider.LUNARSEND,
                 contact_remote_id=remote_id,
                 id=f"{remote_id}:notes",
-                kind="note",
+                kind=ActivityKind.NOTE,
                 type="note",
                 label=None,
                 timestamp=created_at,

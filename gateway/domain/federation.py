@@ -3,7 +3,8 @@
 Pure functions over `ContactRecord`; no I/O. Records join on the normalized
 email and on the customer's external id (Akita `internal_id`, Trustmary
 `eid`). Each field takes its value from the first provider, in the configured
-precedence, whose record has a value for it.
+precedence, whose record has a value for it. An address is taken whole, never
+pieced together from several providers; custom fields are taken key by key.
 """
 
 from __future__ import annotations
@@ -35,11 +36,17 @@ PRECEDENCE_FIELDS = (
     "urls",
     "company",
     "job_title",
+    "title",
+    "address",
+    "website",
+    "owner",
     "type",
     "status",
     "external_id",
     "account_external_id",
     "points",
+    "last_active_at",
+    "custom_fields",
 )
 
 
@@ -127,6 +134,21 @@ class Person:
         as `chosen` breaks them)."""
         rank = self.precedence.rank(name)
         return sorted(self.sources, key=lambda r: rank.get(r.provider, _UNRANKED))
+
+    @property
+    def custom_fields(self) -> dict[str, Any]:
+        """Every provider's custom fields, each key valued by the first provider in the
+        precedence for `custom_fields` whose record has a value for it."""
+        if len(self.sources) == 1:
+            return {k: v for k, v in self.sources[0].custom_fields.items() if _has_value(v)}
+        rank = self.precedence.rank("custom_fields")
+        merged: dict[str, Any] = {}
+        # Best provider first; a key keeps the first value found for it.
+        for record in sorted(self.sources, key=lambda r: rank.get(r.provider, _UNRANKED)):
+            for key, value in record.custom_fields.items():
+                if _has_value(value) and key not in merged:
+                    merged[key] = value
+        return merged
 
     @property
     def emails(self) -> list[str]:

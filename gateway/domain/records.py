@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from gateway.domain.normalize import normalize_email
 
@@ -96,6 +96,77 @@ class TagInfo:
     count: int | None = None
 
 
+class ActivityKind(StrEnum):
+    """What an activity item is: something that happened, or a note someone wrote."""
+
+    EVENT = "event"
+    NOTE = "note"
+
+
+class _OpenEnum(StrEnum):
+    """A set of values providers may add to: a value no member has is OTHER."""
+
+    @classmethod
+    def of(cls, value: str | None) -> Self | None:
+        """The member for `value`; None for None or blank, OTHER for an unknown value."""
+        if not value:
+            return None
+        try:
+            return cls(value)
+        except ValueError:
+            return cls("other")
+
+
+class ContactType(_OpenEnum):
+    """What a contact is to the customer, where a provider keeps it (Trustmary `type`).
+
+    OTHER stands for a value the gateway does not know; the record's `raw` keeps the
+    provider's own.
+    """
+
+    CUSTOMER = "customer"
+    EMPLOYEE = "employee"
+    OTHER = "other"
+
+
+class ContactStatus(_OpenEnum):
+    """Where a contact stands with a provider (Trustmary `status`); OTHER as for
+    `ContactType`."""
+
+    ACTIVE = "active"
+    ERROR = "error"
+    DELETED = "deleted"
+    UNSUBSCRIBED = "unsubscribed"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class PostalAddress:
+    """A contact's postal address, as one provider keeps it; at least one part is set."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    @classmethod
+    def of(cls, **parts: str | None) -> PostalAddress | None:
+        """The address of these parts; None when every part is missing."""
+        address = cls(**parts)
+        return address if any(getattr(address, f.name) for f in fields(cls)) else None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRef:
+    """The provider user a contact is assigned to (Adaptix `owner`)."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityRecord:
     """One event or note in a contact's history."""
@@ -103,7 +174,7 @@ class ActivityRecord:
     provider: Provider
     contact_remote_id: str
     id: str
-    kind: str  # "event" or "note"
+    kind: ActivityKind
     type: str
     label: str | None
     timestamp: datetime
@@ -125,8 +196,13 @@ class ContactRecord:
     urls: list[str] = field(default_factory=list)
     company: str | None = None
     job_title: str | None = None
-    type: str | None = None
-    status: str | None = None
+    # A salutation such as Mr or Dr (Adaptix `title`), not a job title.
+    title: str | None = None
+    address: PostalAddress | None = None
+    website: str | None = None
+    owner: OwnerRef | None = None
+    type: ContactType | None = None
+    status: ContactStatus | None = None
     tags: list[TagRef] = field(default_factory=list)
     custom_fields: dict[str, Any] = field(default_factory=dict)
     external_id: str | None = None
@@ -135,6 +211,8 @@ class ContactRecord:
     do_not_contact: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # When the provider last saw the person active (Adaptix `lastActive`).
+    last_active_at: datetime | None = None
     # Activity the record itself carries (e.g. a notes field), free to read.
     inline_activity: list[ActivityRecord] = field(default_factory=list)
     raw: Mapping[str, Any] = field(default_factory=dict)

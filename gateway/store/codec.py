@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from gateway.domain.records import ActivityRecord, ContactRecord, Provider, TagRef
+from gateway.domain.records import (
+    ActivityKind,
+    ActivityRecord,
+    ContactRecord,
+    ContactStatus,
+    ContactType,
+    OwnerRef,
+    PostalAddress,
+    Provider,
+    TagRef,
+)
 
-_DATES = ("created_at", "updated_at")
+_DATES = ("created_at", "updated_at", "last_active_at")
 
 
 def encode(record: ContactRecord) -> dict[str, Any]:
@@ -22,11 +32,13 @@ def encode(record: ContactRecord) -> dict[str, Any]:
             value = value.isoformat() if value is not None else None
         elif item.name == "tags":
             value = [[t.name, t.kind, t.id] for t in value]
+        elif item.name in ("address", "owner"):
+            value = asdict(value) if value is not None else None
         elif item.name == "inline_activity":
             value = [
                 {
                     "id": a.id,
-                    "kind": a.kind,
+                    "kind": a.kind.value,
                     "type": a.type,
                     "label": a.label,
                     "timestamp": a.timestamp.isoformat(),
@@ -36,26 +48,34 @@ def encode(record: ContactRecord) -> dict[str, Any]:
             ]
         elif item.name == "raw":
             value = dict(value)
-        elif item.name == "provider":
-            value = value.value
+        elif item.name in ("provider", "type", "status"):
+            value = value.value if value is not None else None
         data[item.name] = value
     return data
 
 
 def decode(data: dict[str, Any]) -> ContactRecord:
-    """The record `encode` made `data` from."""
+    """The record `encode` made `data` from.
+
+    Data cached before a field existed decodes with that field's default.
+    """
     values = dict(data)
     provider = Provider(values.pop("provider"))
     for name in _DATES:
         raw = values.get(name)
         values[name] = datetime.fromisoformat(raw) if raw else None
     values["tags"] = [TagRef(name, kind, tag_id) for name, kind, tag_id in values.get("tags", [])]
+    values["type"] = ContactType.of(values.get("type"))
+    values["status"] = ContactStatus.of(values.get("status"))
+    address, owner = values.get("address"), values.get("owner")
+    values["address"] = PostalAddress(**address) if address else None
+    values["owner"] = OwnerRef(**owner) if owner else None
     values["inline_activity"] = [
         ActivityRecord(
             provider,
             values["remote_id"],
             id=a["id"],
-            kind=a["kind"],
+            kind=ActivityKind(a["kind"]),
             type=a["type"],
             label=a["label"],
             timestamp=datetime.fromisoformat(a["timestamp"]),

@@ -39,7 +39,14 @@ from connectors.protocol import EmailReader
 from gateway.domain.federation import Person
 from gateway.domain.keys import PersonKey
 from gateway.domain.normalize import normalize_email
-from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteResult, WriteStatus
+from gateway.domain.records import (
+    ContactRecord,
+    ContactStatus,
+    ContactWrite,
+    Provider,
+    WriteResult,
+    WriteStatus,
+)
 from gateway.store import StoreUnavailable
 from gateway.store.identities import new_id
 from gateway.store.journal import LegKey, LegOutcome
@@ -100,7 +107,7 @@ def record_of(provider: Provider, values: Mapping[str, Any]) -> ContactRecord:
         provider=provider,
         remote_id=str(values["remote_id"]),
         email=values.get("email"),
-        status=values.get("status"),
+        status=ContactStatus.of(values.get("status")),
     )
 
 

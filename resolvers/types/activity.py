@@ -10,14 +10,14 @@ from gateway.domain.records import ActivityRecord
 from resolvers.runtime.cursors import Paging, Window
 from resolvers.types.ids import encode_id
 from resolvers.types.node import PageInfo
-from resolvers.types.scalars import JSON, ProviderEnum
+from resolvers.types.scalars import JSON, ActivityKindEnum, ProviderEnum
 
 
 @strawberry.type(name="Activity", description="One event or note in a contact's history.")
 class ActivityNode:
     id: strawberry.ID
     provider: ProviderEnum  # type: ignore[valid-type]
-    kind: str = strawberry.field(description='"event" or "note".')
+    kind: ActivityKindEnum = strawberry.field(description="An event or a note.")
     type: str = strawberry.field(description="The provider's event type, e.g. page.hit.")
     label: str | None
     timestamp: datetime
@@ -29,7 +29,7 @@ class ActivityNode:
         return cls(
             id=strawberry.ID(encode_id("Activity", key)),
             provider=item.provider,
-            kind=item.kind,
+            kind=ActivityKindEnum(item.kind.value),
             type=item.type,
             label=item.label,
             timestamp=item.timestamp,

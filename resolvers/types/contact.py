@@ -14,7 +14,14 @@ from connectors.errors import ConnectorError
 from gateway.domain import provenance
 from gateway.domain.federation import PRECEDENCE_FIELDS, Person
 from gateway.domain.keys import PersonKey
-from gateway.domain.records import ActivityRecord, ContactRecord, Provider, WrittenSource
+from gateway.domain.records import (
+    ActivityRecord,
+    ContactRecord,
+    OwnerRef,
+    PostalAddress,
+    Provider,
+    WrittenSource,
+)
 from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_ACTIVITY_PAGE,
@@ -30,7 +37,7 @@ from resolvers.types.activity import ActivityConnection
 from resolvers.types.ids import contact_id
 from resolvers.types.node import Node, PageInfo
 from resolvers.types.provenance import FieldConflictNode, FieldSourceNode
-from resolvers.types.scalars import JSON, ProviderEnum
+from resolvers.types.scalars import JSON, ContactStatusEnum, ContactTypeEnum, ProviderEnum
 from resolvers.types.tag import TagNode
 
 if TYPE_CHECKING:
@@ -87,6 +94,45 @@ class Source:
         )
 
 
+@strawberry.type(description="A postal address, as one provider keeps it.")
+class Address:
+    line1: str | None = strawberry.field(description="First line (Adaptix `address1`).")
+    line2: str | None = strawberry.field(description="Second line (Adaptix `address2`).")
+    city: str | None = strawberry.field(description="City (Adaptix `city`).")
+    state: str | None = strawberry.field(description="State or region (Adaptix `state`).")
+    postal_code: str | None = strawberry.field(
+        description="Postal or ZIP code (Adaptix `zipcode`)."
+    )
+    country: str | None = strawberry.field(description="Country, as the provider names it.")
+
+    @classmethod
+    def from_address(cls, address: PostalAddress) -> Address:
+        return cls(
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            state=address.state,
+            postal_code=address.postal_code,
+            country=address.country,
+        )
+
+
+@strawberry.type(description="The provider user a contact is assigned to (Adaptix `owner`).")
+class Owner:
+    id: strawberry.ID = strawberry.field(description="The provider's id of the user.")
+    name: str | None = strawberry.field(
+        description="First and last name, else the username, as the provider gives them."
+    )
+    email: str | None = strawberry.field(
+        description="The user's email; null from Adaptix, whose owner object and "
+        "`list/owners` carry none."
+    )
+
+    @classmethod
+    def from_ref(cls, owner: OwnerRef) -> Owner:
+        return cls(id=strawberry.ID(owner.id), name=owner.name, email=owner.email)
+
+
 @strawberry.type(
     name="Contact",
     description=(
@@ -106,12 +152,39 @@ class ContactNode(Node):
     urls: list[str]
     company: str | None
     job_title: str | None
+    title: str | None = strawberry.field(
+        description="A salutation such as Mr or Dr (Adaptix `title`); the job is `jobTitle`."
+    )
+    address: Address | None = strawberry.field(
+        description="The postal address, taken whole (never pieced together) from the first "
+        "provider in the precedence that has any part of one; null when none has."
+    )
+    website: str | None = strawberry.field(
+        description="The contact's website (Adaptix `website`; `urls` lists it too)."
+    )
+    owner: Owner | None = strawberry.field(
+        description="The user the contact is assigned to (Adaptix `owner`)."
+    )
     external_id: str | None = strawberry.field(
         description="The customer's own user id (Akita internal_id, Trustmary eid)."
     )
-    type: str | None
-    status: str | None
+    type: ContactTypeEnum | None = strawberry.field(
+        description="What the contact is to your company (Trustmary `type`)."
+    )
+    status: ContactStatusEnum | None = strawberry.field(
+        description="Where the contact stands with its provider (Trustmary `status`)."
+    )
     points: int | None
+    last_active_at: datetime | None = strawberry.field(
+        description="When the provider last recorded the contact as active (Adaptix `lastActive`)."
+    )
+    custom_fields: JSON = strawberry.field(
+        description="Custom fields by name, from every provider that can be read (Adaptix: "
+        "every field outside its core group, social profiles included); a name several "
+        "providers have takes the value of the first in the precedence for "
+        "`custom_fields`. What was written to Akita and Interakt, which cannot be read, "
+        "is in their `sources.raw`."
+    )
     do_not_contact: list[str] = strawberry.field(
         description="Channels on which the contact must not be contacted (Adaptix)."
     )
@@ -125,6 +198,8 @@ class ContactNode(Node):
         first, last = person.pick("first_name"), person.pick("last_name")
         name = person.pick("name") or (" ".join(p for p in (first, last) if p) or None)
         dnc = sorted({c for r in person.sources for c in r.do_not_contact})
+        address, owner = person.pick("address"), person.pick("owner")
+        contact_type, status = person.pick("type"), person.pick("status")
         return cls(
             id=strawberry.ID(contact_id(PersonKey.person(person.id) if person.id else person.key)),
             email=person.pick("email"),
@@ -136,10 +211,16 @@ class ContactNode(Node):
             urls=list(person.pick("urls") or []),
             company=person.pick("company"),
             job_title=person.pick("job_title"),
+            title=person.pick("title"),
+            address=Address.from_address(address) if address else None,
+            website=person.pick("website"),
+            owner=Owner.from_ref(owner) if owner else None,
             external_id=person.pick("external_id"),
-            type=person.pick("type"),
-            status=person.pick("status"),
+            type=ContactTypeEnum(contact_type.value) if contact_type else None,
+            status=ContactStatusEnum(status.value) if status else None,
             points=person.pick("points"),
+            last_active_at=person.pick("last_active_at"),
+            custom_fields=JSON(person.custom_fields),
             do_not_contact=dnc,
             providers=sorted(
                 {r.provider for r in person.sources} | {w.provider for w in person.written},
@@ -251,7 +332,8 @@ class ContactNode(Node):
 _SHOWN = tuple(
     f.python_name
     for f in get_object_definition(ContactNode, strict=True).fields
-    if f.python_name in PRECEDENCE_FIELDS
+    # customFields merges every provider's keys: no one provider is its source.
+    if f.python_name in PRECEDENCE_FIELDS and f.python_name != "custom_fields"
 )
 
 

@@ -3,7 +3,11 @@ providers disagree (computed by `gateway.domain.provenance`)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -51,8 +55,9 @@ class FieldValueNode:
 
     @classmethod
     def of(cls, found: provenance.FieldValue) -> FieldValueNode:
-        value = list(found.value) if isinstance(found.value, list | tuple) else found.value
-        return cls(provider=found.provider, value=JSON(value), updated_at=found.updated_at)
+        return cls(
+            provider=found.provider, value=JSON(_plain(found.value)), updated_at=found.updated_at
+        )
 
 
 @strawberry.type(
@@ -73,3 +78,19 @@ class FieldConflictNode:
         return cls(
             field=camel_field(found.field), values=[FieldValueNode.of(v) for v in found.values]
         )
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as JSON holds it: lists for tuples, objects for records (an
+    address), ISO 8601 for times, the value of an enum."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

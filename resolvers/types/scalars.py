@@ -46,6 +46,57 @@ class TagKind(Enum):
 
 
 @strawberry.enum(
+    name="ContactType",
+    description="What a contact is to your company, where a provider keeps it (Trustmary `type`).",
+)
+class ContactTypeEnum(Enum):
+    CUSTOMER = strawberry.enum_value("customer", description="A customer (Trustmary `customer`).")
+    EMPLOYEE = strawberry.enum_value(
+        "employee", description="One of your own employees (Trustmary `employee`)."
+    )
+    OTHER = strawberry.enum_value(
+        "other",
+        description="A value the gateway does not know; the provider's own is in `sources.raw`.",
+    )
+
+
+@strawberry.enum(
+    name="ContactStatus",
+    description="Where a contact stands with a provider that keeps a status (Trustmary `status`).",
+)
+class ContactStatusEnum(Enum):
+    ACTIVE = strawberry.enum_value("active", description="A live contact (Trustmary `active`).")
+    ERROR = strawberry.enum_value(
+        "error",
+        description="The provider marked the contact as in error (Trustmary `error`; its "
+        "documents say no more).",
+    )
+    DELETED = strawberry.enum_value(
+        "deleted",
+        description="Deleted at the provider, which keeps the record (Trustmary `deleted`).",
+    )
+    UNSUBSCRIBED = strawberry.enum_value(
+        "unsubscribed", description="The contact unsubscribed (Trustmary `unsubscribed`)."
+    )
+    OTHER = strawberry.enum_value(
+        "other",
+        description="A value the gateway does not know; the provider's own is in `sources.raw`.",
+    )
+
+
+@strawberry.enum(name="ActivityKind", description="What an activity item is.")
+class ActivityKindEnum(Enum):
+    EVENT = strawberry.enum_value(
+        "event", description="Something the contact did or that happened to them (Adaptix events)."
+    )
+    NOTE = strawberry.enum_value(
+        "note",
+        description="A note someone wrote about the contact (Adaptix notes, Lunar Send's "
+        "`notes` field).",
+    )
+
+
+@strawberry.enum(
     description="What one provider did with a delete. QUEUED: tried again in the "
     "background, as for a write."
 )
@@ -56,4 +107,14 @@ class DeleteStatus(Enum):
     FAILED = "failed"
 
 
-__all__ = ["JSON", "CapabilityEnum", "DeleteStatus", "ProviderEnum", "TagKind", "WriteStatusEnum"]
+__all__ = [
+    "JSON",
+    "ActivityKindEnum",
+    "CapabilityEnum",
+    "ContactStatusEnum",
+    "ContactTypeEnum",
+    "DeleteStatus",
+    "ProviderEnum",
+    "TagKind",
+    "WriteStatusEnum",
+]

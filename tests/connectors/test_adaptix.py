@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -10,10 +10,18 @@ import httpx
 import pytest
 
 from connectors.adaptix import AdaptixConnector
-from connectors.adaptix.mapping import CORE_ALIASES, to_record
+from connectors.adaptix.mapping import CORE_ALIASES, to_owner, to_record
 from connectors.errors import AuthError, ProviderUnavailable
 from connectors.settings import Secret
-from gateway.domain.records import ContactRecord, ContactWrite, Provider, SearchField, WriteStatus
+from gateway.domain.records import (
+    ContactRecord,
+    ContactWrite,
+    OwnerRef,
+    PostalAddress,
+    Provider,
+    SearchField,
+    WriteStatus,
+)
 from sandbox import credentials
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
@@ -678,17 +686,25 @@ async def test_mapping_of_a_full_record() -> None:
             42,
             id=42,
             email="Ada@Example.test",
+            title="Dr",
             firstname="Ada",
             lastname="",
             mobile="+3581",
             phone=None,
             website="https://ada.test",
+            address1=" 12 St James's Square ",
+            address2="",
             city="London",
+            zipcode="SW1Y 4LB",
+            country="United Kingdom",
+            twitter="@ada",
             plan="pro",
             seats=3,
         ),
         "dateAdded": "2015-07-21T12:27:12+02:00",
         "dateModified": "2015-07-22 10:00:00",
+        "lastActive": "2015-07-23T08:00:00+01:00",
+        "owner": {"id": 2, "username": "lhill", "firstName": "Laura", "lastName": "Hill"},
         "points": 25,
         "tags": [{"id": 3, "tag": "vip"}],
         "doNotContact": [{"id": 1, "channel": "email", "reason": 3, "comments": ""}],
@@ -704,12 +720,22 @@ async def test_mapping_of_a_full_record() -> None:
         name="Ada",
         phones=["+3581"],
         urls=["https://ada.test"],
+        title="Dr",
+        address=PostalAddress(
+            line1="12 St James's Square",
+            city="London",
+            postal_code="SW1Y 4LB",
+            country="United Kingdom",
+        ),
+        website="https://ada.test",
+        owner=OwnerRef("2", "Laura Hill"),
         tags=contact.tags,
-        custom_fields={"plan": "pro", "seats": 3},
+        custom_fields={"twitter": "@ada", "plan": "pro", "seats": 3},
         points=25,
         do_not_contact=["email"],
         created_at=contact.created_at,
         updated_at=contact.updated_at,
+        last_active_at=datetime(2015, 7, 23, 7, tzinfo=UTC),
         raw=record,
     )
     assert [(t.name, t.kind, t.id) for t in contact.tags] == [("vip", "tag", "3")]
@@ -717,6 +743,32 @@ async def test_mapping_of_a_full_record() -> None:
     assert contact.created_at.isoformat() == "2015-07-21T10:27:12+00:00"
     assert contact.updated_at is not None
     assert contact.updated_at.tzinfo is UTC
+
+
+def test_a_record_without_address_parts_owner_or_activity_has_none() -> None:
+    contact = to_record(
+        {**adaptix_record(7, email="a@x.test", address1="", city=None), "owner": None}
+    )
+    assert (contact.address, contact.owner, contact.last_active_at) == (None, None, None)
+    assert (contact.title, contact.website, contact.custom_fields) == (None, None, {})
+
+
+@pytest.mark.parametrize(
+    ("owner", "expected"),
+    [
+        ({"id": 3, "username": "okarlsson", "firstName": "Oskar", "lastName": ""}, ("3", "Oskar")),
+        ({"id": 4, "username": "pnair", "firstName": None, "lastName": None}, ("4", "pnair")),
+        (4, ("4", None)),  # a bare user id, as a write body gives it
+        ({"username": "nobody"}, None),
+        (None, None),
+    ],
+)
+def test_owner_is_the_contacts_own_user_object_without_an_email(
+    owner: Any, expected: tuple[str, str | None] | None
+) -> None:
+    found = to_owner(owner)
+    assert (None if found is None else (found.id, found.name)) == expected
+    assert found is None or found.email is None
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,14 @@ from connectors.errors import AuthError, BadInput, RateLimited
 from connectors.settings import RetryPolicy, Secret
 from connectors.trustmary import TrustmaryConnector
 from connectors.trustmary.mapping import to_record
-from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteStatus
+from gateway.domain.records import (
+    ContactRecord,
+    ContactStatus,
+    ContactType,
+    ContactWrite,
+    Provider,
+    WriteStatus,
+)
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls, RateLimit
 from sandbox.trustmary import TrustmaryEmulator
@@ -282,7 +289,10 @@ async def test_record_mapping(
     assert contact.phones == [seed.phone]
     assert contact.company == seed.company
     assert contact.external_id == person.external_id
-    assert (contact.status, contact.type) == ("active", person.contact_type)
+    assert (contact.status, contact.type) == (
+        ContactStatus.ACTIVE,
+        ContactType(person.contact_type),
+    )
     assert contact.created_at == seed.created_at.replace(
         microsecond=seed.created_at.microsecond // 1000 * 1000
     )
@@ -291,6 +301,27 @@ async def test_record_mapping(
     assert contact.updated_at is not None
     assert contact.raw["id"] == record["id"]
     assert contact.raw["name"] == record["name"]
+
+
+@pytest.mark.parametrize(
+    ("raw_type", "raw_status", "expected"),
+    [
+        ("customer", "active", (ContactType.CUSTOMER, ContactStatus.ACTIVE)),
+        ("employee", "error", (ContactType.EMPLOYEE, ContactStatus.ERROR)),
+        ("customer", "deleted", (ContactType.CUSTOMER, ContactStatus.DELETED)),
+        ("Customer", "UNSUBSCRIBED", (ContactType.CUSTOMER, ContactStatus.UNSUBSCRIBED)),
+        # Values Trustmary does not document are OTHER; the record's raw keeps them.
+        ("partner", "bouncing", (ContactType.OTHER, ContactStatus.OTHER)),
+        (None, "", (None, None)),
+    ],
+)
+def test_type_and_status_map_to_the_documented_values(
+    raw_type: str | None, raw_status: str | None, expected: tuple[Any, Any]
+) -> None:
+    record = {"id": "gkggiGLXH", "email": "a@x.test", "type": raw_type, "status": raw_status}
+    contact = to_record(record)
+    assert (contact.type, contact.status) == expected
+    assert (contact.raw["type"], contact.raw["status"]) == (raw_type, raw_status)
 
 
 def test_name_without_a_space_is_a_first_name(trustmary: TrustmaryConnector) -> None:

@@ -282,6 +282,7 @@ async def test_activity_is_newest_first_and_paginates(
     assert person.index % 3 == 0
     assert len(items) == len(person.events) + len(person.notes) + 1
     assert len(set(items)) == len(items), "an item was listed twice"
+    assert {kind for _, kind, _ in items} == {"EVENT", "NOTE"}
     assert [t for t, _, _ in items] == sorted((t for t, _, _ in items), reverse=True)
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence, merge
 from gateway.domain.keys import PersonKey
-from gateway.domain.records import ContactRecord, Provider, TagRef
+from gateway.domain.records import ContactRecord, PostalAddress, Provider, TagRef
 
 
 def record(provider: Provider, remote_id: str, **fields: object) -> ContactRecord:
@@ -38,6 +38,32 @@ def test_each_field_follows_the_configured_precedence() -> None:
     assert default.pick("company") == "Acme"  # the first provider with a value wins
     phones_from_lunarsend = Precedence(fields={"phones": (Provider.LUNARSEND,)})
     assert merge(sources, phones_from_lunarsend)[0].pick("phones") == ["+2"]
+
+
+def test_custom_fields_merge_key_by_key_in_precedence() -> None:
+    sources = [
+        record(Provider.LUNARSEND, "2", email="a@x.io", custom_fields={"plan": "free", "seats": 2}),
+        record(Provider.ADAPTIX, "1", email="a@x.io", custom_fields={"plan": "pro", "region": ""}),
+    ]
+    default = merge(sources, Precedence())[0]
+    # Adaptix comes first for `plan`; Lunar Send alone has `seats`; a blank is no value.
+    assert default.custom_fields == {"plan": "pro", "seats": 2}
+    lunar_first = Precedence(fields={"custom_fields": (Provider.LUNARSEND,)})
+    assert merge(sources, lunar_first)[0].custom_fields == {"plan": "free", "seats": 2}
+
+
+def test_an_address_is_taken_whole_from_one_provider() -> None:
+    london = PostalAddress(city="London", country="United Kingdom")
+    person = merge(
+        [
+            record(
+                Provider.TRUSTMARY, "t", email="a@x.io", address=PostalAddress(line1="1 Main St")
+            ),
+            record(Provider.ADAPTIX, "1", email="a@x.io", address=london),
+        ],
+        Precedence(),
+    )[0]
+    assert person.pick("address") == london
 
 
 def test_tags_and_emails_are_unique_per_provider() -> None:
