@@ -596,3 +596,9 @@ def test_bad_server_auth_and_limits_name_the_key(
         load_config(write(tmp_path, ADAPTIX + text))
     assert failure.value.key == key
     assert message in failure.value.message
+
+
+def test_the_phone_region_is_read_as_an_iso_code(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, ADAPTIX)).input.default_phone_region == "US"
+    path = write(tmp_path, ADAPTIX + '[input]\ndefault_phone_region = " fi "\n')
+    assert load_config(path).input.default_phone_region == "FI"
