@@ -89,6 +89,11 @@ class InputErrors:
     def __bool__(self) -> bool:
         return bool(self.found)
 
+    @property
+    def count(self) -> int:
+        """Problems found so far, listed or not."""
+        return len(self.found) + self.omitted
+
     def add(self, error: BadUserInput) -> None:
         """Keep `error` (each of its problems, when it is `BadUserInputs`)."""
         problems = error.problems if isinstance(error, BadUserInputs) else (error,)

@@ -75,7 +75,7 @@ class ContactInput:
     def check(self, where: str, errors: InputErrors, *, phone_region: str | None) -> ContactWrite:
         """This input converted, every problem with it added to `errors` (what is
         returned is only of use when none was)."""
-        before = len(errors.found) + errors.omitted
+        before = errors.count
         strings: dict[str, str | None] = {}
         for name in (
             "email",
@@ -132,7 +132,7 @@ class ContactInput:
             custom_fields=dict(custom) if isinstance(custom, Mapping) else None,
         )
         # A blank field is already reported: that it left the input empty is not news.
-        if len(errors.found) + errors.omitted == before and not unified.given():
+        if errors.count == before and not unified.given():
             errors.refuse(f"{where} is empty: give at least one field", field=where)
         return unified
 
