@@ -230,6 +230,7 @@ def create_app(
                 writes=settings.writes,
                 health_interval=settings.server.health_interval,
                 tracer=tracing.tracer(traces),
+                phone_region=settings.input.default_phone_region,
             )
             if traces is not None:
                 stack.callback(traces.shutdown)  # the spans still batched are sent

@@ -15,6 +15,7 @@ disabled), and the field precedence:
     phones = ["lunarsend", "adaptix"]
 
     [server]                    # introspection, GraphiQL, CORS, CSRF preflight headers
+    [input]                     # default_phone_region: the region of numbers without "+"
     [auth]                      # API keys ([[auth.keys]]) and JWT ([auth.jwt])
     [limits]                    # what one request may cost
     [store]                     # url: where identities (and the record cache) live
@@ -52,6 +53,7 @@ from connectors.settings import (
     type_name,
 )
 from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence
+from gateway.domain.phones import DEFAULT_REGION, REGIONS
 from gateway.domain.records import Provider
 from gateway.telemetry.tracing import TelemetrySettings
 from resolvers.runtime.limits import Limits
@@ -63,6 +65,7 @@ __all__ = [
     "CacheSettings",
     "ConfigError",
     "GatewaySettings",
+    "InputSettings",
     "JWTSettings",
     "Limits",
     "ServerSettings",
@@ -120,6 +123,19 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = ()
     preflight_headers: tuple[str, ...] = PREFLIGHT_HEADERS
     health_interval: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class InputSettings:
+    """`[input]`: how the gateway reads what it is asked to write.
+
+    Args:
+        default_phone_region: the ISO 3166 region (`US`, `FI`, `GB`) a phone number
+            written without a leading `+` is dialled in; every phone is written to the
+            providers in E.164.
+    """
+
+    default_phone_region: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +236,7 @@ class GatewaySettings:
         providers: settings for every enabled provider; a provider not in it is disabled.
         precedence: which provider's value wins, per field.
         server: the HTTP endpoint's switches.
+        input: how input is read (the default phone region).
         auth: who may call; open when empty.
         limits: what one request may cost.
         store: where identities are kept.
@@ -230,6 +247,7 @@ class GatewaySettings:
     providers: Mapping[Provider, ConnectorSettings]
     precedence: Precedence = field(default_factory=Precedence)
     server: ServerSettings = field(default_factory=ServerSettings)
+    input: InputSettings = field(default_factory=InputSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: Limits = field(default_factory=Limits)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -313,6 +331,7 @@ def _read(document: Table) -> GatewaySettings:
             "providers",
             "precedence",
             "server",
+            "input",
             "auth",
             "limits",
             "store",
@@ -340,6 +359,7 @@ def _read(document: Table) -> GatewaySettings:
         providers=providers,
         precedence=precedence or Precedence(),
         server=_server(document.table("server")) if "server" in document else ServerSettings(),
+        input=_input(document.table("input")) if "input" in document else InputSettings(),
         auth=_auth(document.table("auth")) if "auth" in document else AuthSettings(),
         limits=_limits(document.table("limits")) if "limits" in document else Limits(),
         store=_store(document.table("store")) if "store" in document else StoreSettings(),
@@ -455,6 +475,18 @@ def _server(table: Table) -> ServerSettings:
     if "health_interval" in table:
         values["health_interval"] = table.number("health_interval", positive=True)
     return ServerSettings(**values)
+
+
+def _input(table: Table) -> InputSettings:
+    table.only(("default_phone_region",))
+    if "default_phone_region" not in table:
+        return InputSettings()
+    region = table.string("default_phone_region").strip().upper()
+    if region not in REGIONS:
+        raise table.fail(
+            "default_phone_region", 'must be an ISO 3166 region code (e.g. "US", "FI", "GB")'
+        )
+    return InputSettings(default_phone_region=region)
 
 
 def _auth(table: Table) -> AuthSettings:

@@ -166,7 +166,7 @@ def check(row: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: what is wrong, naming the field.
     """
-    from resolvers.runtime.errors import BadUserInput
+    from resolvers.runtime.errors import BadUserInput, BadUserInputs
     from resolvers.types.inputs import ContactInput
 
     unknown = [key for key in row if key not in FIELDS]
@@ -186,9 +186,11 @@ def check(row: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{key} must be a string")
         values[FIELDS[key]] = value
     try:
-        ContactInput(**values).to_write("row")
+        # The gateway's phone region is its own: a national number is left to it.
+        ContactInput(**values).to_write("row", phone_region=None)
     except BadUserInput as exc:
-        raise ValueError(exc.message.removeprefix("row.")) from None
+        problems = exc.errors() if isinstance(exc, BadUserInputs) else [exc]
+        raise ValueError("; ".join(p.message.removeprefix("row.") for p in problems)) from None
     return {key: value for key, value in row.items() if value is not None}
 
 

@@ -12,11 +12,11 @@ from gateway.domain.keys import KeyKind, PersonKey
 from gateway.domain.records import Provider, WriteStatus
 from gateway.store.identities import Identities, UnknownPerson
 from resolvers.runtime.context import Info
-from resolvers.runtime.errors import BadUserInput, NotFoundError, StoreError
+from resolvers.runtime.errors import MAX_INPUT_ERRORS, BadUserInput, NotFoundError, StoreError
 from resolvers.services import bulk, writes
 from resolvers.services.lookup import find_person
 from resolvers.types.ids import person_key
-from resolvers.types.inputs import ContactInput, target_providers
+from resolvers.types.inputs import ContactInput, contact_writes, target_providers
 from resolvers.types.operations import BulkJob
 from resolvers.types.payloads import (
     ContactChangePayload,
@@ -67,7 +67,8 @@ class Mutation:
     @strawberry.mutation(
         description="Create or update one contact in the chosen providers (all of them when "
         "`providers` is left out), concurrently. Each provider's result says exactly what it "
-        "did; bad input is refused before anything is written."
+        "did; bad input is refused before anything is written, each problem as a BAD_USER_INPUT "
+        "error naming its field (`input.phones[1]`)."
     )
     async def upsert_contact(
         self,
@@ -75,7 +76,7 @@ class Mutation:
         input: ContactInput,
         providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
     ) -> UpsertContactPayload:
-        write = input.to_write()
+        write = input.to_write(phone_region=info.context.runtime.phone_region)
         written = await writes.upsert(info.context, write, target_providers(providers))
         results = written.rows[0]
         return UpsertContactPayload(
@@ -86,7 +87,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Create or update many contacts (for bulk jobs): each provider gets them "
-        "through its batch endpoint where it has one, within its rate limits."
+        "through its batch endpoint where it has one, within its rate limits. Every input is "
+        "checked first: when any is bad nothing is written, and each problem of each input "
+        f"is a BAD_USER_INPUT error naming its field (`inputs[3].email`), up to {MAX_INPUT_ERRORS}."
     )
     async def upsert_contacts(
         self,
@@ -98,7 +101,7 @@ class Mutation:
             raise BadUserInput("inputs is empty", field="inputs")
         if len(inputs) > MAX_BULK:
             raise BadUserInput(f"at most {MAX_BULK} inputs per call", field="inputs")
-        batch = [item.to_write(f"inputs[{i}]") for i, item in enumerate(inputs)]
+        batch = contact_writes(inputs, "inputs", phone_region=info.context.runtime.phone_region)
         written = await writes.upsert_many(info.context, batch, target_providers(providers))
         runtime = info.context.runtime
         operation_id = strawberry.ID(written.operation_id)
@@ -128,7 +131,7 @@ class Mutation:
         description="Start a bulk upsert and return at once: the job runs in the background "
         "(through each provider's batch path, within its rate limits), survives restarts, "
         "and `bulkJob(id:)` tells how far along it is. Bad input is refused before the job "
-        "starts."
+        "starts, every problem named as for `upsertContacts`."
     )
     async def start_bulk_upsert(
         self,
@@ -140,7 +143,7 @@ class Mutation:
             raise BadUserInput("inputs is empty", field="inputs")
         if len(inputs) > MAX_JOB:
             raise BadUserInput(f"at most {MAX_JOB} inputs per job", field="inputs")
-        batch = [item.to_write(f"inputs[{i}]") for i, item in enumerate(inputs)]
+        batch = contact_writes(inputs, "inputs", phone_region=info.context.runtime.phone_region)
         job = await bulk.start(info.context, batch, target_providers(providers))
         journal = info.context.runtime.journal
         view = await journal.operation(job) if journal is not None else None

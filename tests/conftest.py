@@ -69,7 +69,8 @@ async def identity_store(tmp_path: Path) -> AsyncIterator[Store]:
 def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFactory:
     """A gateway over the in-process sandbox, with an identity store; options change
     settings per provider (`store=False`: no store nor journal, `cache_ttl`: a record
-    cache, `writes`: the journal's retry policy)."""
+    cache, `writes`: the journal's retry policy, `phone_region`: the region of phones
+    without a leading +)."""
 
     def make(
         *,
@@ -78,6 +79,7 @@ def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFac
         store: bool = True,
         cache_ttl: float | None = None,
         writes: WritePolicy | None = None,
+        phone_region: str = "US",
         **overrides: Any,
     ) -> Runtime:
         connectors = {
@@ -91,6 +93,7 @@ def make_gateway(client: httpx.AsyncClient, identity_store: Store) -> GatewayFac
             cache=RecordCache(identity_store, ttl=cache_ttl) if cache_ttl else None,
             journal=Journal(identity_store) if store else None,
             writes=writes,
+            phone_region=phone_region,
         )
 
     return make

@@ -1,7 +1,20 @@
 """Normal forms: how two spellings of one email, company, name or phone compare equal
-(the join keys, and what `provenance` calls the same value)."""
+(the join keys, and what `provenance` calls the same value), and the one rule for what
+the gateway takes as an email address."""
 
 from __future__ import annotations
+
+import re
+
+# Something, an @, a domain with a dot, no whitespace: what every email the gateway is
+# given (an input, a filter, a lookup) must look like. Providers check further.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def parse_email(text: str) -> str | None:
+    """`text` trimmed when it is an email address, else None (case is kept)."""
+    email = text.strip()
+    return email if _EMAIL.fullmatch(email) else None
 
 
 def normalize_email(email: str | None) -> str | None:

@@ -36,6 +36,7 @@ from connectors.protocol import (
     Writer,
 )
 from gateway.domain.federation import Precedence
+from gateway.domain.phones import DEFAULT_REGION
 from gateway.domain.records import Provider
 from gateway.store.identities import Identities
 from gateway.store.journal import Holds, Journal
@@ -70,6 +71,7 @@ class Runtime:
         writes: how queued writes are retried and how long the journal keeps them.
         health_interval: seconds between two background health checks.
         tracer: makes a span per operation, with traces on.
+        phone_region: the region of a phone number written without a leading `+`.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class Runtime:
         writes: WritePolicy | None = None,
         health_interval: float = 15.0,
         tracer: Tracer | None = None,
+        phone_region: str = DEFAULT_REGION,
     ) -> None:
         ordered = {p: connectors[p] for p in Provider if p in connectors}
         self.connectors: Mapping[Provider, Connector] = ordered
@@ -120,6 +123,7 @@ class Runtime:
         store = identities.store if identities is not None else None
         self.health = HealthMonitor(ordered, store, interval=health_interval)
         self.tracer = tracer
+        self.phone_region = phone_region
 
     def enabled(self, provider: Provider) -> bool:
         return provider in self.connectors

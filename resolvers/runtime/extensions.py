@@ -4,7 +4,8 @@
   with the field's `path` and `extensions {code, provider}`; the data that
   other providers gave is still returned.
 - Errors the gateway raised on purpose (`GatewayError`) keep their message
-  and `extensions.code`; request errors (syntax, validation, variables) get a
+  and `extensions.code`; `BadUserInputs` becomes one error per problem, all
+  with the field's `path`; request errors (syntax, validation, variables) get a
   code too; anything else is masked as INTERNAL_SERVER_ERROR and logged.
 - One log line per operation: name, duration, provider calls, error codes.
 """
@@ -28,7 +29,7 @@ from connectors.errors import CallBudgetExceeded, OperationTimeout
 from gateway.telemetry import metrics
 from resolvers.runtime import memory
 from resolvers.runtime.context import Context, Failure
-from resolvers.runtime.errors import GatewayError
+from resolvers.runtime.errors import BadUserInputs, GatewayError
 
 logger = logging.getLogger("contact_gateway.operation")
 internal_logger = logging.getLogger("contact_gateway.errors")
@@ -116,7 +117,7 @@ class GatewayErrors(SchemaExtension):
         calls = spent.calls
         result = self.execution_context.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
-        errors = [self._process(e) for e in errors]
+        errors = [processed for e in errors for processed in self._process(e)]
         if isinstance(context, Context):
             errors.extend(
                 GraphQLError(
@@ -137,7 +138,24 @@ class GatewayErrors(SchemaExtension):
         if len(self.execution_context.query or "") > LARGE_DOCUMENT or LIMIT_CODE in codes:
             memory.relieve()
 
-    def _process(self, error: GraphQLError) -> GraphQLError:
+    def _process(self, error: GraphQLError) -> list[GraphQLError]:
+        original = error.original_error
+        if isinstance(original, BadUserInputs):
+            return [
+                GraphQLError(
+                    problem.message,
+                    nodes=error.nodes,
+                    source=error.source,
+                    positions=error.positions,
+                    path=error.path,
+                    original_error=problem,
+                    extensions=problem.extensions,
+                )
+                for problem in original.errors()
+            ]
+        return [self._one(error)]
+
+    def _one(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         # A value the schema cannot coerce (a variable of the wrong type, an Int literal
         # past Python's digit limit) carries the coercion's exception, but it is the

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 
 import strawberry
 
+from gateway.domain.normalize import parse_email
+from gateway.domain.phones import DEFAULT_REGION, PhoneError, normalize_phone
 from gateway.domain.records import ContactWrite, Provider
-from resolvers.runtime.errors import BadUserInput
+from resolvers.runtime.errors import BadUserInput, InputErrors
 from resolvers.services.listing import ListingFilter, Order, OrderField
 from resolvers.types.scalars import JSON, ProviderEnum
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 @strawberry.input(
@@ -25,7 +24,12 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
     )
 )
 class ContactInput:
-    email: str | None = None
+    email: str | None = strawberry.field(
+        default=None,
+        description="An email address: a local part, `@`, a domain with a dot, no spaces "
+        "(the rule for every email the gateway is given). Case is kept; contacts join on it "
+        "case-insensitively.",
+    )
     external_id: str | None = strawberry.field(
         default=None, description="Your own user id (Akita internal_id, Trustmary eid)."
     )
@@ -34,7 +38,13 @@ class ContactInput:
     )
     first_name: str | None = None
     last_name: str | None = None
-    phones: list[str] | None = None
+    phones: list[str] | None = strawberry.field(
+        default=None,
+        description="Phone numbers, each written to the providers in E.164 "
+        "(`+15550100100`); one without a leading `+` is read in the gateway's default "
+        "region (`[input] default_phone_region`). A number no country's plan allows is "
+        "BAD_USER_INPUT naming its index.",
+    )
     company: str | None = None
     job_title: str | None = None
     tags: list[str] | None = strawberry.field(
@@ -46,8 +56,28 @@ class ContactInput:
         default=None, description="A JSON object of provider custom fields by alias."
     )
 
-    def to_write(self, where: str = "input") -> ContactWrite:
-        """Validate and convert; raises BadUserInput naming the field."""
+    def to_write(
+        self, where: str = "input", *, phone_region: str | None = DEFAULT_REGION
+    ) -> ContactWrite:
+        """Check and convert: phones in E.164, strings trimmed.
+
+        Args:
+            where: how the input is named in errors (`input`, `inputs[3]`).
+            phone_region: the region of a phone without a leading `+`; None keeps such
+                a number as given (for a client that does not know the gateway's).
+
+        Raises:
+            BadUserInput: naming the field at fault; `BadUserInputs` when several are.
+        """
+        errors = InputErrors(where)
+        write = self.check(where, errors, phone_region=phone_region)
+        errors.raise_any()
+        return write
+
+    def check(self, where: str, errors: InputErrors, *, phone_region: str | None) -> ContactWrite:
+        """This input converted, every problem with it added to `errors` (what is
+        returned is only of use when none was)."""
+        before = errors.count
         strings: dict[str, str | None] = {}
         for name in (
             "email",
@@ -62,20 +92,20 @@ class ContactInput:
             if value is not None:
                 value = value.strip()
                 if not value:
-                    raise BadUserInput(
+                    errors.refuse(
                         f"{where}.{_camel(name)} must not be blank; leave it out to keep "
                         "what the providers have",
                         field=f"{where}.{_camel(name)}",
                     )
             strings[name] = value
         email = strings["email"]
-        if email is not None:
-            check_email(email, f"{where}.email")
-        phones = _clean_list(self.phones, f"{where}.phones")
-        tags = _clean_list(self.tags, f"{where}.tags")
+        if email and parse_email(email) is None:
+            errors.refuse(f"{where}.email is not a valid email address", field=f"{where}.email")
+        phones = _phones(self.phones, f"{where}.phones", phone_region, errors)
+        tags = _clean_list(self.tags, f"{where}.tags", errors)
         for i, tag in enumerate(tags or ()):
             if tag.startswith("-"):
-                raise BadUserInput(
+                errors.refuse(
                     f"{where}.tags[{i}] must not start with '-'; use untagContact to remove a tag",
                     field=f"{where}.tags",
                 )
@@ -83,11 +113,11 @@ class ContactInput:
         if custom is not None and (
             not isinstance(custom, Mapping) or not all(isinstance(k, str) and k for k in custom)
         ):
-            raise BadUserInput(
+            errors.refuse(
                 f"{where}.customFields must be a JSON object", field=f"{where}.customFields"
             )
-        if custom is not None and _depth(custom) > MAX_CUSTOM_DEPTH:
-            raise BadUserInput(
+        elif custom is not None and _depth(custom) > MAX_CUSTOM_DEPTH:
+            errors.refuse(
                 f"{where}.customFields nests deeper than {MAX_CUSTOM_DEPTH} levels",
                 field=f"{where}.customFields",
             )
@@ -101,11 +131,30 @@ class ContactInput:
             company=strings["company"],
             job_title=strings["job_title"],
             tags=tags,
-            custom_fields=dict(custom) if custom is not None else None,
+            custom_fields=dict(custom) if isinstance(custom, Mapping) else None,
         )
-        if not unified.given():
-            raise BadUserInput(f"{where} is empty: give at least one field", field=where)
+        # A blank field is already reported: that it left the input empty is not news.
+        if errors.count == before and not unified.given():
+            errors.refuse(f"{where} is empty: give at least one field", field=where)
         return unified
+
+
+def contact_writes(
+    inputs: Sequence[ContactInput], where: str, *, phone_region: str
+) -> list[ContactWrite]:
+    """Every input checked and converted (`to_write`), as `<where>[<index>]`.
+
+    Raises:
+        BadUserInput: naming the field at fault; `BadUserInputs` with every problem of
+            every input (up to `MAX_INPUT_ERRORS`) when there are several.
+    """
+    errors = InputErrors(where)
+    writes = [
+        item.check(f"{where}[{index}]", errors, phone_region=phone_region)
+        for index, item in enumerate(inputs)
+    ]
+    errors.raise_any()
+    return writes
 
 
 # Custom field values are stored by providers as flat attributes or small structures;
@@ -127,13 +176,36 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def _clean_list(values: list[str] | None, where: str) -> tuple[str, ...] | None:
+def _clean_list(
+    values: list[str] | None, where: str, errors: InputErrors
+) -> tuple[str, ...] | None:
     if values is None:
         return None
     cleaned = tuple(v.strip() for v in values)
     if any(not v for v in cleaned):
-        raise BadUserInput(f"{where} must not contain blank values", field=where)
+        errors.refuse(f"{where} must not contain blank values", field=where)
     return cleaned
+
+
+def _phones(
+    values: list[str] | None, where: str, region: str | None, errors: InputErrors
+) -> tuple[str, ...] | None:
+    """Each phone in E.164; each one that is not a number is a problem of its own.
+    Without a region, a number without a leading `+` is kept as given."""
+    if values is None:
+        return None
+    phones = []
+    for index, value in enumerate(values):
+        if region is None and not value.lstrip().startswith("+"):
+            phones.append(value.strip())  # for the gateway that knows its region to read
+            continue
+        try:
+            phones.append(normalize_phone(value, region))
+        except PhoneError as exc:
+            field = f"{where}[{index}]"
+            errors.refuse(f"{field} is not a phone number: {exc}", field=field)
+            phones.append(value)
+    return tuple(phones)
 
 
 @strawberry.input(
@@ -163,21 +235,31 @@ class ContactFilter:
     )
 
     def to_filter(self, where: str = "filter") -> ListingFilter:
-        """Validate and convert; raises BadUserInput naming the field."""
-        if self.email is not None:
-            check_email(self.email, f"{where}.email")
+        """Check and convert.
+
+        Raises:
+            BadUserInput: naming the field at fault; `BadUserInputs` when several are.
+        """
+        errors = InputErrors(where)
+        email = self.email
+        if email is not None:
+            try:
+                email = check_email(email, f"{where}.email")
+            except BadUserInput as exc:
+                errors.add(exc)
         for name in ("search", "tag", "company"):
             value = getattr(self, name)
             if value is not None and not value.strip():
-                raise BadUserInput(f"{where}.{name} must not be blank", field=f"{where}.{name}")
+                errors.refuse(f"{where}.{name} must not be blank", field=f"{where}.{name}")
         since = self.updated_since
         if since is not None and since.tzinfo is None:
-            raise BadUserInput(
+            errors.refuse(
                 f"{where}.updatedSince needs a time zone offset (e.g. 2026-01-31T09:00:00Z)",
                 field=f"{where}.updatedSince",
             )
+        errors.raise_any()
         return ListingFilter(
-            email=self.email,
+            email=email,
             search=self.search,
             provider=self.provider,
             tag=self.tag,
@@ -221,9 +303,10 @@ class ContactOrder:
 
 
 def check_email(value: str, field: str) -> str:
-    """`value` trimmed; BadUserInput naming `field` unless it is an email address."""
-    email = value.strip()
-    if not EMAIL.match(email):
+    """`value` trimmed; BadUserInput naming `field` unless it is an email address
+    (`gateway.domain.normalize.parse_email`, the rule for every email given)."""
+    email = parse_email(value)
+    if email is None:
         raise BadUserInput(f"{field} is not a valid email address", field=field)
     return email
 

@@ -141,6 +141,7 @@ def test_the_example_file_loads_with_its_variables_set(monkeypatch: pytest.Monke
     assert settings.providers[Provider.ADAPTIX].password == Secret("adaptix-secret-4")
     for provider, connector in settings.providers.items():
         assert connector.base_url.startswith("https://"), provider
+    assert settings.input.default_phone_region == "US"
     assert "adaptix-secret-4" not in repr(settings)
 
 
@@ -211,7 +212,7 @@ BAD = [
     pytest.param(
         ADAPTIX + "[servers]\nport = 8000\n",
         "servers",
-        "unknown key (expected one of providers, precedence, server, auth, limits, store, cache, writes, redis, telemetry)",
+        "unknown key (expected one of providers, precedence, server, input, auth, limits, store, cache, writes, redis, telemetry)",
         id="unknown-top-level-table",
     ),
     pytest.param(
@@ -383,6 +384,12 @@ BAD = [
         "precedence.fields.phones[0]",
         'unknown provider "lunar"',
         id="unknown-provider-in-field-precedence",
+    ),
+    pytest.param(
+        ADAPTIX + '[input]\ndefault_phone_region = "USA"\n',
+        "input.default_phone_region",
+        "must be an ISO 3166 region code",
+        id="unknown-phone-region",
     ),
     pytest.param(
         ADAPTIX + '[precedence]\ndefault = ["adaptix", "adaptix"]\n',
@@ -589,3 +596,9 @@ def test_bad_server_auth_and_limits_name_the_key(
         load_config(write(tmp_path, ADAPTIX + text))
     assert failure.value.key == key
     assert message in failure.value.message
+
+
+def test_the_phone_region_is_read_as_an_iso_code(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, ADAPTIX)).input.default_phone_region == "US"
+    path = write(tmp_path, ADAPTIX + '[input]\ndefault_phone_region = " fi "\n')
+    assert load_config(path).input.default_phone_region == "FI"

@@ -28,7 +28,7 @@ FULL_INPUT = {
     "accountExternalId": "acct-navy",
     "firstName": "Grace",
     "lastName": "Hopper",
-    "phones": ["+1 555 0100", "+1 555 0101", "+1 555 0102"],
+    "phones": ["+1 555 010 0100", "+1 555 010 0101", "+1 555 010 0102"],
     "company": "US Navy",
     "jobTitle": "Rear Admiral",
     "tags": ["vip"],
