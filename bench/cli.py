@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N,N,...",
         help="page sizes for the provider-calls scenario (default 10,100,500)",
     )
-    parser.add_argument("--out", type=Path, help="also write the figures as JSON to this file")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also write the figures as JSON to this file, and the charts some "
+        "scenarios draw (hive.png) beside it",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument(
         "--max-seconds",
@@ -146,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--out {args.out}: {args.out.parent} is not a directory")
     names = list(dict.fromkeys(args.scenario or DEFAULT))
     options = Options(
-        runs=args.runs, bulk_size=args.bulk_size, seconds=args.seconds, list_sizes=args.list_sizes
+        runs=args.runs,
+        bulk_size=args.bulk_size,
+        seconds=args.seconds,
+        list_sizes=args.list_sizes,
+        charts=str(args.out.parent) if args.out else None,
     )
     report = Report(args={"scenarios": names, **asdict(options)})
     total = sum(estimate_seconds(n, options) for n in names)

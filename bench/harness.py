@@ -23,12 +23,14 @@ class Options:
         bulk_size: contacts in the bulk upsert.
         seconds: length of each timed load (throughput, latency).
         list_sizes: the page sizes N of `contacts(first: N)` whose provider calls are counted.
+        charts: the folder scenarios draw their charts into (none drawn when None).
     """
 
     runs: int = 3
     bulk_size: int = 2000
     seconds: float = 4.0
     list_sizes: tuple[int, ...] = (10, 100, 500)
+    charts: str | None = None
 
 
 class BenchError(RuntimeError):
@@ -82,6 +84,14 @@ class Harness:
         server = start_gateway(
             self.workdir, config, name=name, workers=workers, profile_to=profile_to
         )
+        self.servers.append(server)
+        self.gateways.add(server.name)
+        return server
+
+    def peer(self, start: Callable[[], Server]) -> Server:
+        """Another gateway to measure against: started by `start`, stopped like ours, and
+        its answers checked for GraphQL errors as ours are."""
+        server = start()
         self.servers.append(server)
         self.gateways.add(server.name)
         return server

@@ -9,6 +9,8 @@
     bulk        a bulk job of --bulk-size contacts under 100 req/s limits
     journal     upsertContact with the write journal (and store) and without
     telemetry   a lookup with traces on and off, and what its metrics cost
+    hive        the merged lookup through contact-gateway and Hive Gateway side by side
+                (not by default: needs node and npm)
     abuse       requests the gateway was found vulnerable to: refused, at no provider call?
     store       contact(email:) with the identity store and without it: the added p50
     cached      contacts(first: 50) with sources, Lunar Send at 2/s: cold, then from [cache]
@@ -26,11 +28,14 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from bench import chart
+from bench import hive as peer
 from bench.abuse import Abuse, Answer, abuses, send
 from bench.bounds import (
     WRITE_BATCH,
@@ -1314,6 +1319,105 @@ def growth(h: Harness) -> Outcome:
     )
 
 
+# -- side by side with Hive Gateway ---------------------------------------------------------
+
+
+def _side_by_side_run(
+    h: Harness, server: Server, units: list[list[Request]], what: str
+) -> dict[str, float]:
+    before = peer.tree_cpu_seconds(server)
+    result = h.load(server, units, what, concurrency=32, duration=h.options.seconds, warmup=1.0)
+    answered = result.ok + result.warmup_units
+    return {
+        "rps": result.rps,
+        "p50": percentile(result.latencies_ms, 50),
+        "p99": percentile(result.latencies_ms, 99),
+        "cpu_ms": (peer.tree_cpu_seconds(server) - before) * 1000 / answered,
+    }
+
+
+def hive(h: Harness) -> Outcome:
+    """The merged lookup `contact(email:)` (Adaptix, Trustmary, Lunar Send) through
+    contact-gateway and through Hive Gateway, one worker each, against one sandbox:
+    32 clients, runs alternating which goes first; then 1 client at 50 ms providers."""
+    why = peer.missing()
+    if why is not None:
+        raise BenchError(f"hive: {why}")
+    sandbox, controls = h.sandbox()
+    emails = three_provider_emails()
+    ours = h.gateway(gateway_config(sandbox.url), label="side-by-side")
+    theirs = h.peer(lambda: peer.start_hive(h.workdir, sandbox.url))
+    # Both answer the same person from the same three records.
+    mine = post_graphql(ours, peer.OURS, {"email": emails[0]})["data"]["contact"]
+    other = post_graphql(theirs, peer.THEIRS, {"email": emails[0]})["data"]["contact"]
+    if len(mine["sources"]) != 3 or len(other["sources"]) != 3:
+        raise BenchError(f"expected 3 sources from both gateways: {mine}, {other}")
+    loads = {
+        "contact-gateway": (ours, [[graphql(peer.OURS, {"email": e})] for e in emails]),
+        "hive": (theirs, [[graphql(peer.THEIRS, {"email": e})] for e in emails]),
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in loads}
+    for run in range(h.options.runs):
+        order = list(loads) if run % 2 == 0 else list(reversed(loads))
+        for name in order:
+            server, units = loads[name]
+            runs[name].append(_side_by_side_run(h, server, units, f"{name} side by side"))
+    fanned: dict[str, list[float]] = {name: [] for name in loads}
+    for provider in READABLE:
+        controls.set(provider.value, latency_ms=FANOUT_LATENCY_MS)
+    count = max(50, int(h.options.seconds * 15))
+    for _ in range(h.options.runs):
+        for name, (server, units) in loads.items():
+            result = h.load(server, units, f"{name} fan-out", count=count, warmup=0.3)
+            fanned[name].append(percentile(result.latencies_ms, 50))
+    h.stop(theirs)
+    h.stop(ours)
+    h.stop(sandbox)
+
+    m = {name: medians(found) for name, found in runs.items()}
+    us, them = m["contact-gateway"], m["hive"]
+    fan = {name: median(found) for name, found in fanned.items()}
+    figures = [
+        Figure(
+            "hive.rps_ratio",
+            us["rps"] / them["rps"],
+            "x",
+            Target(">=", 1.5, ">= 1.5 x Hive's req/s", on="value"),
+            note=f"{us['rps']:.0f} vs {them['rps']:.0f} req/s, 32 clients, 1 worker each",
+        ),
+        Figure(
+            "hive.cpu_ratio",
+            us["cpu_ms"] / them["cpu_ms"],
+            "x",
+            Target("<=", 0.66, "<= 0.66 x Hive's CPU/req", on="value"),
+            note=f"{us['cpu_ms']:.2f} vs {them['cpu_ms']:.2f} ms per request (process trees)",
+        ),
+        Figure(
+            "hive.p99_ratio",
+            us["p99"] / them["p99"],
+            "x",
+            Target("<=", 1.0, "p99 <= Hive's", on="value"),
+            note=f"p99 {us['p99']:.1f} vs {them['p99']:.1f} ms; "
+            f"p50 {us['p50']:.1f} vs {them['p50']:.1f} ms",
+        ),
+        Figure(
+            "hive.fanout_p50",
+            fan["contact-gateway"],
+            "ms",
+            Target("<=", 1.15, "<= 1.15 x 50 ms"),
+            fan["contact-gateway"] / FANOUT_LATENCY_MS,
+            note=f"Hive {fan['hive']:.1f} ms; 3 providers at 50 ms, 1 client",
+        ),
+    ]
+    details: dict[str, Any] = {"runs": runs, "fanout_p50": fanned, "medians": m}
+    if h.options.charts is not None:
+        path = Path(h.options.charts) / "hive.png"
+        chart.side_by_side(m, fan, path, latency_ms=FANOUT_LATENCY_MS)
+        details["chart"] = str(path)
+        h.say(f"bench: drew {path}")
+    return Outcome(figures=figures, details=details)
+
+
 SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "loadgen": loadgen_ceiling,
     "fanout": fanout,
@@ -1325,13 +1429,15 @@ SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "store": store,
     "journal": journal,
     "telemetry": telemetry,
+    "hive": hive,
     "cached": cached,
     "memory": memory,
     "growth": growth,
 }
 # Not run unless asked for by name: cached waits ~26 s a run for Lunar Send's pace, and
 # growth's 10,000 people take ~50 s a run; with them the default run would pass 6 minutes.
-BY_NAME_ONLY = ("cached", "growth")
+# hive needs node and npm (and fills an npm cache the first time).
+BY_NAME_ONLY = ("hive", "cached", "growth")
 DEFAULT = tuple(name for name in SCENARIOS if name not in BY_NAME_ONLY)
 
 
@@ -1353,6 +1459,7 @@ def estimate_seconds(name: str, options: Options) -> float:
         "store": 4 + runs * 9,
         "journal": 4 + runs * 6,
         "telemetry": 4 + runs * 8,
+        "hive": 20 + runs * 2 * (seconds + 1.5) + runs * 2 * max(50, seconds * 15) * 0.06,
         "cached": 2 + runs * (3 + cold_listing) + 11,
         "memory": 1,
         "growth": 1 + runs * GROWTH_PEOPLE * 0.0055,

@@ -592,7 +592,7 @@ def test_abuse_scenario_smoke(
 
 
 def test_the_default_run_leaves_out_the_slow_ones_and_ends_with_memory() -> None:
-    assert set(scenarios.SCENARIOS) - set(scenarios.DEFAULT) == {"cached", "growth"}
+    assert set(scenarios.SCENARIOS) - set(scenarios.DEFAULT) == {"hive", "cached", "growth"}
     # memory reads the peak RSS of every gateway started before it.
     assert scenarios.DEFAULT[-1] == "memory"
 
@@ -720,3 +720,47 @@ def test_telemetry_scenario_smoke(tmp_path: Path) -> None:
     assert run["on"] > 0
     assert run["off"] > 0
     assert 0 < run["metrics"] < 1
+
+
+# -- side by side with Hive Gateway --------------------------------------------------------
+
+
+def test_the_side_by_side_chart_is_a_png_with_both_gateways(tmp_path: Path) -> None:
+    from bench import chart
+
+    medians = {
+        "contact-gateway": {"rps": 480.0, "p50": 60.0, "p99": 110.0, "cpu_ms": 1.7},
+        "hive": {"rps": 380.0, "p50": 72.0, "p99": 500.0, "cpu_ms": 2.7},
+    }
+    path = tmp_path / "hive.png"
+    chart.side_by_side(medians, {"contact-gateway": 54.0, "hive": 53.0}, path, latency_ms=50)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 1000
+    assert height > 300
+
+
+def test_a_peer_s_cpu_is_read_over_its_whole_process_tree(tmp_path: Path) -> None:
+    """Hive runs as a shell, node and forked workers: each one's CPU counts."""
+    import subprocess
+    import sys
+    import time
+
+    from bench import hive
+    from bench.servers import Server, cpu_seconds
+
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ntime.sleep(30)"
+    process = subprocess.Popen(
+        ["bash", "-c", f"{sys.executable} -c '{busy}' & wait"], start_new_session=True
+    )
+    server = Server("tree", process, tmp_path / "tree.log")
+    try:
+        deadline = time.monotonic() + 10
+        while hive.tree_cpu_seconds(server) < 0.25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hive.tree_cpu_seconds(server) >= 0.25
+        assert cpu_seconds(process.pid) < 0.1  # the shell itself did next to nothing
+        assert len(hive.tree(process.pid)) == 2
+    finally:
+        server.stop(grace=0.1)
