@@ -17,6 +17,7 @@ with it off, an operation that asks for `__schema` or `__type` is refused.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -263,6 +264,26 @@ def estimate(
     return cost.calls
 
 
+_READING: weakref.WeakKeyDictionary[Runtime, dict[Provider, tuple[int, bool]]]
+_READING = weakref.WeakKeyDictionary()
+
+
+def _reading(runtime: Runtime) -> dict[Provider, tuple[int, bool]]:
+    """How each email reader reads many people: its batch size (0: one a call) and
+    whether it can list; worked out once per runtime (a protocol check costs ~5 us)."""
+    found = _READING.get(runtime)
+    if found is None:
+        found = {
+            provider: (
+                max(1, reader.read_batch_limit) if isinstance(reader, BatchReader) else 0,
+                isinstance(reader, Lister),
+            )
+            for provider, reader in runtime.email_readers.items()
+        }
+        _READING[runtime] = found
+    return found
+
+
 class _Cost:
     def __init__(
         self,
@@ -295,10 +316,10 @@ class _Cost:
         every item of the lists around it) in every readable provider."""
         if count <= 0:
             return
-        for provider, reader in self.runtime.email_readers.items():
-            if isinstance(reader, BatchReader):
-                per = math.ceil(count / max(1, reader.read_batch_limit))
-            elif isinstance(reader, Lister):
+        for provider, (batch, lists) in _reading(self.runtime).items():
+            if batch:
+                per = math.ceil(count / batch)
+            elif lists:
                 per = min(count, math.ceil(count / LIST_PAGE))
             else:
                 per = count

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connectors.akita import AkitaConnector
-from connectors.base import query_string
+from connectors.base import provider_url, query_string
 from connectors.settings import RetryPolicy
 from gateway.domain.records import ContactWrite, Provider, WriteStatus
 from tests.connectors.support import Script, scripted
@@ -143,3 +143,26 @@ async def test_requests_carry_the_clients_headers_and_the_credentials() -> None:
 )
 def test_query_strings_are_encoded_as_httpx_encodes_them(params: Any) -> None:
     assert query_string(params) == str(httpx.QueryParams(params))
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "params"),
+    [
+        ("http://127.0.0.1:8100/adaptix/api", "/contacts", [("where[0][val]", "Ada+x@ex.com")]),
+        ("http://127.0.0.1:8100/adaptix/api", "/contacts/12/edit", None),
+        ("https://api.trustmary.io/v1", "/contacts", {"email": "åsa öberg@example.com"}),
+        ("https://lunarsend.com/api", "/contacts", {"searchby": "email", "search": "a&b=c#d"}),
+        ("http://h:81", "/a path/with space", {"q": "x"}),
+        ("http://h:81/base", "/contacts?offset=1000", {"email": "e@x.io"}),
+        ("http://h:81/base", "/ünïcode", None),
+    ],
+)
+def test_a_provider_url_is_the_url_httpx_would_parse(
+    base: str, path: str, params: dict[str, str] | list[tuple[str, str]] | None
+) -> None:
+    query = query_string(params) if params else None
+    joined = base + path + (("&" if "?" in path else "?") + query if query else "")
+    made = provider_url(httpx.URL(base), path, query)
+    assert made == httpx.URL(joined)
+    assert str(made) == str(httpx.URL(joined))
+    assert made.raw_path == httpx.URL(joined).raw_path

@@ -19,6 +19,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from functools import cache
 from typing import Any
 
@@ -339,13 +340,21 @@ json_literals = st.recursive(
 )
 
 
+# DateTime (`since`, `updatedSince`) as literals: with an offset, without one, and not a time.
+datetime_literals = st.one_of(
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat()),
+    st.text(max_size=25),
+).map(nodes.String)
+
+
 def _documents(
     make: Any, mode: Mode = Mode.POSITIVE, fields: list[str] | None = None
 ) -> st.SearchStrategy[graphql.DocumentNode]:
     strategy: st.SearchStrategy[graphql.DocumentNode] = make(
         GRAPHQL_SCHEMA,
         fields=fields,
-        custom_scalars={"JSON": json_literals},
+        custom_scalars={"JSON": json_literals, "DateTime": datetime_literals},
         print_ast=lambda document: document,
         mode=mode,
     )
@@ -439,6 +448,8 @@ def wrong_values(type_: graphql.GraphQLInputType) -> st.SearchStrategy[Any]:
         )
     elif isinstance(type_, graphql.GraphQLScalarType) and type_.name in ("Int", "Float"):
         shaped = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+    elif isinstance(type_, graphql.GraphQLScalarType) and type_.name == "DateTime":
+        shaped = st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat())
     else:
         shaped = st.sampled_from(EMAILS + KNOWN_IDS)
     return junk | shaped
