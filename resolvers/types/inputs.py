@@ -225,11 +225,6 @@ class ContactInput:
                     "https:// and a host",
                     field=f"{where}.urls[{index}]",
                 )
-        owner_id = strings["owner_id"]
-        if owner_id and not (owner_id.isascii() and owner_id.isdigit()):
-            errors.refuse(
-                f"{where}.ownerId is not an Adaptix user id (a number)", field=f"{where}.ownerId"
-            )
         contact_type = None
         if self.type is not None:
             contact_type = ContactType[self.type.name]
@@ -238,6 +233,7 @@ class ContactInput:
                     f"{where}.type OTHER cannot be written: give CUSTOMER or EMPLOYEE",
                     field=f"{where}.type",
                 )
+        address = _address(self.address, f"{where}.address", errors)
         signed_up_at = self.signed_up_at
         if signed_up_at is not None:
             if signed_up_at.tzinfo is None:
@@ -250,6 +246,11 @@ class ContactInput:
                     f"{where}.signedUpAt must not be before 1970-01-01T00:00:00Z",
                     field=f"{where}.signedUpAt",
                 )
+        owner_id = strings["owner_id"]
+        if owner_id and not (owner_id.isascii() and owner_id.isdigit()):
+            errors.refuse(
+                f"{where}.ownerId is not an Adaptix user id (a number)", field=f"{where}.ownerId"
+            )
         unified = ContactWrite(
             email=email,
             external_id=strings["external_id"],
@@ -265,7 +266,7 @@ class ContactInput:
             notes=strings["notes"],
             type=contact_type,
             lifecycle=Lifecycle[self.lifecycle.name] if self.lifecycle is not None else None,
-            address=_address(self.address, f"{where}.address", errors),
+            address=address,
             signed_up_at=signed_up_at,
             owner_id=owner_id,
         )
