@@ -466,9 +466,20 @@ class HTTPConnector(Generic[S]):
 
     def unwritable(self, contact: ContactWrite) -> list[str]:
         """The fields `contact` gives that the provider has nowhere to store
-        (a `Writer`'s `writable_fields`)."""
+        (a `Writer`'s `writable_fields`; `address.city` there: that part alone)."""
         writable: frozenset[str] = getattr(self, "writable_fields", frozenset())
-        return [name for name in contact.given() if name not in writable]
+        dropped: list[str] = []
+        for name in contact.given():
+            if name in writable:
+                continue
+            # A provider that stores some parts of a structured field (Interakt: an
+            # address's city and country) drops the others, each by name.
+            parts = contact.given_parts(name)
+            if any(part in writable for part in parts):
+                dropped += [part for part in parts if part not in writable]
+            else:
+                dropped.append(name)
+        return dropped
 
     async def timed_health(
         self,

@@ -3,9 +3,11 @@
 The file is CSV with a header row, or JSON Lines (one object a line; `.jsonl`,
 `.ndjson`, or any file whose first character is `{`). Columns and keys are
 `ContactInput` fields as GraphQL names them (`email`, `firstName`, `externalId`,
-...). In CSV, `phones` and `tags` hold several values separated by `;`, and a
-custom field is a column `customFields.<alias>` (or `customFields` holding a
-JSON object); an empty cell is left out.
+...). In CSV, `phones`, `tags` and `urls` hold several values separated by `;`,
+a custom field is a column `customFields.<alias>` (or `customFields` holding a
+JSON object), an address part a column `address.<part>` (`address.city`); an
+empty cell is left out. `type` and `lifecycle` take their value's name in any
+case (`customer`), `signedUpAt` an ISO 8601 date-time with an offset.
 
 Every row is checked as the gateway would check it before anything is sent: a
 bad row is reported with its line number and skipped, the others are written.
@@ -32,6 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +61,25 @@ FIELDS = {
     "jobTitle": "job_title",
     "tags": "tags",
     "customFields": "custom_fields",
+    "urls": "urls",
+    "notes": "notes",
+    "type": "type",
+    "lifecycle": "lifecycle",
+    "address": "address",
+    "signedUpAt": "signed_up_at",
+    "ownerId": "owner_id",
 }
-LISTS = frozenset({"phones", "tags"})
+LISTS = frozenset({"phones", "tags", "urls"})
 CUSTOM = "customFields."
+ADDRESS = "address."
+ADDRESS_PARTS = {
+    "line1": "line1",
+    "line2": "line2",
+    "city": "city",
+    "state": "state",
+    "postalCode": "postal_code",
+    "country": "country",
+}
 
 START = """mutation($inputs: [ContactInput!]!, $providers: [Provider!]) {
   startBulkUpsert(inputs: $inputs, providers: $providers) { id total } }"""
@@ -125,11 +144,17 @@ def _csv_rows(path: str, text: str) -> Iterator[tuple[int, Any]]:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
-    unknown = [h for h in header if h not in FIELDS and not h.startswith(CUSTOM)]
+    unknown = [
+        h
+        for h in header
+        if h not in FIELDS
+        and not h.startswith(CUSTOM)
+        and h.removeprefix(ADDRESS) not in ADDRESS_PARTS
+    ]
     if unknown:
         raise ImportFailed(
             f"{path}: line 1: unknown column {unknown[0]!r} (columns: {', '.join(FIELDS)}, "
-            f"or {CUSTOM}<alias>)"
+            f"{CUSTOM}<alias>, or {ADDRESS}<{'|'.join(ADDRESS_PARTS)}>)"
         )
     for cells in reader:
         line = reader.line_num
@@ -140,11 +165,14 @@ def _csv_rows(path: str, text: str) -> Iterator[tuple[int, Any]]:
             continue
         row: dict[str, Any] = {}
         custom: dict[str, Any] = {}
+        address: dict[str, Any] = {}
         for name, cell in zip(header, cells, strict=True):
             if not cell.strip():
                 continue
             if name.startswith(CUSTOM):
                 custom[name[len(CUSTOM) :]] = cell.strip()
+            elif name.startswith(ADDRESS):
+                address[name[len(ADDRESS) :]] = cell
             elif name in LISTS:
                 row[name] = [v.strip() for v in cell.split(";") if v.strip()]
             elif name == "customFields":
@@ -157,6 +185,8 @@ def _csv_rows(path: str, text: str) -> Iterator[tuple[int, Any]]:
         if custom:
             merged = row.get("customFields")
             row["customFields"] = {**(merged if isinstance(merged, dict) else {}), **custom}
+        if address:
+            row["address"] = address
         yield line, row
 
 
@@ -167,23 +197,42 @@ def check(row: dict[str, Any]) -> dict[str, Any]:
         ValueError: what is wrong, naming the field.
     """
     from resolvers.runtime.errors import BadUserInput, BadUserInputs
-    from resolvers.types.inputs import ContactInput
+    from resolvers.types.inputs import AddressInput, ContactInput, ContactLifecycleEnum
+    from resolvers.types.scalars import ContactTypeEnum
 
     unknown = [key for key in row if key not in FIELDS]
     if unknown:
         raise ValueError(f"unknown field {unknown[0]!r}")
+    enums: dict[str, Any] = {"type": ContactTypeEnum, "lifecycle": ContactLifecycleEnum}
     values: dict[str, Any] = {}
-    for key, value in row.items():
-        if value is None:
-            continue
+    sent = {key: value for key, value in row.items() if value is not None}
+    for key, value in sent.items():
         if key in LISTS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{key} must be a list of strings")
         elif key == "customFields":
             if not isinstance(value, dict):
                 raise ValueError("customFields must be a JSON object")
+        elif key == "address":
+            value = _address(value)
+            values[FIELDS[key]] = AddressInput(**value)
+            continue
         elif not isinstance(value, str):
             raise ValueError(f"{key} must be a string")
+        elif key in enums:
+            value = value.strip().upper()
+            if value not in enums[key].__members__:
+                names = ", ".join(enums[key].__members__)
+                raise ValueError(f"{key} must be one of {names}")
+            values[FIELDS[key]] = enums[key][value]
+            sent[key] = value  # as GraphQL spells the enum value
+            continue
+        elif key == "signedUpAt":
+            try:
+                values[FIELDS[key]] = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"{key} is not an ISO 8601 date-time") from None
+            continue
         values[FIELDS[key]] = value
     try:
         # The gateway's phone region is its own: a national number is left to it.
@@ -191,7 +240,27 @@ def check(row: dict[str, Any]) -> dict[str, Any]:
     except BadUserInput as exc:
         problems = exc.errors() if isinstance(exc, BadUserInputs) else [exc]
         raise ValueError("; ".join(p.message.removeprefix("row.") for p in problems)) from None
-    return {key: value for key, value in row.items() if value is not None}
+    return sent
+
+
+def _address(value: Any) -> dict[str, Any]:
+    """An `address` object's parts by their Python names.
+
+    Raises:
+        ValueError: not an object of known parts holding strings.
+    """
+    if not isinstance(value, dict):
+        raise ValueError("address must be a JSON object")
+    parts: dict[str, Any] = {}
+    for key, part in value.items():
+        if key not in ADDRESS_PARTS:
+            raise ValueError(f"unknown field 'address.{key}'")
+        if part is None:
+            continue
+        if not isinstance(part, str):
+            raise ValueError(f"address.{key} must be a string")
+        parts[ADDRESS_PARTS[key]] = part
+    return parts
 
 
 # -- talking to the gateway --------------------------------------------------------------

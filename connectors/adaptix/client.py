@@ -20,9 +20,11 @@ from typing import Any, TypeVar
 import httpx
 
 from connectors.adaptix.mapping import (
+    ADDRESS_ALIASES,
     CORE_ALIASES,
     FIELD_ALIASES,
     PHONE_ALIASES,
+    WEBSITE_ALIAS,
     Record,
     as_int,
     by_index,
@@ -92,6 +94,9 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
             "job_title",
             "tags",
             "custom_fields",
+            "urls",
+            "address",
+            "owner_id",
         }
     )
 
@@ -152,6 +157,21 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
                 payload[PHONE_ALIASES[index]] = phone
             else:
                 dropped.append(f"phones[{index}]")
+        for index, url in enumerate(contact.urls or ()):
+            if index == 0:
+                payload[WEBSITE_ALIAS] = url
+            else:
+                dropped.append(f"urls[{index}]")  # Adaptix keeps one website
+        if contact.address is not None:
+            for part, alias in ADDRESS_ALIASES:
+                value = getattr(contact.address, part)
+                if value is not None:
+                    payload[alias] = value
+        owner = (contact.owner_id or "").strip()
+        if owner.isascii() and owner.isdigit():
+            payload["owner"] = int(owner)  # Adaptix user ids are numbers
+        elif contact.owner_id is not None:
+            dropped.append("owner_id")
         tags: list[str] = []
         for index, tag in enumerate(contact.tags or ()):
             # A leading "-" would remove the tag instead of adding it.

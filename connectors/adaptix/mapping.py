@@ -52,6 +52,17 @@ FIELD_ALIASES: tuple[tuple[str, str], ...] = (
     ("job_title", "position"),
 )
 PHONE_ALIASES = ("mobile", "phone")
+# PostalAddress part -> Adaptix alias.
+ADDRESS_ALIASES: tuple[tuple[str, str], ...] = (
+    ("line1", "address1"),
+    ("line2", "address2"),
+    ("city", "city"),
+    ("state", "state"),
+    ("postal_code", "zipcode"),
+    ("country", "country"),
+)
+# The one url Adaptix keeps: the first of `ContactWrite.urls`.
+WEBSITE_ALIAS = "website"
 
 
 def entries(value: Any) -> list[Record]:
@@ -171,6 +182,8 @@ def unstored(payload: Mapping[str, Any], record: Record) -> list[str]:
         return []
     names = {alias: name for name, alias in FIELD_ALIASES}
     names.update({alias: f"phones[{i}]" for i, alias in enumerate(PHONE_ALIASES)})
+    names.update({alias: f"address.{part}" for part, alias in ADDRESS_ALIASES})
+    names[WEBSITE_ALIAS] = "urls[0]"
     missing = []
     for alias, sent in payload.items():
         if alias == "tags" or not isinstance(sent, str):

@@ -52,6 +52,7 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
             "phones",
             "company",
             "tags",
+            "urls",
         }
     )
 

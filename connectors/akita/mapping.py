@@ -41,6 +41,8 @@ def contact_body(
         body["emails"] = [{"label": "Email", "value": contact.email}]
     if contact.phones is not None:
         body["phones"] = [{"label": "Phone", "value": phone} for phone in contact.phones]
+    if contact.urls is not None:
+        body["urls"] = [{"label": "Website", "value": url} for url in contact.urls]
     if contact.tags is not None:
         ids: list[int] = []
         for index, name in enumerate(contact.tags):

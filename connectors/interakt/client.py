@@ -18,10 +18,11 @@ HALF_NAME = "Interakt keeps one name: it is written only when both first and las
 class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
     """Interakt's REST API: `POST /members` and `POST /leads`, both upserts by email.
 
-    Member or lead: an input with an `external_id` is a user who signed up for
-    the customer's service, so it is written as a member (`POST /members`,
-    with `user_id` = `external_id`); an input without one is written as a
-    lead (`POST /leads`).
+    Member or lead: as the input's `lifecycle` says. Without it, an input with
+    an `external_id` is a user who signed up for the customer's service, so it
+    is written as a member (`POST /members`, with `user_id` = `external_id`);
+    an input without one is written as a lead (`POST /leads`). A lead has no
+    user id, so a lead's `external_id` is dropped.
 
     Interakt documents no read endpoint, so the gateway only writes to it.
     It silently ignores a write without an email (such inputs are skipped,
@@ -43,6 +44,11 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
             "external_id",
             "account_external_id",
             "custom_fields",
+            "urls",
+            "lifecycle",
+            "signed_up_at",
+            "address.city",
+            "address.country",
         }
     )
 

@@ -36,6 +36,8 @@ NAME_SPLIT_MESSAGE = (
     "Lunar Send edits a name as one text split at its first space, "
     "which would not give this first and last name"
 )
+# What Lunar Send takes when it creates a contact and never lets be edited.
+CREATE_ONLY = ("company", "job_title", "notes")
 _SEARCHABLE = {SearchField.EMAIL: "email", SearchField.COMPANY: "company"}
 
 
@@ -52,8 +54,9 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
     calls_per_write = 2
     search_fields = frozenset(_SEARCHABLE)
     notes_from = "record"
+    # `company`, `job_title` and `notes` only when the contact is created.
     writable_fields = frozenset(
-        {"email", "first_name", "last_name", "phones", "company", "job_title"}
+        {"email", "first_name", "last_name", "phones", "company", "job_title", "notes"}
     )
 
     def auth_headers(self) -> Mapping[str, str]:
@@ -131,6 +134,7 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
             "phone": contact.phones[0] if contact.phones else None,
             "company": contact.company,
             "job_title": contact.job_title,
+            "notes": contact.notes,
         }
         payload.update({key: value for key, value in optional.items() if value is not None})
         response = await self.request("POST", "/contacts", json=payload)
@@ -144,7 +148,7 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
     async def _edit(
         self, existing: ContactRecord, contact: ContactWrite, email: str, dropped: list[str]
     ) -> WriteResult:
-        refused = [name for name in ("company", "job_title") if getattr(contact, name) is not None]
+        refused = [n for n in CREATE_ONLY if getattr(contact, n) is not None]
         notes = [EDIT_ONLY_MESSAGE] if refused else []
         fields: dict[str, Any] = {}
         name_given = [n for n in ("first_name", "last_name") if getattr(contact, n) is not None]

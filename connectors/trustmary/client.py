@@ -41,7 +41,7 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
     provider = Provider.TRUSTMARY
     tag_kind = "list"
     writable_fields = frozenset(
-        {"email", "external_id", "first_name", "last_name", "phones", "company", "tags"}
+        {"email", "external_id", "first_name", "last_name", "phones", "company", "tags", "type"}
     )
     PAGE_SIZE: ClassVar[int] = 1000
 
@@ -252,6 +252,8 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
                 payload["phone"] = contact.phones[0]
             if contact.company is not None:
                 payload["company"] = contact.company
+            if contact.type is not None:
+                payload["type"] = contact.type.value  # customer or employee: checked as input
             if contact.tags:
                 list_ids = await self._resolve_lists(contact.tags)
                 dropped += [f"tags[{i}]" for i, lid in enumerate(list_ids) if lid is None]

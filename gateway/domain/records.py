@@ -129,6 +129,14 @@ class ContactType(_OpenEnum):
     OTHER = "other"
 
 
+class Lifecycle(StrEnum):
+    """Whether a person has signed up for the customer's own service: an Interakt
+    member (signed up) or lead (not yet)."""
+
+    LEAD = "lead"
+    MEMBER = "member"
+
+
 class ContactStatus(_OpenEnum):
     """Where a contact stands with a provider (Trustmary `status`); OTHER as for
     `ContactType`."""
@@ -249,18 +257,61 @@ class ContactWrite:
     job_title: str | None = None
     tags: tuple[str, ...] | None = None
     custom_fields: Mapping[str, Any] | None = None
+    urls: tuple[str, ...] | None = None
+    notes: str | None = None
+    type: ContactType | None = None
+    # None: a member when `external_id` is given, else a lead (Interakt).
+    lifecycle: Lifecycle | None = None
+    address: PostalAddress | None = None
+    signed_up_at: datetime | None = None
+    owner_id: str | None = None
 
     def given(self) -> list[str]:
         """Names of the fields this write sets, in declaration order."""
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
+    def given_parts(self, name: str) -> list[str]:
+        """The parts of a structured field this write sets (`address.city`); [] for
+        a field that has no parts or is not given."""
+        value = getattr(self, name)
+        if not isinstance(value, PostalAddress):
+            return []
+        return [f"{name}.{f.name}" for f in fields(value) if getattr(value, f.name) is not None]
+
     def values(self) -> dict[str, Any]:
-        """The fields this write sets, as JSON-ready values (lists for tuples)."""
+        """The fields this write sets, as JSON-ready values (the write journal keeps
+        them; `of_values` reads them back)."""
         found: dict[str, Any] = {}
         for name in self.given():
             value = getattr(self, name)
-            found[name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, StrEnum):
+                value = value.value
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, PostalAddress):
+                value = {f.name: getattr(value, f.name) for f in fields(value)}
+                value = {k: v for k, v in value.items() if v is not None}
+            found[name] = value
         return found
+
+    @classmethod
+    def of_values(cls, values: Mapping[str, Any]) -> ContactWrite:
+        """The write `values()` described."""
+        found = dict(values)
+        for name in ("phones", "tags", "urls"):
+            if isinstance(found.get(name), list):
+                found[name] = tuple(found[name])
+        if found.get("type") is not None:
+            found["type"] = ContactType(found["type"])
+        if found.get("lifecycle") is not None:
+            found["lifecycle"] = Lifecycle(found["lifecycle"])
+        if isinstance(found.get("address"), Mapping):
+            found["address"] = PostalAddress(**found["address"])
+        if isinstance(found.get("signed_up_at"), str):
+            found["signed_up_at"] = datetime.fromisoformat(found["signed_up_at"])
+        return cls(**found)
 
     @property
     def full_name(self) -> str | None:

@@ -94,11 +94,7 @@ def _unable(runtime: Runtime, provider: Provider, reason: str) -> str:
 
 def write_of(values: Mapping[str, Any]) -> ContactWrite:
     """A `ContactWrite` from the journal's JSON of it (`ContactWrite.values`)."""
-    found = dict(values)
-    for name in ("phones", "tags"):
-        if isinstance(found.get(name), list):
-            found[name] = tuple(found[name])
-    return ContactWrite(**found)
+    return ContactWrite.of_values(values)
 
 
 def record_of(provider: Provider, values: Mapping[str, Any]) -> ContactRecord:

@@ -3,17 +3,70 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
+from urllib.parse import urlsplit
 
 import strawberry
 
 from gateway.domain.normalize import parse_email
 from gateway.domain.phones import DEFAULT_REGION, PhoneError, normalize_phone
-from gateway.domain.records import ContactWrite, Provider
+from gateway.domain.records import ContactType, ContactWrite, Lifecycle, PostalAddress, Provider
 from resolvers.runtime.errors import BadUserInput, InputErrors
 from resolvers.services.listing import ListingFilter, Order, OrderField
-from resolvers.types.scalars import JSON, ProviderEnum
+from resolvers.types.scalars import JSON, ContactTypeEnum, ProviderEnum
+
+
+@strawberry.enum(
+    name="ContactLifecycle",
+    description="Whether a person has signed up for your own service (Interakt keeps "
+    "members and leads apart).",
+)
+class ContactLifecycleEnum(Enum):
+    LEAD = strawberry.enum_value(
+        "lead", description="Not signed up (yet): Interakt writes a lead (`POST /leads`)."
+    )
+    MEMBER = strawberry.enum_value(
+        "member",
+        description="Signed up for your service: Interakt writes a member (`POST /members`, "
+        "with `externalId` as its `user_id`).",
+    )
+
+
+@strawberry.input(
+    description=(
+        "A postal address to write: Adaptix stores every part, Interakt the city and the "
+        "country, the other providers none (each result's `droppedFields` names what it "
+        "did not store, as `address` or `address.<part>`). A part left out keeps what the "
+        "provider has."
+    )
+)
+class AddressInput:
+    line1: str | None = strawberry.field(
+        default=None, description="Street and number (Adaptix `address1`)."
+    )
+    line2: str | None = strawberry.field(
+        default=None, description="More of the street address (Adaptix `address2`)."
+    )
+    city: str | None = strawberry.field(
+        default=None, description="City (Adaptix `city`, Interakt `city`)."
+    )
+    state: str | None = strawberry.field(
+        default=None, description="State or region (Adaptix `state`)."
+    )
+    postal_code: str | None = strawberry.field(
+        default=None, description="Postal or zip code (Adaptix `zipcode`)."
+    )
+    country: str | None = strawberry.field(
+        default=None,
+        description="Country, by name (`United States`; Adaptix `country`, Interakt `country`).",
+    )
+
+
+ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
+WEB_SCHEMES = ("http", "https")
+# Interakt takes a unix timestamp; earlier than this is no sign-up time.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @strawberry.input(
@@ -55,6 +108,47 @@ class ContactInput:
     custom_fields: JSON | None = strawberry.field(
         default=None, description="A JSON object of provider custom fields by alias."
     )
+    urls: list[str] | None = strawberry.field(
+        default=None,
+        description="Web addresses (absolute, http or https): Akita keeps them all (`urls`, "
+        "labelled `Website`), Adaptix the first as `website`, Interakt the first as `url`. "
+        "One that is not a web address is BAD_USER_INPUT naming its index.",
+    )
+    notes: str | None = strawberry.field(
+        default=None,
+        description="Free text about the contact: Lunar Send `notes`, which it takes only "
+        "when it creates the contact (it lets an existing contact's name, email and phone "
+        "alone be edited, so an update reports `notes` dropped).",
+    )
+    type: ContactTypeEnum | None = strawberry.field(
+        default=None,
+        description="CUSTOMER or EMPLOYEE: Trustmary `type` (a new Trustmary contact is a "
+        "customer when left out). OTHER stands for a value read that the gateway does not "
+        "know and cannot be written: BAD_USER_INPUT.",
+    )
+    lifecycle: ContactLifecycleEnum | None = strawberry.field(
+        default=None,
+        description="Whether the person signed up for your service: Interakt writes a "
+        "MEMBER to `/members` and a LEAD to `/leads`. Left out: MEMBER when `externalId` is "
+        "given, else LEAD. Interakt keeps the two apart: one email written as both is two "
+        "Interakt records. A lead has no user id there, so a LEAD's `externalId` is dropped "
+        "at Interakt.",
+    )
+    address: AddressInput | None = strawberry.field(
+        default=None, description="A postal address (Adaptix all of it, Interakt city and country)."
+    )
+    signed_up_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the person signed up for your service, with a time zone offset "
+        "(`2026-01-31T09:00:00Z`), not before 1970: Interakt `signedup_at`, sent as a unix "
+        "timestamp.",
+    )
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The Adaptix user the contact is assigned to, by id (a number, as "
+        "`Contact.owner.id` shows it). An id Adaptix does not know makes Adaptix refuse the "
+        "write (FAILED, with its message).",
+    )
 
     def to_write(
         self, where: str = "input", *, phone_region: str | None = DEFAULT_REGION
@@ -87,6 +181,8 @@ class ContactInput:
             "last_name",
             "company",
             "job_title",
+            "notes",
+            "owner_id",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -121,6 +217,40 @@ class ContactInput:
                 f"{where}.customFields nests deeper than {MAX_CUSTOM_DEPTH} levels",
                 field=f"{where}.customFields",
             )
+        urls = _clean_list(self.urls, f"{where}.urls", errors)
+        for index, url in enumerate(urls or ()):
+            if url and not _is_web_address(url):
+                errors.refuse(
+                    f"{where}.urls[{index}] is not a web address: it needs http:// or "
+                    "https:// and a host",
+                    field=f"{where}.urls[{index}]",
+                )
+        contact_type = None
+        if self.type is not None:
+            contact_type = ContactType[self.type.name]
+            if contact_type is ContactType.OTHER:
+                errors.refuse(
+                    f"{where}.type OTHER cannot be written: give CUSTOMER or EMPLOYEE",
+                    field=f"{where}.type",
+                )
+        address = _address(self.address, f"{where}.address", errors)
+        signed_up_at = self.signed_up_at
+        if signed_up_at is not None:
+            if signed_up_at.tzinfo is None:
+                errors.refuse(
+                    f"{where}.signedUpAt needs a time zone offset (e.g. 2026-01-31T09:00:00Z)",
+                    field=f"{where}.signedUpAt",
+                )
+            elif signed_up_at < EPOCH:
+                errors.refuse(
+                    f"{where}.signedUpAt must not be before 1970-01-01T00:00:00Z",
+                    field=f"{where}.signedUpAt",
+                )
+        owner_id = strings["owner_id"]
+        if owner_id and not (owner_id.isascii() and owner_id.isdigit()):
+            errors.refuse(
+                f"{where}.ownerId is not an Adaptix user id (a number)", field=f"{where}.ownerId"
+            )
         unified = ContactWrite(
             email=email,
             external_id=strings["external_id"],
@@ -132,6 +262,13 @@ class ContactInput:
             job_title=strings["job_title"],
             tags=tags,
             custom_fields=dict(custom) if isinstance(custom, Mapping) else None,
+            urls=urls,
+            notes=strings["notes"],
+            type=contact_type,
+            lifecycle=Lifecycle[self.lifecycle.name] if self.lifecycle is not None else None,
+            address=address,
+            signed_up_at=signed_up_at,
+            owner_id=owner_id,
         )
         # A blank field is already reported: that it left the input empty is not news.
         if errors.count == before and not unified.given():
@@ -174,6 +311,40 @@ def _depth(value: object) -> int:
         elif isinstance(item, list):
             pending.extend((v, level + 1) for v in item)
     return deepest
+
+
+def _is_web_address(text: str) -> bool:
+    """An absolute http(s) URL with a host, and no whitespace in it."""
+    if any(ch.isspace() for ch in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # a malformed port or IPv6 host
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(host)
+
+
+def _address(value: AddressInput | None, where: str, errors: InputErrors) -> PostalAddress | None:
+    """The address given, trimmed; a blank part or an address of no parts is a problem."""
+    if value is None:
+        return None
+    parts: dict[str, str | None] = {}
+    for name in ADDRESS_PARTS:
+        part = getattr(value, name)
+        if part is not None:
+            part = part.strip()
+            if not part:
+                errors.refuse(
+                    f"{where}.{_camel(name)} must not be blank; leave it out to keep what "
+                    "the providers have",
+                    field=f"{where}.{_camel(name)}",
+                )
+        parts[name] = part
+    if all(part is None for part in parts.values()):
+        errors.refuse(f"{where} is empty: give at least one part", field=where)
+        return None
+    return PostalAddress(**parts)
 
 
 def _clean_list(
@@ -328,9 +499,12 @@ def _camel(name: str) -> str:
 
 
 def camel_field(name: str) -> str:
-    """A unified field name as the schema spells it: phones[2], customFields.plan."""
+    """A unified field name as the schema spells it: phones[2], customFields.plan,
+    address.postalCode (a custom field's key is the provider's own, kept as it is)."""
     for sep in ("[", "."):
         head, found, tail = name.partition(sep)
         if found:
+            if sep == "." and head != "custom_fields":
+                tail = camel_field(tail)
             return _camel(head) + sep + tail
     return _camel(name)

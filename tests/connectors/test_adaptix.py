@@ -16,6 +16,7 @@ from connectors.settings import Secret
 from gateway.domain.records import (
     ContactRecord,
     ContactWrite,
+    Lifecycle,
     OwnerRef,
     PostalAddress,
     Provider,
@@ -801,3 +802,70 @@ async def test_error_message_reads_adaptix_shape(body: dict[str, Any], message: 
         adaptix = AdaptixConnector(client, sandbox_settings(Provider.ADAPTIX))
 
         assert adaptix.error_message(httpx.Response(400, json=body)) == message
+
+
+async def test_website_address_and_owner_are_stored(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await empty_adaptix.upsert(
+        ContactWrite(
+            email="ada@example.test",
+            urls=("https://ada.example.test", "https://blog.example.test"),
+            address=PostalAddress(
+                line1="12 St James's Square",
+                line2="Floor 2",
+                city="London",
+                state="Greater London",
+                postal_code="SW1Y 4JH",
+                country="United Kingdom",
+            ),
+            owner_id="3",
+            notes="Met at a fair",
+            lifecycle=Lifecycle.MEMBER,
+        )
+    )
+
+    assert result.status is WriteStatus.CREATED
+    assert result.dropped_fields == ("notes", "lifecycle", "urls[1]")
+    [record] = await records(empty_sandbox_http)
+    stored = values(record)
+    assert stored["website"] == "https://ada.example.test"
+    assert [stored[a] for a in ("address1", "address2", "city", "state", "zipcode", "country")] == [
+        "12 St James's Square",
+        "Floor 2",
+        "London",
+        "Greater London",
+        "SW1Y 4JH",
+        "United Kingdom",
+    ]
+    assert record["owner"]["id"] == 3
+    contact = result.contact
+    assert contact is not None
+    assert contact.owner == OwnerRef("3", "Oskar Karlsson")
+    assert contact.address == PostalAddress(
+        "12 St James's Square", "Floor 2", "London", "Greater London", "SW1Y 4JH", "United Kingdom"
+    )
+    assert contact.website == "https://ada.example.test"
+
+
+async def test_an_owner_adaptix_does_not_have_fails_the_write_with_its_message(
+    empty_adaptix: AdaptixConnector, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await empty_adaptix.upsert(ContactWrite(email="ada@example.test", owner_id="999"))
+
+    assert result.status is WriteStatus.FAILED
+    assert "owner" in (result.message or "")
+    assert await records(empty_sandbox_http) == []
+
+
+async def test_an_address_part_the_answer_does_not_hold_is_reported_dropped() -> None:
+    answer = {"contact": adaptix_record(7, email="ada@example.test", city="", website=None)}
+    async with scripted(Provider.ADAPTIX, Script(httpx.Response(201, json=answer))) as adaptix:
+        result = await adaptix.upsert(
+            ContactWrite(
+                email="ada@example.test",
+                address=PostalAddress(city="London"),
+                urls=("https://ada.example.test",),
+            )
+        )
+    assert result.dropped_fields == ("urls[0]", "address.city")

@@ -12,7 +12,7 @@ import pytest
 from connectors.akita import AkitaConnector
 from connectors.protocol import EmailReader, IdReader, Lister, Searcher
 from connectors.settings import Secret
-from gateway.domain.records import ContactWrite, Provider, TagInfo, WriteStatus
+from gateway.domain.records import ContactType, ContactWrite, Provider, TagInfo, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from tests.connectors import support
@@ -350,3 +350,28 @@ async def test_a_200_without_the_documented_json_is_not_a_success() -> None:
     assert "without the documented JSON" in (result.message or "")
     # Akita upserts by internal_id: the journal may try again without a duplicate.
     assert (result.retriable, result.outcome_unknown) == (True, True)
+
+
+async def test_urls_are_stored_as_labelled_values_and_the_rest_reported_dropped(
+    akita: AkitaConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await akita.upsert(
+        ContactWrite(
+            external_id="u-1",
+            account_external_id="acct-1",
+            urls=("https://ada.example.test", "https://blog.example.test/ada"),
+            notes="Met at a fair",
+            type=ContactType.CUSTOMER,
+            owner_id="2",
+        )
+    )
+
+    assert result.status is WriteStatus.CREATED
+    assert result.dropped_fields == ("notes", "type", "owner_id")
+    [record] = await stored(sandbox_http, "contact")
+    assert record["urls"] == [
+        {"label": "Website", "value": "https://ada.example.test"},
+        {"label": "Website", "value": "https://blog.example.test/ada"},
+    ]
+    assert result.contact is not None
+    assert result.contact.urls == ["https://ada.example.test", "https://blog.example.test/ada"]

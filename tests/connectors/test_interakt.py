@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 
 import httpx
 import pytest
 
 from connectors.interakt import InteraktConnector
+from connectors.interakt.mapping import request_for
 from connectors.protocol import EmailReader, IdReader, Lister, TagLister
 from connectors.settings import Secret
-from gateway.domain.records import ContactWrite, Provider, WriteStatus
+from gateway.domain.records import ContactWrite, Lifecycle, PostalAddress, Provider, WriteStatus
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
 from tests.connectors import support
@@ -251,3 +252,75 @@ async def test_upsert_many_answers_in_input_order(
 def test_interakt_cannot_be_read_and_has_no_tags(interakt: InteraktConnector) -> None:
     for reader in (EmailReader, IdReader, Lister, TagLister):
         assert not isinstance(interakt, reader)
+
+
+async def test_lifecycle_lead_writes_a_lead_and_drops_its_user_id(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactWrite(
+            email="lead@example.test",
+            external_id="u-9",
+            phones=("+15550100100",),
+            lifecycle=Lifecycle.LEAD,
+        )
+    )
+
+    assert result.status is WriteStatus.UPDATED
+    assert result.dropped_fields == ("external_id",)
+    [record] = await stored(sandbox_http)
+    assert record["kind"] == "lead"
+    assert record["attributes"] == {"phone_number": "+15550100100"}
+    assert await calls(sandbox_http) == {"POST /api/v1/leads": 1}
+
+
+async def test_lifecycle_member_writes_a_member_without_a_user_id(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactWrite(
+            email="member@example.test", phones=("+15550100100",), lifecycle=Lifecycle.MEMBER
+        )
+    )
+
+    assert result.dropped_fields == ()
+    [record] = await stored(sandbox_http)
+    assert record["kind"] == "member"
+    assert record["attributes"] == {"phone": "+15550100100"}
+    assert await calls(sandbox_http) == {"POST /api/v1/members": 1}
+
+
+async def test_standard_attributes_country_city_url_and_signedup_at_as_unix_time(
+    interakt: InteraktConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    result = await interakt.upsert(
+        ContactWrite(
+            email="ada@example.test",
+            external_id="u-1",
+            urls=("https://ada.example.test", "https://blog.example.test"),
+            address=PostalAddress(line1="1 Main St", city="London", country="United Kingdom"),
+            signed_up_at=datetime(2026, 1, 31, 11, 30, tzinfo=timezone(timedelta(hours=2))),
+        )
+    )
+
+    assert result.dropped_fields == ("urls[1]", "address.line1")
+    [record] = await stored(sandbox_http)
+    assert record["attributes"] == {
+        "user_id": "u-1",
+        "url": "https://ada.example.test",
+        "city": "London",
+        "country": "United Kingdom",
+        # Interakt turns a unix timestamp under a key ending in _at into a date-time.
+        "signedup_at": "2026-01-31T09:30:00Z",
+    }
+
+
+def test_the_body_carries_signedup_at_as_an_integer() -> None:
+    path, body, dropped = request_for(
+        ContactWrite(email="a@example.test", signed_up_at=datetime(2009, 11, 7, 0, 18, tzinfo=UTC))
+    )
+    assert (path, body, dropped) == (
+        "/leads",
+        {"email": "a@example.test", "signedup_at": 1257553080},
+        [],
+    )

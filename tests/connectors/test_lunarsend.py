@@ -464,3 +464,40 @@ async def test_concurrent_upserts_stay_within_the_concurrency_bound(sandbox: San
 
     assert [r.status for r in results] == [WriteStatus.CREATED] * 4
     assert transport.peak == 2
+
+
+async def test_notes_are_written_on_create_and_reported_dropped_on_an_edit(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    created = await lunarsend.upsert(
+        ContactWrite(email="notes@example.test", first_name="Nora", notes="Met at a fair")
+    )
+    assert created.status is WriteStatus.CREATED
+    assert created.dropped_fields == ()
+    assert created.remote_id is not None
+    assert (await stored_by_id(sandbox_http, created.remote_id))["notes"] == "Met at a fair"
+    contact = (await lunarsend.fetch_by_ids([created.remote_id]))[created.remote_id]
+    assert [a.details["text"] for a in contact.inline_activity] == ["Met at a fair"]
+
+    edited = await lunarsend.upsert(
+        ContactWrite(email="notes@example.test", phones=("+15550100100",), notes="Called back")
+    )
+
+    assert edited.status is WriteStatus.UPDATED
+    assert edited.dropped_fields == ("notes",)
+    assert edited.message == EDIT_ONLY_MESSAGE
+    after = await stored_by_id(sandbox_http, created.remote_id)
+    assert (after["notes"], after["phone"]) == ("Met at a fair", "+15550100100")
+
+
+async def test_notes_alone_for_an_existing_contact_is_skipped_without_an_edit(
+    lunarsend: LunarSendConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    before = (await stored(sandbox_http))[0]
+    await reset(sandbox_http)
+
+    result = await lunarsend.upsert(ContactWrite(email=before["email"], notes="Called back"))
+
+    assert result.status is WriteStatus.SKIPPED
+    assert result.dropped_fields == ("notes",)
+    assert await calls(sandbox_http) == {SEARCH: 1}

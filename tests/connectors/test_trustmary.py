@@ -528,3 +528,18 @@ async def test_emulator_rate_limit_surfaces_as_rate_limited(
 
     assert refused.value.retry_after is not None
     assert refused.value.retry_after > 0
+
+
+@pytest.mark.parametrize("kind", [ContactType.EMPLOYEE, ContactType.CUSTOMER])
+async def test_type_is_stored_and_read_back(
+    trustmary: TrustmaryConnector, sandbox_http: httpx.AsyncClient, kind: ContactType
+) -> None:
+    result = await trustmary.upsert(
+        ContactWrite(email="staff@example.test", type=kind, urls=("https://x.test",))
+    )
+
+    assert result.status is WriteStatus.CREATED
+    assert result.dropped_fields == ("urls",)
+    assert (await stored_by_email(sandbox_http, "staff@example.test"))["type"] == kind.value
+    assert result.contact is not None
+    assert result.contact.type is kind
