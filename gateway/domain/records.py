@@ -269,6 +269,53 @@ class ContactWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactChange:
+    """A change to a contact a provider already holds, in the unified model.
+
+    `values` holds every field given, by `ContactWrite` field name: a value sets the
+    field, None clears it; a field left out is left as it is. `custom_fields` is
+    changed key by key (a key given None clears that custom field).
+    """
+
+    values: Mapping[str, Any]
+
+    @classmethod
+    def of_write(cls, write: ContactWrite) -> ContactChange:
+        """The change an upsert makes to a contact that exists: the fields it sets."""
+        return cls({name: getattr(write, name) for name in write.given()})
+
+    @classmethod
+    def of_json(cls, values: Mapping[str, Any]) -> ContactChange:
+        """From `json()` (as the write journal keeps it)."""
+        found = dict(values)
+        for name in ("phones", "tags"):
+            if isinstance(found.get(name), list):
+                found[name] = tuple(found[name])
+        return cls(found)
+
+    def given(self) -> list[str]:
+        """Names of the fields given (set or cleared), in `ContactWrite` order."""
+        return [f.name for f in fields(ContactWrite) if f.name in self.values]
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def get(self, name: str) -> Any:
+        """The value given for `name`; None when it is cleared or not given."""
+        return self.values.get(name)
+
+    def cleared(self) -> list[str]:
+        return [name for name in self.given() if self.values[name] is None]
+
+    def json(self) -> dict[str, Any]:
+        """The fields given as JSON-ready values (lists for tuples; null to clear)."""
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self.values.items()
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """What one provider did with one write, told honestly.
 
