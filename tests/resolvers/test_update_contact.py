@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from graphql import OperationDefinitionNode, parse
 
+from resolvers.runtime import limits
 from resolvers.runtime.context import Runtime
 from tests.conftest import GatewayFactory
 from tests.resolvers.conftest import execute, records, reset, stats
+from tests.resolvers.test_write_journal import QUICK, controls, operation, retry_due
 
 UPSERT = """
 mutation($input: ContactInput!, $providers: [Provider!]) {
@@ -353,3 +356,49 @@ async def test_a_bulk_upsert_of_known_adaptix_contacts_goes_through_batch_edit(
         "PATCH /api/contacts/batch/edit": 1,
         "POST /api/contacts/batch/new": 1,
     }
+
+
+def test_the_cost_estimate_counts_the_lookup_and_one_call_per_provider(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway()
+
+    def estimated(query: str, variables: dict[str, Any]) -> dict[str, int]:
+        [operation] = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        return {p.name: n for p, n in limits.estimate(operation, {}, variables, gateway).items()}
+
+    # Found first (one lookup in each readable provider), then one edit where held, then
+    # the payload's contact read again.
+    update = estimated(UPDATE, {"id": "x", "patch": {"company": "X"}})
+    assert update == {"ADAPTIX": 3, "TRUSTMARY": 3, "LUNARSEND": 3, "AKITA": 1, "INTERAKT": 1}
+    # One lookup, and a plan's read of field or list names.
+    preview = estimated(PREVIEW, {"input": {"email": "a@example.test"}})
+    assert preview == {"ADAPTIX": 2, "TRUSTMARY": 2, "LUNARSEND": 2, "AKITA": 1, "INTERAKT": 1}
+
+
+async def test_an_edit_queued_in_an_outage_is_replayed_exactly_when_tried_again(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway(writes=QUICK)
+    contact_id = await upserted(gateway, {**GRACE, "jobTitle": "Rear Admiral"})
+    await controls(client, "adaptix", outage=True)
+
+    patch = {"company": None, "firstName": "Amazing"}
+    result = await execute(
+        gateway, UPDATE, {"id": contact_id, "patch": patch, "providers": ["ADAPTIX"]}
+    )
+    payload = result.data["updateContact"]
+    # Adaptix cannot be read now; the store knows the record, so the edit is queued.
+    assert [(r["provider"], r["status"]) for r in payload["results"]] == [("ADAPTIX", "QUEUED")]
+
+    await controls(client, "adaptix", outage=False)
+    assert await retry_due(gateway) == 1
+    after = await operation(gateway, payload["operationId"])
+    assert (after["kind"], after["legs"][0]["status"]) == ("updateContact", "UPDATED")
+    fields = (await adaptix_record(client, "grace.hopper@navy.test"))["fields"]["all"]
+    assert (fields["firstname"], fields["company"], fields["position"]) == (
+        "Amazing",
+        None,
+        "Rear Admiral",
+    )
