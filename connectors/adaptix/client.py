@@ -4,7 +4,9 @@ Adaptix answers lists as `{"total": "N", "contacts": {"<id>": {...}}}` (a string
 total, an object keyed by id, `{}` or `[]` when empty) and reads many contacts in
 one call with `search=ids:1,2` or `where[0][expr]=in`, always with an explicit
 `limit` because the default page is 30. Writes go to `/contacts/new` (which
-updates a contact with the same email) and `/contacts/batch/new` (at most 200).
+updates a contact with the same email) and `/contacts/batch/new` (at most 200);
+a contact known by id is written through `PATCH /contacts/ID/edit` or
+`/contacts/batch/edit`, cleared fields sent blank with `overwriteWithBlank`.
 See docs/providers/adaptix.md.
 """
 
