@@ -14,6 +14,9 @@ protocols, so a capability is declared once: by implementing its protocol.
     Lister               list_contacts                        LIST
     Writer               upsert, upsert_many, writable_fields WRITE
     BatchWriter          a batch endpoint for upsert_many     WRITE_MANY
+    Planner              plan: what an upsert would do        -
+    IdWriter             upsert_by_ids onto known records     -
+    Editor               edit: change or clear fields         -
     Deleter              delete                               DELETE
     TagLister            list_tags (`tag_kind` "tag"/"list")  TAGS, LISTS
     Tagger               tag, untag on one record             TAGS, LISTS
@@ -36,6 +39,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from gateway.domain.records import (
     ActivityRecord,
     Capability,
+    ContactChange,
     ContactRecord,
     ContactWrite,
     Health,
@@ -142,6 +146,47 @@ class BatchWriter(Protocol):
     """`upsert_many` sends up to `write_batch_limit` contacts a call."""
 
     write_batch_limit: ClassVar[int]
+
+
+@runtime_checkable
+class Planner(Protocol):
+    async def plan(self, contact: ContactWrite, existing: ContactRecord | None) -> WriteResult:
+        """What `upsert(contact)` would report, without writing: the status (CREATED,
+        UPDATED or SKIPPED), the fields it would drop and its message.
+
+        Args:
+            contact: the write.
+            existing: the provider's record of the contact as read now (or as the
+                gateway knows it where the provider cannot be read); None when it
+                holds none.
+        Returns:
+            A result with no remote id. It may read (field or list names); it never
+            writes, and never raises for what a write would be refused for.
+        """
+        ...
+
+
+@runtime_checkable
+class IdWriter(Protocol):
+    async def upsert_by_ids(self, items: Sequence[tuple[str, ContactWrite]]) -> list[WriteResult]:
+        """Write upserts onto contacts the gateway knows by the provider's id (an input
+        without an email, matched by its external id), one result per item in order;
+        a contact whose id is gone is created again, as `upsert` would."""
+        ...
+
+
+@runtime_checkable
+class Editor(Protocol):
+    async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
+        """Change, or clear (None), the given fields of a contact the provider holds.
+
+        Returns:
+            UPDATED when something was changed, with `dropped_fields` naming what the
+            provider cannot change; SKIPPED (with the reason) when nothing given can
+            be, so nothing was sent; FAILED with the provider's words. Never raises
+            for a provider refusal.
+        """
+        ...
 
 
 @runtime_checkable

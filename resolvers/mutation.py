@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -16,7 +16,12 @@ from resolvers.runtime.errors import MAX_INPUT_ERRORS, BadUserInput, NotFoundErr
 from resolvers.services import bulk, writes
 from resolvers.services.lookup import find_person
 from resolvers.types.ids import person_key
-from resolvers.types.inputs import ContactInput, contact_writes, target_providers
+from resolvers.types.inputs import (
+    ContactInput,
+    ContactPatchInput,
+    contact_writes,
+    target_providers,
+)
 from resolvers.types.operations import BulkJob
 from resolvers.types.payloads import (
     ContactChangePayload,
@@ -52,13 +57,20 @@ async def _change(
     id: strawberry.ID,
     providers: list[Provider] | None,
     args: Mapping[str, Any],
+    *,
+    new_email: str | None = None,
 ) -> ContactChangePayload:
     person = await _person_or_error(info, str(id))
     written = await writes.change(info.context, kind, person, _named(providers), args)
+    key = person.key
+    if person.id is not None:
+        key = PersonKey.person(person.id)  # found by its id also after an email change
+    elif new_email is not None:
+        key = PersonKey.email(new_email)
     return ContactChangePayload(
         results=[ProviderWriteResult.from_result(r) for r in written.rows[0]],
         operation_id=strawberry.ID(written.operation_id),
-        key=person.key,
+        key=key,
     )
 
 
@@ -150,6 +162,42 @@ class Mutation:
         if view is None:
             raise StoreError("the job was written down but cannot be read back")
         return BulkJob.of(view, None)
+
+    @strawberry.mutation(
+        description="Change fields of a known contact at every provider that holds it (or the "
+        "ones named): a field given is set, a field given as null is cleared, a field left out "
+        "is kept. A row per provider, in the configured precedence: SKIPPED where the provider "
+        "holds no record of the contact or can change nothing that was given (the message "
+        "says why); `droppedFields` names what a provider cannot change (Lunar Send edits "
+        "only name, email and phone; Trustmary and Interakt key contacts by email, Akita by "
+        "externalId, so those cannot change there). Bad input is refused before anything is "
+        "written, every problem named (`patch.phones[1]`)."
+    )
+    async def update_contact(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The contact's id.")],
+        patch: Annotated[
+            ContactPatchInput, strawberry.argument(description="The fields to set or clear.")
+        ],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(
+                description="Change the contact only here; a named provider that holds no "
+                "record of the contact answers SKIPPED."
+            ),
+        ] = None,
+    ) -> ContactChangePayload:
+        change = patch.to_change(phone_region=info.context.runtime.phone_region)
+        email = change.get("email")
+        return await _change(
+            info,
+            "updateContact",
+            id,
+            providers,
+            {"patch": change.json()},
+            new_email=email if isinstance(email, str) else None,
+        )
 
     @strawberry.mutation(
         description="Delete a contact from the providers that hold it (or the ones named). "

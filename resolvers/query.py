@@ -29,7 +29,7 @@ from resolvers.runtime.cursors import (
     paging,
 )
 from resolvers.runtime.errors import BadUserInput, StoreError
-from resolvers.services import bulk
+from resolvers.services import bulk, writes
 from resolvers.services.listing import (
     ListingFilter,
     Order,
@@ -46,7 +46,13 @@ from resolvers.services.lookup import account_key, complete, find_person
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactConnection, ContactNode
 from resolvers.types.ids import decode_id, person_key
-from resolvers.types.inputs import ContactFilter, ContactOrder, check_email
+from resolvers.types.inputs import (
+    ContactFilter,
+    ContactInput,
+    ContactOrder,
+    check_email,
+    target_providers,
+)
 from resolvers.types.node import Node, PageInfo
 from resolvers.types.operations import (
     BulkJob,
@@ -57,6 +63,7 @@ from resolvers.types.operations import (
     operation_after,
     operation_cursor,
 )
+from resolvers.types.payloads import ProviderWriteResult, UpsertPreviewPayload
 from resolvers.types.provider import ProviderInfo
 from resolvers.types.scalars import ProviderEnum
 from resolvers.types.tag import TagNode
@@ -257,6 +264,29 @@ class Query:
         wanted = [c for p, c in listers.items() if provider is None or p is provider]
         found = await asyncio.gather(*(one(c) for c in wanted))
         return [tag for tags in found for tag in tags]
+
+    @strawberry.field(
+        description="What `upsertContact` with this input would do at each provider (all of "
+        "them when `providers` is left out), without writing anything: whether it would "
+        "create, update or skip the contact, the fields it would drop and why. Readable "
+        "providers are asked what they hold (Adaptix, Trustmary, Lunar Send by email); for "
+        "Akita, which cannot be read, the gateway knows only what it wrote itself; Interakt "
+        "never tells new from known. Input is checked as for `upsertContact`."
+    )
+    async def preview_upsert(
+        self,
+        info: Info,
+        input: Annotated[
+            ContactInput, strawberry.argument(description="The contact an upsert would write.")
+        ],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(description="The providers the upsert would go to."),
+        ] = None,
+    ) -> UpsertPreviewPayload:
+        write = input.to_write(phone_region=info.context.runtime.phone_region)
+        rows = await writes.preview(info.context, write, target_providers(providers))
+        return UpsertPreviewPayload(results=[ProviderWriteResult.from_result(r) for r in rows])
 
     @strawberry.field(description="Every provider: enabled or not, capabilities, health.")
     def providers(self, info: Info) -> list[ProviderInfo]:

@@ -23,7 +23,9 @@ def blocks(language: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "document", blocks("graphql"), ids=["query", "upsert", "write-operation", "bulk-job"]
+    "document",
+    blocks("graphql"),
+    ids=["query", "upsert", "preview", "update", "write-operation", "bulk-job"],
 )
 async def test_graphql_examples_run_against_the_sandbox(
     document: str, make_gateway: GatewayFactory
@@ -44,9 +46,24 @@ async def test_graphql_examples_run_against_the_sandbox(
             ("ADAPTIX", "CREATED")
         ]
         return
+    if "CONTACT-ID" in document:  # a Contact.id goes there
+        gateway = make_gateway()
+        found = await execute(gateway, '{ contact(email: "ada.lovelace.0@stark.test") { id } }')
+        result = await execute(gateway, document.replace("CONTACT-ID", found.data["contact"]["id"]))
+        assert result.errors == []
+        update = result.data["updateContact"]
+        assert update["contact"]["email"] == "ada@analytical.test"
+        rows = {r["provider"]: r for r in update["results"]}
+        assert rows["TRUSTMARY"]["droppedFields"] == ["email", "jobTitle"]
+        assert rows["LUNARSEND"]["droppedFields"] == ["company", "jobTitle"]
+        return
     result = await execute(make_gateway(), document)
     assert result.errors == []
-    if "startBulkUpsert" in result.data:
+    if "previewUpsert" in result.data:
+        statuses = {r["provider"]: r["status"] for r in result.data["previewUpsert"]["results"]}
+        assert statuses["ADAPTIX"] == "UPDATED"
+        assert statuses["AKITA"] == "SKIPPED"
+    elif "startBulkUpsert" in result.data:
         job = result.data["startBulkUpsert"]
         assert (job["status"], job["total"], job["pending"]) == ("PENDING", 4, 4)
     elif "contact" in result.data:

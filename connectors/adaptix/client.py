@@ -4,7 +4,9 @@ Adaptix answers lists as `{"total": "N", "contacts": {"<id>": {...}}}` (a string
 total, an object keyed by id, `{}` or `[]` when empty) and reads many contacts in
 one call with `search=ids:1,2` or `where[0][expr]=in`, always with an explicit
 `limit` because the default page is 30. Writes go to `/contacts/new` (which
-updates a contact with the same email) and `/contacts/batch/new` (at most 200).
+updates a contact with the same email) and `/contacts/batch/new` (at most 200);
+a contact known by id is written through `PATCH /contacts/ID/edit` or
+`/contacts/batch/edit`, cleared fields sent blank with `overwriteWithBlank`.
 See docs/providers/adaptix.md.
 """
 
@@ -44,6 +46,7 @@ from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
     ActivityRecord,
+    ContactChange,
     ContactRecord,
     ContactWrite,
     Health,
@@ -58,6 +61,7 @@ from gateway.domain.records import (
 T = TypeVar("T")
 
 NOTHING_STORABLE = "nothing Adaptix can store was given"
+NOTHING_EDITABLE = "nothing given that Adaptix can change"
 STATUS_BY_CODE = {201: WriteStatus.CREATED, 200: WriteStatus.UPDATED}
 CHANNEL = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Most items in one batch call, and most ids or emails in one read (docs/providers/adaptix.md).
@@ -191,6 +195,38 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
                     payload[alias] = value
                 else:
                     dropped.append(f"custom_fields.{alias}")
+        return payload, dropped
+
+    async def edit_payload(self, change: ContactChange) -> tuple[dict[str, Any], list[str]]:
+        """The `PATCH /contacts/ID/edit` body for `change`, and the given fields it cannot
+        carry. A cleared field is sent blank, with `overwriteWithBlank` (without it
+        Adaptix skips blank values); phones replace both phone fields.
+
+        Raises:
+            ConnectorError: the field list was needed and could not be read.
+        """
+        payload: dict[str, Any] = {}
+        writable = self.writable_fields - {"tags"}
+        dropped = [name for name in change.given() if name not in writable]
+        for name, alias in FIELD_ALIASES:
+            if change.has(name):
+                payload[alias] = change.get(name) or ""
+        if change.has("phones"):
+            phones = change.get("phones") or ()
+            for index, alias in enumerate(PHONE_ALIASES):
+                payload[alias] = phones[index] if index < len(phones) else ""
+            dropped += [f"phones[{i}]" for i in range(len(PHONE_ALIASES), len(phones))]
+        custom = change.get("custom_fields") or {}
+        if custom:
+            known = await self.field_aliases()
+            for alias, value in custom.items():
+                storable = value is None or isinstance(value, str | int | float | bool)
+                if alias in known and alias not in CORE_ALIASES and storable:
+                    payload[alias] = "" if value is None else value
+                else:
+                    dropped.append(f"custom_fields.{alias}")
+        if any(value == "" for value in payload.values()):
+            payload["overwriteWithBlank"] = True
         return payload, dropped
 
     def written(
@@ -423,6 +459,90 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         record = body.get("contact") if isinstance(body, Mapping) else None
         return self.written(response.status_code, record, payload, dropped)
 
+    async def plan(self, contact: ContactWrite, existing: ContactRecord | None) -> WriteResult:
+        """What `upsert` would report: `to_payload` decides what is dropped (text Adaptix
+        would trim away or truncate is only known from its answer)."""
+        try:
+            payload, dropped = await self.to_payload(contact)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=self.unwritable(contact))
+        if not payload:
+            return self.skipped(NOTHING_STORABLE, dropped=dropped)
+        status = WriteStatus.CREATED if existing is None else WriteStatus.UPDATED
+        return WriteResult(self.provider, status, dropped_fields=tuple(dropped))
+
+    async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
+        """`PATCH /contacts/ID/edit` with the given fields; cleared ones sent blank."""
+        if not is_remote_id(contact.remote_id):
+            return self.failed(f"not an Adaptix contact id: {contact.remote_id!r}")
+        try:
+            payload, dropped = await self.edit_payload(change)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=[n for n in change.given() if n == "custom_fields"])
+        if not payload:
+            return self.skipped(NOTHING_EDITABLE, dropped=dropped)
+        try:
+            response = await self.request(
+                "PATCH", f"/contacts/{contact.remote_id}/edit", json=payload
+            )
+            body = self.decode(response)
+        except NotFound:
+            return self.failed("not found", dropped=dropped)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=dropped)
+        record = body.get("contact") if isinstance(body, Mapping) else None
+        sent = {k: v for k, v in payload.items() if k != "overwriteWithBlank"}
+        return self.written(response.status_code, record, sent, dropped)
+
+    async def upsert_by_ids(self, items: Sequence[tuple[str, ContactWrite]]) -> list[WriteResult]:
+        """Upserts written onto known contacts: `PATCH /contacts/ID/edit` for one,
+        `PATCH /contacts/batch/edit` (200 a call) for more; a contact that is gone
+        (404) is created again through `upsert_many`."""
+        contacts = [contact for _, contact in items]
+        try:
+            prepared = [await self.to_payload(c) for c in contacts]
+        except ConnectorError as exc:
+            return [self.failed(exc, dropped=self.unwritable(c)) for c in contacts]
+        results: list[WriteResult | None] = [None] * len(items)
+        sendable: list[int] = []
+        for index, (payload, dropped) in enumerate(prepared):
+            if payload and is_remote_id(items[index][0]):
+                sendable.append(index)
+            elif payload:
+                results[index] = self.failed(f"not an Adaptix contact id: {items[index][0]!r}")
+            else:
+                results[index] = self.skipped(NOTHING_STORABLE, dropped=dropped)
+        gone: list[int] = []
+        if len(sendable) == 1:
+            index = sendable[0]
+            payload, dropped = prepared[index]
+            try:
+                response = await self.request(
+                    "PATCH", f"/contacts/{items[index][0]}/edit", json=payload
+                )
+                body = self.decode(response)
+                record = body.get("contact") if isinstance(body, Mapping) else None
+                results[index] = self.written(response.status_code, record, payload, dropped)
+            except NotFound:
+                gone.append(index)
+            except ConnectorError as exc:
+                results[index] = self.failed(exc, dropped=dropped)
+        elif sendable:
+            ids = {i: int(items[i][0]) for i in sendable}
+            batches = chunks(sendable, BATCH_LIMIT)
+            answers = await asyncio.gather(*(self._batch(b, prepared, ids) for b in batches))
+            for batch, answer in zip(batches, answers, strict=True):
+                for index, result in zip(batch, answer, strict=True):
+                    if result is None:
+                        gone.append(index)
+                    else:
+                        results[index] = result
+        if gone:
+            again = await self.upsert_many([contacts[i] for i in gone])
+            for index, result in zip(gone, again, strict=True):
+                results[index] = result
+        return [r for r in results if r is not None]
+
     async def upsert_many(self, contacts: Sequence[ContactWrite]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(contacts)
         try:
@@ -443,11 +563,21 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         return [r for r in results if r is not None]
 
     async def _batch(
-        self, indexes: Sequence[int], prepared: Sequence[tuple[dict[str, Any], list[str]]]
-    ) -> list[WriteResult]:
-        payloads = [prepared[i][0] for i in indexes]
+        self,
+        indexes: Sequence[int],
+        prepared: Sequence[tuple[dict[str, Any], list[str]]],
+        ids: Mapping[int, int] | None = None,
+    ) -> list[WriteResult | None]:
+        """One batch call: `batch/new`, or with `ids` (item index -> contact id)
+        `PATCH batch/edit`. An edited contact that is gone (404) answers None."""
+        if ids is None:
+            method, path = "POST", "/contacts/batch/new"
+            payloads = [prepared[i][0] for i in indexes]
+        else:
+            method, path = "PATCH", "/contacts/batch/edit"
+            payloads = [{"id": ids[i], **prepared[i][0]} for i in indexes]
         try:
-            response = await self.request("POST", "/contacts/batch/new", json=payloads)
+            response = await self.request(method, path, json=payloads)
             body = self.decode(response)
             if not isinstance(body, Mapping):
                 raise ProviderError("answered the batch without a result", provider=self.provider)
@@ -458,11 +588,14 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         failed = set(errors)
         records = by_index(body.get("contacts"), count, failed)
         codes = by_index(body.get("statusCodes"), count, failed)
-        results = []
+        results: list[WriteResult | None] = []
         for position, index in enumerate(indexes):
             payload, dropped = prepared[index]
-            if position in errors:
-                results.append(self.failed(item_message(errors[position]), dropped=dropped))
+            error = errors.get(position)
+            if ids is not None and isinstance(error, Mapping) and as_int(error.get("code")) == 404:
+                results.append(None)
+            elif position in errors:
+                results.append(self.failed(item_message(error), dropped=dropped))
             else:
                 code = as_int(codes.get(position), -1)
                 results.append(self.written(code, records.get(position), payload, dropped))

@@ -15,12 +15,21 @@ from connectors.akita.settings import AkitaSettings
 from connectors.base import HTTPConnector, with_field_errors
 from connectors.errors import ConnectorError
 from gateway.domain.records import (
+    ContactChange,
+    ContactRecord,
     ContactWrite,
     Provider,
     TagInfo,
     WriteResult,
     WriteStatus,
 )
+
+NO_CLEARING = "Akita documents no way to clear a name or an account id"
+KEYED_BY_ID = "Akita keys contacts by externalId: another one would be another contact"
+NO_ACCOUNT_NAME = "Akita keeps the company as its account's name, which cannot be blank"
+NOT_WRITTEN = "the gateway has not written this contact to Akita"
+# Fields an edit sets as given, or clears (an empty list).
+_LISTS = (("email", "emails"), ("phones", "phones"))
 
 # An account by its id and company name, and what writing it left: the name Akita
 # stored, or why it refused.
@@ -98,15 +107,79 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
         stored = _data(response).get("name")
         return stored if isinstance(stored, str) else None
 
-    async def _write_contact(
-        self, contact: ContactWrite, accounts: Mapping[AccountKey, Account]
-    ) -> WriteResult:
+    async def plan(self, contact: ContactWrite, existing: ContactRecord | None) -> WriteResult:
+        """What `upsert` would report. Akita cannot be read: `existing` is the record the
+        gateway wrote, so a contact written by anyone else still reads CREATED here."""
         missing = missing_ids(contact)
         if missing:
             return self.skipped(f"Akita needs {' and '.join(missing)}")
-        payload, dropped = contact_body(contact, self.settings.tag_ids)
+        _, dropped = contact_body(contact, self.settings.tag_ids)
         dropped += self.unwritable(contact)
+        if existing is None:
+            message = f"{NOT_WRITTEN} (Akita cannot be read: it may hold it from elsewhere)"
+            return WriteResult(
+                self.provider, WriteStatus.CREATED, message=message, dropped_fields=tuple(dropped)
+            )
+        return WriteResult(self.provider, WriteStatus.UPDATED, dropped_fields=tuple(dropped))
+
+    async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
+        """An upsert by the contact's `internal_id` with the fields given; a cleared email
+        or phone list is sent empty. Names, the account id and the company cannot be
+        cleared, nor the `internal_id` changed."""
+        if not contact.external_id:
+            return self.failed(f"{NOT_WRITTEN} under an externalId")
+        dropped = [n for n in change.given() if n not in self.writable_fields]
         notes: list[str] = []
+        if change.has("external_id") and change.get("external_id") != contact.external_id:
+            dropped.append("external_id")
+            notes.append(KEYED_BY_ID)
+        cleared = change.cleared()
+        unclearable = [
+            n for n in ("first_name", "last_name", "account_external_id") if n in cleared
+        ]
+        if unclearable:
+            dropped += unclearable
+            notes.append(NO_CLEARING)
+        if "company" in cleared:
+            dropped.append("company")
+            notes.append(NO_ACCOUNT_NAME)
+        changed = [n for n in change.given() if n not in dropped and n != "external_id"]
+        if not changed:
+            message = "; ".join(notes) or "nothing given that Akita can change"
+            return self.skipped(message, dropped=dropped)
+        account = change.get("account_external_id") or contact.account_external_id
+        write = ContactWrite(
+            external_id=contact.external_id,
+            account_external_id=account,
+            first_name=change.get("first_name"),
+            last_name=change.get("last_name"),
+            email=change.get("email"),
+            phones=change.get("phones") or None,
+            company=change.get("company"),
+        )
+        empty = [key for name, key in _LISTS if change.has(name) and not change.get(name)]
+        accounts: dict[AccountKey, Account] = {}
+        if write.company is not None and not missing_ids(write):
+            accounts[(account, write.company)] = await self._write_account(account, write.company)
+        return await self._write_contact(write, accounts, empty=empty, dropped=dropped, notes=notes)
+
+    async def _write_contact(
+        self,
+        contact: ContactWrite,
+        accounts: Mapping[AccountKey, Account],
+        *,
+        empty: Sequence[str] = (),
+        dropped: Sequence[str] = (),
+        notes: Sequence[str] = (),
+    ) -> WriteResult:
+        """One `POST /contacts`; `empty` names body lists sent empty (cleared)."""
+        missing = missing_ids(contact)
+        if missing:
+            return self.skipped(f"Akita needs {' and '.join(missing)}")
+        payload, unsent = contact_body(contact, self.settings.tag_ids)
+        payload.update({key: [] for key in empty})
+        dropped = [*dropped, *unsent, *self.unwritable(contact)]
+        notes = list(notes)
         company = accounts.get((contact.account_external_id, contact.company))
         if isinstance(company, ConnectorError):
             dropped.append("company")

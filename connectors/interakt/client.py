@@ -8,10 +8,23 @@ from connectors.base import HTTPConnector, OneByOneWrites, basic_auth
 from connectors.errors import ConnectorError
 from connectors.interakt.mapping import request_for
 from connectors.interakt.settings import InteraktSettings
-from gateway.domain.records import ContactWrite, Provider, WriteResult, WriteStatus
+from gateway.domain.normalize import normalize_email
+from gateway.domain.records import (
+    ContactChange,
+    ContactRecord,
+    ContactWrite,
+    Provider,
+    WriteResult,
+    WriteStatus,
+)
 
 NO_EMAIL = "Interakt silently ignores writes without an email"
 STORED = "stored (Interakt does not say whether the contact was new)"
+CHANGE_STORED = "sent (Interakt does not say whether it stored the change)"
+KEYED_BY_EMAIL = (
+    "Interakt keys contacts by email and cannot change one (a new email would be a new contact)"
+)
+NO_CLEARING = "Interakt ignores null values: it cannot clear a field"
 HALF_NAME = "Interakt keeps one name: it is written only when both first and last name are given"
 
 
@@ -71,4 +84,61 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
             message += f"; {HALF_NAME}"
         return WriteResult(
             self.provider, WriteStatus.UPDATED, message=message, dropped_fields=tuple(dropped)
+        )
+
+    async def plan(self, contact: ContactWrite, existing: ContactRecord | None) -> WriteResult:
+        """What `upsert` would report: UPDATED whenever it would send, since Interakt
+        answers alike whether the contact was new."""
+        if not (contact.email and contact.email.strip()):
+            return self.skipped(NO_EMAIL)
+        _, _, dropped = request_for(contact)
+        dropped += self.unwritable(contact)
+        message = STORED
+        if {"first_name", "last_name"} & set(dropped):
+            message += f"; {HALF_NAME}"
+        return WriteResult(
+            self.provider, WriteStatus.UPDATED, message=message, dropped_fields=tuple(dropped)
+        )
+
+    async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
+        """An upsert by the email the contact was written with, with the fields given
+        (a member when its external id is known). Neither the email nor a cleared field
+        can be sent."""
+        email = contact.email or (contact.remote_id if "@" in contact.remote_id else None)
+        if not email:
+            return self.failed("the gateway does not know the email this contact has in Interakt")
+        dropped: list[str] = []
+        notes: list[str] = []
+        if change.has("email") and normalize_email(change.get("email")) != normalize_email(email):
+            dropped.append("email")
+            notes.append(KEYED_BY_EMAIL)
+        cleared = [n for n in change.cleared() if n != "email"]
+        if cleared:
+            dropped += cleared
+            notes.append(NO_CLEARING)
+        kept = {
+            n: change.get(n)
+            for n in change.given()
+            if n not in dropped and n != "email" and n in self.writable_fields
+        }
+        dropped += [n for n in change.given() if n not in self.writable_fields]
+        if not kept:
+            return self.skipped(
+                "; ".join(notes) or "nothing given that Interakt can change", dropped=dropped
+            )
+        kept.setdefault("external_id", contact.external_id)
+        write = ContactWrite(email=email, **kept)
+        path, payload, unsent = request_for(write)
+        try:
+            await self.request("POST", path, json=payload)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=[*dropped, *unsent])
+        if {"first_name", "last_name"} & set(unsent):
+            notes.append(HALF_NAME)
+        return WriteResult(
+            self.provider,
+            WriteStatus.UPDATED,
+            remote_id=contact.remote_id,
+            message="; ".join([CHANGE_STORED, *notes]),
+            dropped_fields=(*dropped, *unsent),
         )

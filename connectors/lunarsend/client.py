@@ -16,10 +16,16 @@ from typing import Any
 
 from connectors.base import HTTPConnector, OneByOneWrites
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
-from connectors.lunarsend.mapping import edited_name, to_record
+from connectors.lunarsend.mapping import (
+    EDIT_ONLY_MESSAGE,
+    create_dropped,
+    edit_plan,
+    to_record,
+)
 from connectors.lunarsend.settings import LunarSendSettings
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
+    ContactChange,
     ContactRecord,
     ContactWrite,
     Health,
@@ -30,14 +36,9 @@ from gateway.domain.records import (
 )
 
 CONFLICT = 409
-EDIT_ONLY_MESSAGE = "Lunar Send only lets name, email and phone be edited"
+NEEDS_EMAIL = "Lunar Send needs an email to store a contact"
 NEEDS_FIRST_NAME = "Lunar Send needs a first name to create a contact"
-NAME_SPLIT_MESSAGE = (
-    "Lunar Send edits a name as one text split at its first space, "
-    "which would not give this first and last name"
-)
-# What Lunar Send takes when it creates a contact and never lets be edited.
-CREATE_ONLY = ("company", "job_title", "notes")
+NOTHING_EDITABLE = "nothing Lunar Send can change was given"
 _SEARCHABLE = {SearchField.EMAIL: "email", SearchField.COMPANY: "company"}
 
 
@@ -103,10 +104,9 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
     async def upsert(self, contact: ContactWrite) -> WriteResult:
         """Create the contact, or edit its name, email and phone when the email exists."""
         if not contact.email or not contact.email.strip():
-            return self.skipped("Lunar Send needs an email to store a contact")
+            return self.skipped(NEEDS_EMAIL)
         email = contact.email.strip()
-        dropped = [f"phones[{i}]" for i in range(1, len(contact.phones or ()))]
-        dropped += self.unwritable(contact)
+        dropped = create_dropped(contact, self.writable_fields)
         try:
             existing = await self._find("email", email)
             if existing is None:
@@ -121,9 +121,40 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
                     existing = await self._find("email", email)
                     if existing is None:
                         raise
-            return await self._edit(existing, contact, email, dropped)
+            return await self._edit(existing, _upserted(contact, email), upsert=True)
         except ConnectorError as exc:
             return self.failed(exc, dropped=dropped)
+
+    async def plan(self, contact: ContactWrite, existing: ContactRecord | None) -> WriteResult:
+        """What `upsert` would report, from the same rules (no call made)."""
+        if not contact.email or not contact.email.strip():
+            return self.skipped(NEEDS_EMAIL)
+        email = contact.email.strip()
+        if existing is None:
+            if not contact.first_name or not contact.first_name.strip():
+                return self.skipped(NEEDS_FIRST_NAME)
+            dropped = create_dropped(contact, self.writable_fields)
+            return WriteResult(self.provider, WriteStatus.CREATED, dropped_fields=tuple(dropped))
+        fields, dropped, notes = edit_plan(existing, _upserted(contact, email))
+        message = "; ".join(notes) or None
+        if not fields and dropped:
+            return self.skipped(message or NOTHING_EDITABLE, dropped=dropped)
+        return WriteResult(
+            self.provider,
+            WriteStatus.UPDATED,
+            message=message if fields else "already up to date",
+            dropped_fields=tuple(dropped),
+        )
+
+    async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
+        """`POST /contacts/edit` with the name, email and phone given; everything else
+        is reported dropped."""
+        try:
+            return await self._edit(contact, change, upsert=False)
+        except NotFound:
+            return self.failed("not found")
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=edit_plan(contact, change)[1])
 
     async def _create(self, contact: ContactWrite, email: str, dropped: list[str]) -> WriteResult:
         if not contact.first_name or not contact.first_name.strip():
@@ -146,30 +177,15 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
         )
 
     async def _edit(
-        self, existing: ContactRecord, contact: ContactWrite, email: str, dropped: list[str]
+        self, existing: ContactRecord, change: ContactChange, *, upsert: bool
     ) -> WriteResult:
-        refused = [n for n in CREATE_ONLY if getattr(contact, n) is not None]
-        notes = [EDIT_ONLY_MESSAGE] if refused else []
-        fields: dict[str, Any] = {}
-        name_given = [n for n in ("first_name", "last_name") if getattr(contact, n) is not None]
-        if name_given:
-            name = edited_name(existing, contact)
-            if name is None:
-                refused = name_given + refused
-                notes.append(NAME_SPLIT_MESSAGE)
-            else:
-                fields["name"] = name
-        dropped = refused + dropped
+        fields, dropped, notes = edit_plan(existing, change)
+        if dropped and not notes and not upsert:
+            notes.append(EDIT_ONLY_MESSAGE)
         message = "; ".join(notes) or None
-        if email != existing.email:
-            fields["email"] = email
-        if contact.phones:
-            fields["phone"] = contact.phones[0]
         if not fields:
-            if dropped:
-                return self.skipped(
-                    message or "nothing Lunar Send can store was given", dropped=dropped
-                )
+            if dropped or not upsert:
+                return self.skipped(message or NOTHING_EDITABLE, dropped=dropped)
             return WriteResult(
                 self.provider,
                 WriteStatus.UPDATED,
@@ -214,3 +230,12 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
         return await self.timed_health(
             "/contacts", params={"searchby": "email", "search": "healthcheck@example.invalid"}
         )
+
+
+def _upserted(contact: ContactWrite, email: str) -> ContactChange:
+    """The change an upsert makes to a contact that exists (an empty phone list leaves
+    the phone alone, as it does on a create)."""
+    change = dict(ContactChange.of_write(contact).values, email=email)
+    if not contact.phones:
+        change.pop("phones", None)
+    return ContactChange(change)

@@ -22,6 +22,7 @@ from connectors.trustmary.mapping import to_record
 from connectors.trustmary.settings import TrustmarySettings
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
+    ContactChange,
     ContactRecord,
     ContactWrite,
     Health,
@@ -33,6 +34,15 @@ from gateway.domain.records import (
 )
 
 _ACTIONS = {"IMPORT_CREATE": WriteStatus.CREATED, "IMPORT_UPDATE": WriteStatus.UPDATED}
+NEEDS_EMAIL = "Trustmary needs an email to store a contact"
+KEYED_BY_EMAIL = (
+    "Trustmary keys contacts by email and cannot change one (a new email would be a new "
+    "contact): it keeps the one it has"
+)
+NOTHING_EDITABLE = "nothing given that Trustmary can change"
+DELETED = "the contact is deleted in Trustmary: writing to it would bring it back"
+# ContactWrite field -> Trustmary body key, for the fields an edit sets or clears as given.
+_EDITED = (("external_id", "eid"), ("company", "company"))
 
 
 class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
@@ -237,10 +247,9 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
     async def upsert(self, contact: ContactWrite) -> WriteResult:
         """Create or update by email; tags become list memberships (`addToLists`)."""
         if not contact.email or not contact.email.strip():
-            return self.skipped("Trustmary needs an email to store a contact")
+            return self.skipped(NEEDS_EMAIL)
         email = contact.email.strip()
-        dropped = [f"phones[{i}]" for i in range(1, len(contact.phones or ()))]
-        dropped += self.unwritable(contact)
+        dropped = self._unsent(contact)
         payload: dict[str, Any] = {"email": email}
         try:
             name = await self._full_name(contact, email)
@@ -256,7 +265,7 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
                 payload["type"] = contact.type.value  # customer or employee: checked as input
             if contact.tags:
                 list_ids = await self._resolve_lists(contact.tags)
-                dropped += [f"tags[{i}]" for i, lid in enumerate(list_ids) if lid is None]
+                dropped += _unknown_lists(list_ids)
                 add_ids = list(dict.fromkeys(lid for lid in list_ids if lid))
                 if add_ids:
                     payload["addToLists"] = add_ids
@@ -264,6 +273,64 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
         except ConnectorError as exc:
             return self.failed(exc, dropped=dropped)
         return self._write_result(self.decode(response), dropped)
+
+    async def plan(self, contact: ContactWrite, existing: ContactRecord | None) -> WriteResult:
+        """What `upsert` would report: CREATED unless `existing`; list names are
+        resolved (one `GET /lists`, once per connector) to tell which would be dropped."""
+        if not contact.email or not contact.email.strip():
+            return self.skipped(NEEDS_EMAIL)
+        dropped = self._unsent(contact)
+        if contact.tags:
+            try:
+                dropped += _unknown_lists(await self._resolve_lists(contact.tags))
+            except ConnectorError as exc:
+                return self.failed(exc, dropped=dropped)
+        status = WriteStatus.CREATED if existing is None else WriteStatus.UPDATED
+        return WriteResult(self.provider, status, dropped_fields=tuple(dropped))
+
+    def _unsent(self, contact: ContactWrite) -> list[str]:
+        """The given fields an upsert leaves out: phones past the first, and fields
+        Trustmary has nowhere to store."""
+        return [f"phones[{i}]" for i in range(1, len(contact.phones or ()))] + self.unwritable(
+            contact
+        )
+
+    async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
+        """An upsert by the contact's own email with the fields given; None clears
+        (`name`, `eid`, `phone`, `company`). The email itself cannot change."""
+        if not contact.email:
+            return self.failed("Trustmary keys contacts by email and this contact has none")
+        writable = self.writable_fields - {"tags"}
+        dropped = [name for name in change.given() if name not in writable]
+        notes: list[str] = []
+        if change.has("email") and normalize_email(change.get("email")) != normalize_email(
+            contact.email
+        ):
+            dropped.insert(0, "email")
+            notes.append(KEYED_BY_EMAIL)
+        if contact.status == "deleted":
+            return self.skipped(DELETED, dropped=dropped)
+        payload: dict[str, Any] = {"email": contact.email}
+        if change.has("first_name") or change.has("last_name"):
+            first = change.get("first_name") if change.has("first_name") else contact.first_name
+            last = change.get("last_name") if change.has("last_name") else contact.last_name
+            payload["name"] = " ".join(p for p in (first, last) if p) or None
+        for name, key in _EDITED:
+            if change.has(name):
+                payload[key] = change.get(name)
+        if change.has("phones"):
+            phones = change.get("phones") or ()
+            payload["phone"] = phones[0] if phones else None
+            dropped += [f"phones[{i}]" for i in range(1, len(phones))]
+        message = "; ".join(notes) or None
+        if len(payload) == 1:
+            return self.skipped(message or NOTHING_EDITABLE, dropped=dropped)
+        try:
+            response = await self.request("POST", "/contacts", json=payload)
+        except ConnectorError as exc:
+            return self.failed(exc, dropped=dropped)
+        result = self._write_result(self.decode(response), dropped)
+        return replace(result, message=message) if message else result
 
     async def _full_name(self, contact: ContactWrite, email: str) -> str | None:
         """The name to send; with one part given, the other is kept from the stored name,
@@ -355,6 +422,10 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
     async def check_health(self) -> Health:
         """`GET /lists`: small, and refused without a valid key."""
         return await self.timed_health("/lists")
+
+
+def _unknown_lists(list_ids: Sequence[str | None]) -> list[str]:
+    return [f"tags[{i}]" for i, list_id in enumerate(list_ids) if list_id is None]
 
 
 def _parse_position(cursor: str | None, provider: Provider) -> int:

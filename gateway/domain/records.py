@@ -281,42 +281,88 @@ class ContactWrite:
     def values(self) -> dict[str, Any]:
         """The fields this write sets, as JSON-ready values (the write journal keeps
         them; `of_values` reads them back)."""
-        found: dict[str, Any] = {}
-        for name in self.given():
-            value = getattr(self, name)
-            if isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, StrEnum):
-                value = value.value
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, PostalAddress):
-                value = {f.name: getattr(value, f.name) for f in fields(value)}
-                value = {k: v for k, v in value.items() if v is not None}
-            found[name] = value
-        return found
+        return {name: _to_json(getattr(self, name)) for name in self.given()}
 
     @classmethod
     def of_values(cls, values: Mapping[str, Any]) -> ContactWrite:
         """The write `values()` described."""
-        found = dict(values)
-        for name in ("phones", "tags", "urls"):
-            if isinstance(found.get(name), list):
-                found[name] = tuple(found[name])
-        if found.get("type") is not None:
-            found["type"] = ContactType(found["type"])
-        if found.get("lifecycle") is not None:
-            found["lifecycle"] = Lifecycle(found["lifecycle"])
-        if isinstance(found.get("address"), Mapping):
-            found["address"] = PostalAddress(**found["address"])
-        if isinstance(found.get("signed_up_at"), str):
-            found["signed_up_at"] = datetime.fromisoformat(found["signed_up_at"])
-        return cls(**found)
+        return cls(**_from_json(values))
 
     @property
     def full_name(self) -> str | None:
         parts = [p for p in (self.first_name, self.last_name) if p]
         return " ".join(parts) or None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """A change to a contact a provider already holds, in the unified model.
+
+    `values` holds every field given, by `ContactWrite` field name: a value sets the
+    field, None clears it; a field left out is left as it is. `custom_fields` is
+    changed key by key (a key given None clears that custom field).
+    """
+
+    values: Mapping[str, Any]
+
+    @classmethod
+    def of_write(cls, write: ContactWrite) -> ContactChange:
+        """The change an upsert makes to a contact that exists: the fields it sets."""
+        return cls({name: getattr(write, name) for name in write.given()})
+
+    @classmethod
+    def of_json(cls, values: Mapping[str, Any]) -> ContactChange:
+        """From `json()` (as the write journal keeps it)."""
+        return cls(_from_json(values))
+
+    def given(self) -> list[str]:
+        """Names of the fields given (set or cleared), in `ContactWrite` order."""
+        return [f.name for f in fields(ContactWrite) if f.name in self.values]
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def get(self, name: str) -> Any:
+        """The value given for `name`; None when it is cleared or not given."""
+        return self.values.get(name)
+
+    def cleared(self) -> list[str]:
+        return [name for name in self.given() if self.values[name] is None]
+
+    def json(self) -> dict[str, Any]:
+        """The fields given as JSON-ready values (lists for tuples; null to clear)."""
+        return {name: _to_json(value) for name, value in self.values.items()}
+
+
+def _to_json(value: Any) -> Any:
+    """A `ContactWrite` field's value as the write journal's JSON holds it."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, PostalAddress):
+        parts = {f.name: getattr(value, f.name) for f in fields(value)}
+        return {k: v for k, v in parts.items() if v is not None}
+    return value
+
+
+def _from_json(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`ContactWrite` field values from the JSON `_to_json` made of them."""
+    found = dict(values)
+    for name in ("phones", "tags", "urls"):
+        if isinstance(found.get(name), list):
+            found[name] = tuple(found[name])
+    if found.get("type") is not None:
+        found["type"] = ContactType(found["type"])
+    if found.get("lifecycle") is not None:
+        found["lifecycle"] = Lifecycle(found["lifecycle"])
+    if isinstance(found.get("address"), Mapping):
+        found["address"] = PostalAddress(**found["address"])
+    if isinstance(found.get("signed_up_at"), str):
+        found["signed_up_at"] = datetime.fromisoformat(found["signed_up_at"])
+    return found
 
 
 @dataclass(frozen=True, slots=True)

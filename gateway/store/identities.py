@@ -239,6 +239,33 @@ class Identities:
 
         return await self.store.run(read)
 
+    async def records_by_external_id(
+        self, provider: Provider, external_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """The remote id of the `provider` record of the person owning each external id,
+        for the ids whose person has one (the most recently written, when several)."""
+        wanted = list(dict.fromkeys(external_ids))
+        if not wanted:
+            return {}
+
+        def read(connection: Connection) -> dict[str, str]:
+            found: dict[str, tuple[str, datetime | None]] = {}
+            for chunk in _chunks(wanted):
+                rows = connection.execute(
+                    _RECORDS_BY_EID, {"values": list(chunk), "provider": provider.value}
+                )
+                for row in rows:
+                    at = _aware(row.last_written_at) if row.last_written_at else None
+                    known = found.get(row.value)
+                    newer = known is None or (
+                        at is not None and (known[1] is None or at > known[1])
+                    )
+                    if newer:
+                        found[row.value] = (row.remote_id, at)
+            return {value: remote_id for value, (remote_id, _) in found.items()}
+
+        return await self.store.run(read)
+
     async def written(self, person_ids: Sequence[str]) -> dict[str, list[WrittenSource]]:
         """The records the gateway wrote for each person (remembered for a while, and
         forgotten here as soon as this process writes for the person)."""
@@ -454,6 +481,14 @@ _MERGED = select(persons.c.id, persons.c.merged_into).where(
 _LINKS_OF = select(links).where(links.c.person_id.in_(_IDS))
 _IDENTIFIERS_OF = select(identifiers).where(identifiers.c.person_id.in_(_IDS))
 _WRITTEN = _LINKS_OF.where(links.c.last_written_at.is_not(None))
+_RECORDS_BY_EID = (
+    select(identifiers.c.value, links.c.remote_id, links.c.last_written_at)
+    .join(links, links.c.person_id == identifiers.c.person_id)
+    .where(identifiers.c.kind == "eid")
+    .where(identifiers.c.value.in_(bindparam("values", expanding=True)))
+    .where(links.c.provider == bindparam("provider"))
+    .order_by(links.c.remote_id)
+)
 _FOLLOW_RULES = (
     update(links)
     .where(links.c.provider == bindparam("p"))

@@ -24,6 +24,7 @@ from connectors.protocol import (
     ContactCounter,
     Deleter,
     DoNotContactSetter,
+    Editor,
     EmailReader,
     ExternalIdReader,
     HealthChecker,
@@ -114,6 +115,7 @@ class Runtime:
         self.counters = _having(ordered, ContactCounter)  # type: ignore[type-abstract]
         self.writers = _having(ordered, Writer)  # type: ignore[type-abstract]
         self.deleters = _having(ordered, Deleter)  # type: ignore[type-abstract]
+        self.editors = _having(ordered, Editor)  # type: ignore[type-abstract]
         self.tag_listers = _having(ordered, TagLister)  # type: ignore[type-abstract]
         self.taggers = _having(ordered, Tagger)  # type: ignore[type-abstract]
         self.activity_sources = _having(ordered, ActivitySource)  # type: ignore[type-abstract]

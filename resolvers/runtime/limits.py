@@ -383,6 +383,11 @@ class _Cost:
             self.each(runtime.tag_listers, times, per=25)
         elif name == "health":
             self.each(runtime.health_checkers, times)
+        elif name == "previewUpsert" and root is OperationType.QUERY:
+            # What each provider holds, read as a lookup would; a plan may read the
+            # provider's field or list names once.
+            self.people(times)
+            self.each(runtime.writers, times)
         elif root is OperationType.MUTATION:
             inner = self.mutation(node, times)
         if node.selection_set is not None:
@@ -416,6 +421,7 @@ class _Cost:
         self.people(times)
         protocols: dict[str, Mapping[Provider, object]] = {
             "deleteContact": runtime.deleters,
+            "updateContact": runtime.editors,
             "tagContact": runtime.taggers,
             "untagContact": runtime.taggers,
             "setDoNotContact": runtime.dnc_setters,

@@ -15,9 +15,13 @@ plain wait, and then each leg is settled:
   and jitter, until it lands or `WritePolicy.retry_for` runs out.
 
 Tries are safe to repeat: every upsert is keyed by email or external id
-(Lunar Send, which cannot upsert, looks up first), a delete that finds nothing
-has already happened, tags are sets; only points, which add up, are never
-queued once sent.
+(Lunar Send, which cannot upsert, looks up first; an Adaptix upsert without an
+email is written onto the contact the identity store knows for its external
+id), an edit sets the values given, a delete that finds nothing has already
+happened, tags are sets; only points, which add up, are never queued once sent.
+
+`preview` tells what an upsert would do without writing or journaling anything:
+it reads what each provider holds and asks each connector's own plan.
 
 After a write the request's loaders forget what they read and keep the records
 the providers answered the write with, so the payload's `contact` reads again
@@ -35,11 +39,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.errors import ConnectorError
-from connectors.protocol import EmailReader
+from connectors.protocol import EmailReader, IdWriter, Planner, Writer
 from gateway.domain.federation import Person
 from gateway.domain.keys import PersonKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
+    ContactChange,
     ContactRecord,
     ContactStatus,
     ContactWrite,
@@ -97,13 +102,28 @@ def write_of(values: Mapping[str, Any]) -> ContactWrite:
     return ContactWrite.of_values(values)
 
 
+# The parts of a provider record a change needs (an edit: the names kept, the keys).
+RECORD_PARTS = ("email", "first_name", "last_name", "external_id", "account_external_id")
+
+
+def record_json(record: ContactRecord) -> dict[str, Any]:
+    """The part of a provider record a change needs, as the journal keeps it."""
+    found: dict[str, Any] = {"remote_id": record.remote_id, "status": record.status}
+    found.update({name: getattr(record, name) for name in RECORD_PARTS})
+    return found
+
+
 def record_of(provider: Provider, values: Mapping[str, Any]) -> ContactRecord:
     """The part of a provider record a change needs, from the journal's JSON."""
     return ContactRecord(
         provider=provider,
         remote_id=str(values["remote_id"]),
-        email=values.get("email"),
         status=ContactStatus.of(values.get("status")),
+        email=values.get("email"),
+        first_name=values.get("first_name"),
+        last_name=values.get("last_name"),
+        external_id=values.get("external_id"),
+        account_external_id=values.get("account_external_id"),
     )
 
 
@@ -117,11 +137,12 @@ def apply(
         if writer is None:
             reason = _unable(runtime, provider, f"{provider.name} has no API to write")
             return _ready(skipped(provider, reason))
-        return writer.upsert(write_of(request["inputs"][item]))
+        return _upserted(runtime, provider, writer, write_of(request["inputs"][item]))
     target = request.get("records", {}).get(provider.value)
     args = request.get("args", {})
     by_kind: dict[str, Mapping[Provider, Any]] = {
         "deleteContact": runtime.deleters,
+        "updateContact": runtime.editors,
         "tagContact": runtime.taggers,
         "untagContact": runtime.taggers,
         "setDoNotContact": runtime.dnc_setters,
@@ -139,6 +160,8 @@ def apply(
     record = record_of(provider, target)
     if kind == "deleteContact":
         return _deleted(connector.delete(record))
+    if kind == "updateContact":
+        return connector.edit(record, ContactChange.of_json(args["patch"]))  # type: ignore[no-any-return]
     if kind == "tagContact":
         return connector.tag(record, add=args["tags"])  # type: ignore[no-any-return]
     if kind == "untagContact":
@@ -155,6 +178,47 @@ def apply(
 
 async def _ready(result: WriteResult) -> WriteResult:
     return result
+
+
+async def _upserted(
+    runtime: Runtime, provider: Provider, writer: Writer, write: ContactWrite
+) -> WriteResult:
+    known = await known_records(runtime, provider, [write])
+    if known and isinstance(writer, IdWriter):
+        return (await writer.upsert_by_ids([(known[0], write)]))[0]
+    return await writer.upsert(write)
+
+
+async def known_records(
+    runtime: Runtime,
+    provider: Provider,
+    writes: Sequence[ContactWrite],
+    *,
+    any_writer: bool = False,
+) -> dict[int, str]:
+    """For writes without an email but with an external id: the remote id of the
+    `provider` record the identity store knows for it, by write index. Asked only of a
+    provider that can write by id (`IdWriter`), unless `any_writer`."""
+    identities = runtime.identities
+    connector = runtime.writers.get(provider)
+    if identities is None or connector is None:
+        return {}
+    if not any_writer and not isinstance(connector, IdWriter):
+        return {}
+    wanted = {
+        i: w.external_id
+        for i, w in enumerate(writes)
+        if w.external_id and (any_writer or not normalize_email(w.email))
+    }
+    if not wanted:
+        return {}
+    try:
+        found = await identities.records_by_external_id(provider, list(wanted.values()))
+    except StoreUnavailable as exc:
+        # Unknown, then: the write goes as an upsert, as it would without a store.
+        logger.warning("event=store_unavailable during=match msg=%s", str(exc).replace(" ", "_"))
+        return {}
+    return {i: found[eid] for i, eid in wanted.items() if eid in found}
 
 
 async def _deleted(call: Awaitable[WriteResult]) -> WriteResult:
@@ -198,7 +262,21 @@ async def write_batch(
     if writer is None:
         reason = _unable(runtime, provider, f"{provider.name} has no API to write")
         return [skipped(provider, reason)] * len(writes)
-    return list(await writer.upsert_many(writes))
+    known = await known_records(runtime, provider, writes)
+    if not known or not isinstance(writer, IdWriter):
+        return list(await writer.upsert_many(writes))
+    others = [i for i in range(len(writes)) if i not in known]
+    edited, upserted = await asyncio.gather(
+        writer.upsert_by_ids([(remote_id, writes[i]) for i, remote_id in known.items()]),
+        writer.upsert_many([writes[i] for i in others]) if others else _none(),
+    )
+    results: dict[int, WriteResult] = dict(zip(known, edited, strict=True))
+    results.update(zip(others, upserted, strict=True))
+    return [results[i] for i in range(len(writes))]
+
+
+async def _none() -> list[WriteResult]:
+    return []
 
 
 async def change(
@@ -214,13 +292,15 @@ async def change(
     identity store knows the person's record there: it is then QUEUED like any write
     to a provider that is down, not skipped as if the record did not exist.
     """
-    records = {
-        r.provider.value: {"remote_id": r.remote_id, "email": r.email, "status": r.status}
-        for r in person.sources
-    }
+    records = {r.provider.value: record_json(r) for r in person.sources}
     unread = {f.error.provider for f in ctx.failures if f.error.provider is not None}
     for provider, remote_id in await _known_links(ctx.runtime, person, unread):
         records.setdefault(provider.value, {"remote_id": remote_id, "email": None, "status": None})
+    if kind == "updateContact":
+        # Records no provider lets the gateway read (Akita, Interakt): as it wrote them.
+        for source in person.written:
+            if source.provider.value not in records:
+                records[source.provider.value] = written_json(source.remote_id, source.written)
     if providers is not None:
         wanted = list(providers)
     elif kind == "deleteContact":
@@ -235,8 +315,17 @@ async def change(
         return {(0, p): apply(ctx.runtime, kind, p, 0, request) for p in wanted}
 
     written = await _write(ctx, kind, request, [None], wanted, send)
-    await _forget_cached(ctx, [r for r in person.sources if r.provider in set(wanted)])
+    stale = [r for r in person.sources if r.provider in set(wanted)]
+    new_email = args.get("patch", {}).get("email")
+    await _forget_cached(ctx, stale, [(p, new_email) for p in wanted if new_email])
     return written
+
+
+def written_json(remote_id: str, written: Mapping[str, Any]) -> dict[str, Any]:
+    """A record the gateway wrote, as a change needs it: from what was written."""
+    found: dict[str, Any] = {"remote_id": remote_id, "status": None}
+    found.update({name: written.get(name) for name in RECORD_PARTS})
+    return found
 
 
 async def _known_links(
@@ -358,6 +447,62 @@ async def gather_until_stopped(
             task.cancel()
             answers[key] = stopped(key)
     return answers
+
+
+# -- what a write would do ----------------------------------------------------------
+
+
+async def preview(
+    ctx: Context, write: ContactWrite, targets: Sequence[Provider]
+) -> list[WriteResult]:
+    """What `upsert` would report at each target, in precedence order, without writing:
+    each provider's record is read where it can be (by email; by the identity store's
+    link for an external id where a write would match by it), and the connector's own
+    plan says what it would do with it."""
+    targets = in_precedence(ctx.runtime, targets)
+    return list(await asyncio.gather(*(_previewed(ctx, p, write) for p in targets)))
+
+
+async def _previewed(ctx: Context, provider: Provider, write: ContactWrite) -> WriteResult:
+    runtime = ctx.runtime
+    writer = runtime.writers.get(provider)
+    if writer is None:
+        return skipped(provider, _unable(runtime, provider, f"{provider.name} has no API to write"))
+    if not isinstance(writer, Planner):
+        return skipped(provider, f"{provider.name} cannot tell what a write would do")
+    try:
+        existing = await _existing(ctx, provider, write)
+    except ConnectorError as exc:
+        return WriteResult(
+            provider,
+            WriteStatus.FAILED,
+            message=f"could not read what {provider.name} holds: {exc.message}",
+        )
+    result = await writer.plan(write, existing)
+    if existing is not None and result.status is WriteStatus.UPDATED:
+        result = replace(result, remote_id=existing.remote_id)
+    return result
+
+
+async def _existing(ctx: Context, provider: Provider, write: ContactWrite) -> ContactRecord | None:
+    """The record an upsert of `write` would meet at `provider`, as far as can be told."""
+    runtime = ctx.runtime
+    email = normalize_email(write.email)
+    readable = provider in runtime.email_readers
+    # Where a write matches by external id (an IdWriter without an email) or the provider
+    # cannot be read at all, the identity store knows what the gateway wrote.
+    by_store = not readable or (not email and isinstance(runtime.writers.get(provider), IdWriter))
+    if by_store:
+        known = await known_records(runtime, provider, [write], any_writer=True)
+        if not known:
+            return None
+        loader = ctx.loaders.by_id.get(provider)
+        if loader is None:
+            return ContactRecord(provider, known[0], external_id=write.external_id)
+        return await loader.load(known[0])
+    if email is None:
+        return None
+    return await ctx.loaders.by_email[provider].load(email)
 
 
 # -- settling a leg ---------------------------------------------------------------------
@@ -587,12 +732,17 @@ async def remember(
         logger.warning("event=store_unavailable during=write msg=%s", str(exc).replace(" ", "_"))
 
 
-async def _forget_cached(ctx: Context, records: Sequence[ContactRecord]) -> None:
+async def _forget_cached(
+    ctx: Context,
+    records: Sequence[ContactRecord],
+    emails: Sequence[tuple[Provider, str]] = (),
+) -> None:
     cache = ctx.runtime.cache
-    if cache is None or not records:
+    if cache is None or not (records or emails):
         return
     stale = [(r.provider, f"id:{r.remote_id}") for r in records]
     stale += [(r.provider, f"email:{e}") for r in records if (e := normalize_email(r.email))]
+    stale += [(p, f"email:{e}") for p, email in emails if (e := normalize_email(email))]
     try:
         await cache.drop(stale)
     except StoreUnavailable as exc:

@@ -11,7 +11,14 @@ import strawberry
 
 from gateway.domain.normalize import parse_email
 from gateway.domain.phones import DEFAULT_REGION, PhoneError, normalize_phone
-from gateway.domain.records import ContactType, ContactWrite, Lifecycle, PostalAddress, Provider
+from gateway.domain.records import (
+    ContactChange,
+    ContactType,
+    ContactWrite,
+    Lifecycle,
+    PostalAddress,
+    Provider,
+)
 from resolvers.runtime.errors import BadUserInput, InputErrors
 from resolvers.services.listing import ListingFilter, Order, OrderField
 from resolvers.types.scalars import JSON, ContactTypeEnum, ProviderEnum
@@ -172,31 +179,12 @@ class ContactInput:
         """This input converted, every problem with it added to `errors` (what is
         returned is only of use when none was)."""
         before = errors.count
-        strings: dict[str, str | None] = {}
-        for name in (
-            "email",
-            "external_id",
-            "account_external_id",
-            "first_name",
-            "last_name",
-            "company",
-            "job_title",
-            "notes",
-            "owner_id",
-        ):
-            value = getattr(self, name)
-            if value is not None:
-                value = value.strip()
-                if not value:
-                    errors.refuse(
-                        f"{where}.{_camel(name)} must not be blank; leave it out to keep "
-                        "what the providers have",
-                        field=f"{where}.{_camel(name)}",
-                    )
-            strings[name] = value
+        strings = {
+            name: _text(getattr(self, name), f"{where}.{_camel(name)}", errors, BLANK_INPUT)
+            for name in (*TEXT_FIELDS, "notes", "owner_id")
+        }
         email = strings["email"]
-        if email and parse_email(email) is None:
-            errors.refuse(f"{where}.email is not a valid email address", field=f"{where}.email")
+        _check_email(email, f"{where}.email", errors)
         phones = _phones(self.phones, f"{where}.phones", phone_region, errors)
         tags = _clean_list(self.tags, f"{where}.tags", errors)
         for i, tag in enumerate(tags or ()):
@@ -206,17 +194,8 @@ class ContactInput:
                     field=f"{where}.tags",
                 )
         custom = self.custom_fields
-        if custom is not None and (
-            not isinstance(custom, Mapping) or not all(isinstance(k, str) and k for k in custom)
-        ):
-            errors.refuse(
-                f"{where}.customFields must be a JSON object", field=f"{where}.customFields"
-            )
-        elif custom is not None and _depth(custom) > MAX_CUSTOM_DEPTH:
-            errors.refuse(
-                f"{where}.customFields nests deeper than {MAX_CUSTOM_DEPTH} levels",
-                field=f"{where}.customFields",
-            )
+        if custom is not None:
+            _check_custom(custom, f"{where}.customFields", errors)
         urls = _clean_list(self.urls, f"{where}.urls", errors)
         for index, url in enumerate(urls or ()):
             if url and not _is_web_address(url):
@@ -274,6 +253,122 @@ class ContactInput:
         if errors.count == before and not unified.given():
             errors.refuse(f"{where} is empty: give at least one field", field=where)
         return unified
+
+
+TEXT_FIELDS = (
+    "email",
+    "external_id",
+    "account_external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+)
+BLANK_INPUT = "leave it out to keep what the providers have"
+BLANK_PATCH = "give null to clear it, or leave it out to keep it"
+
+
+@strawberry.input(
+    name="ContactPatch",
+    description=(
+        "A change to a known contact: a field left out is kept as each provider has it, a "
+        "field given is set, and a field given as null is cleared (Adaptix: "
+        "`overwriteWithBlank`). Checked by the rules of ContactInput. Tags are not here: "
+        "`tagContact` and `untagContact` add and remove them one by one, which a list "
+        "given whole could not say."
+    ),
+)
+class ContactPatchInput:
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new email address (the rule of ContactInput.email). Trustmary and "
+        "Interakt key contacts by email and cannot change it; Lunar Send cannot clear it.",
+    )
+    external_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Your own user id (Trustmary eid; Akita keys contacts by it, so it "
+        "cannot change there).",
+    )
+    account_external_id: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Your own account id (Akita internal_account_id)."
+    )
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="First name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Last name.")
+    phones: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The phone numbers, replacing those held (each in E.164, as in "
+        "ContactInput.phones); null or an empty list clears them.",
+    )
+    company: str | None = strawberry.field(default=strawberry.UNSET, description="Company name.")
+    job_title: str | None = strawberry.field(default=strawberry.UNSET, description="Job title.")
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A JSON object of custom fields by alias, changed key by key: a key "
+        "given null clears that field, keys left out are kept. It cannot be null as a "
+        "whole: name the fields to clear.",
+    )
+
+    def to_change(
+        self, where: str = "patch", *, phone_region: str | None = DEFAULT_REGION
+    ) -> ContactChange:
+        """Check and convert, every problem at once (the rules of `ContactInput`).
+
+        Raises:
+            BadUserInput: naming the field at fault; `BadUserInputs` when several are.
+        """
+        errors = InputErrors(where)
+        values: dict[str, object] = {}
+        for name in TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not strawberry.UNSET:
+                values[name] = _text(value, f"{where}.{_camel(name)}", errors, BLANK_PATCH)
+        email = values.get("email")
+        _check_email(email if isinstance(email, str) else None, f"{where}.email", errors)
+        if self.phones is not strawberry.UNSET:
+            phones = _phones(self.phones, f"{where}.phones", phone_region, errors)
+            values["phones"] = phones or None  # an empty list clears them too
+        custom = self.custom_fields
+        if custom is None:
+            errors.refuse(
+                f"{where}.customFields cannot be null: give each field to clear as null",
+                field=f"{where}.customFields",
+            )
+        elif (
+            custom is not strawberry.UNSET
+            and _check_custom(custom, f"{where}.customFields", errors)
+            and isinstance(custom, Mapping)
+        ):
+            values["custom_fields"] = dict(custom)
+        if not values and errors.count == 0:
+            errors.refuse(f"{where} is empty: give at least one field", field=where)
+        errors.raise_any()
+        return ContactChange(values)
+
+
+def _text(value: str | None, field: str, errors: InputErrors, blank: str) -> str | None:
+    """`value` trimmed; a blank one is a problem (`blank` says what to do instead)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        errors.refuse(f"{field} must not be blank; {blank}", field=field)
+    return value
+
+
+def _check_email(email: str | None, field: str, errors: InputErrors) -> None:
+    if email and parse_email(email) is None:
+        errors.refuse(f"{field} is not a valid email address", field=field)
+
+
+def _check_custom(custom: object, field: str, errors: InputErrors) -> bool:
+    """Whether `custom` is a JSON object of custom fields; a problem when not."""
+    if not isinstance(custom, Mapping) or not all(isinstance(k, str) and k for k in custom):
+        errors.refuse(f"{field} must be a JSON object", field=field)
+        return False
+    if _depth(custom) > MAX_CUSTOM_DEPTH:
+        errors.refuse(f"{field} nests deeper than {MAX_CUSTOM_DEPTH} levels", field=field)
+        return False
+    return True
 
 
 def contact_writes(

@@ -112,6 +112,16 @@ class ContactChangePayload:
         return await contact_after(info, self.key)
 
 
+@strawberry.type(description="What an upsert would do at each provider; nothing was written.")
+class UpsertPreviewPayload:
+    results: list[ProviderWriteResult] = strawberry.field(
+        description="One row per provider, in the configured precedence: CREATED, UPDATED or "
+        "SKIPPED as `upsertContact` would report it, with the fields it would drop and its "
+        "message (FAILED: the provider could not be read to tell). `remoteId` is the record "
+        "an UPDATED row would change, where it is known."
+    )
+
+
 @strawberry.type(description="The result of merging contacts: the one person they now are.")
 class MergeContactsPayload:
     operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)

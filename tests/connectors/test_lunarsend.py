@@ -9,12 +9,8 @@ import httpx
 import pytest
 
 from connectors.errors import AuthError, RateLimited
-from connectors.lunarsend.client import (
-    EDIT_ONLY_MESSAGE,
-    NAME_SPLIT_MESSAGE,
-    NEEDS_FIRST_NAME,
-    LunarSendConnector,
-)
+from connectors.lunarsend.client import NEEDS_FIRST_NAME, LunarSendConnector
+from connectors.lunarsend.mapping import EDIT_ONLY_MESSAGE, NAME_SPLIT_MESSAGE
 from connectors.settings import RateLimit, RetryPolicy, Secret
 from gateway.domain.records import ContactRecord, ContactWrite, Provider, SearchField, WriteStatus
 from sandbox import credentials
