@@ -226,6 +226,8 @@ class Loaders:
                 return
             if record is not None:
                 _add(records[key], record)
+                # Its provider's lookup by its email is answered by it: no second call.
+                self.prime(record)
                 if (email := normalize_email(record.email)) and key.kind is not KeyKind.PERSON:
                     emails.setdefault(key, set()).add(email)
 
