@@ -112,6 +112,8 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         self._fields: list[FieldInfo] | None = None
         self._fields_read = 0.0
         self._fields_lock = asyncio.Lock()
+        # The global feed's page size: as asked, until Adaptix answers another.
+        self._feed_page = FEED_PAGE
 
     # -- HTTP pieces ------------------------------------------------------------
 
@@ -454,9 +456,9 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         only, the feed is empty and no call is made."""
         if limit <= 0 or wanted.empty or not wanted.wants(ActivityKind.EVENT):
             return FeedPage([], 0)
-        size = FEED_PAGE
+        size = self._feed_page
         params = [
-            ("limit", size),
+            ("limit", FEED_PAGE),
             ("orderBy", "timestamp"),
             ("orderByDir", "DESC"),
             *_date_filters(wanted),
@@ -471,7 +473,7 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
             if not events and not resized and 0 < answered != size:
                 resized = True
                 # The docs name no `limit` for this path: page by the size it holds.
-                size = answered
+                size = self._feed_page = answered
                 page, skip = divmod(offset, size)
                 page += 1
                 continue
