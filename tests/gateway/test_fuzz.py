@@ -339,13 +339,27 @@ json_literals = st.recursive(
 )
 
 
+# DateTime (`since`, `until`) as literals: with and without an offset, at the
+# calendar's edges, and text that is no time at all.
+datetime_literals = st.sampled_from(
+    [
+        "2025-02-01T00:00:00Z",
+        "2025-02-01T09:30:00.250+02:00",
+        "2025-02-01T00:00:00",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        "yesterday",
+    ]
+).map(nodes.String)
+
+
 def _documents(
     make: Any, mode: Mode = Mode.POSITIVE, fields: list[str] | None = None
 ) -> st.SearchStrategy[graphql.DocumentNode]:
     strategy: st.SearchStrategy[graphql.DocumentNode] = make(
         GRAPHQL_SCHEMA,
         fields=fields,
-        custom_scalars={"JSON": json_literals},
+        custom_scalars={"JSON": json_literals, "DateTime": datetime_literals},
         print_ast=lambda document: document,
         mode=mode,
     )
