@@ -21,6 +21,8 @@ protocols, so a capability is declared once: by implementing its protocol.
     TagLister            list_tags (`tag_kind` "tag"/"list")  TAGS, LISTS
     Tagger               tag, untag on one record             TAGS, LISTS
     ActivitySource       fetch_activity                       ACTIVITY
+    ActivityFeed         activity_feed (every contact's)      -
+    FieldLister          list_fields                          -
     NoteKeeper           notes as activity                    NOTES
     DoNotContactSetter   set_do_not_contact                   DO_NOT_CONTACT
     PointsKeeper         add_points                           POINTS
@@ -36,6 +38,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Protocol, runtime_checkable
 
+from gateway.domain.activity import EVERYTHING, ActivityFilter, FeedPage
+from gateway.domain.fields import FieldInfo
 from gateway.domain.records import (
     ActivityRecord,
     Capability,
@@ -219,9 +223,40 @@ class Tagger(Protocol):
 @runtime_checkable
 class ActivitySource(Protocol):
     async def fetch_activity(
-        self, remote_ids: Sequence[str], *, limit: int
+        self, remote_ids: Sequence[str], *, limit: int, wanted: ActivityFilter = EVERYTHING
     ) -> Mapping[str, list[ActivityRecord]]:
-        """The newest `limit` activity items per contact, newest first."""
+        """The newest `limit` activity items per contact that `wanted` admits, newest first.
+
+        The provider is asked to filter what it can; the rest is filtered locally,
+        so every item answered is admitted and none admitted within the newest
+        `limit` is left out.
+
+        Raises:
+            ConnectorError: the provider failed after retries.
+        """
+        ...
+
+
+@runtime_checkable
+class ActivityFeed(Protocol):
+    async def activity_feed(self, *, offset: int, limit: int, wanted: ActivityFilter) -> FeedPage:
+        """Up to `limit` items of every contact's activity, newest first, from the
+        `offset`-th on, that `wanted` admits; each item names its contact.
+
+        Raises:
+            ConnectorError: the provider failed after retries.
+        """
+        ...
+
+
+@runtime_checkable
+class FieldLister(Protocol):
+    async def list_fields(self) -> list[FieldInfo]:
+        """Every contact field the provider has, in its own order.
+
+        Raises:
+            ConnectorError: the provider failed after retries.
+        """
         ...
 
 

@@ -20,11 +20,15 @@ from gateway.store import StoreUnavailable
 from gateway.store.journal import BULK, Journal
 from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
+    DEFAULT_ACTIVITY_PAGE,
     DEFAULT_PAGE,
+    MAX_ACTIVITY_PAGE,
     MAX_PAGE,
     MAX_SORTED_LISTING,
     Window,
     decode_key,
+    decode_offset,
+    encode_offset,
     keyset_window,
     paging,
 )
@@ -44,6 +48,7 @@ from resolvers.services.listing import (
 )
 from resolvers.services.lookup import account_key, complete, find_person
 from resolvers.types.account import AccountNode
+from resolvers.types.activity import KINDS, SINCE, UNTIL, ActivityConnection, activity_filter
 from resolvers.types.contact import ContactConnection, ContactNode
 from resolvers.types.ids import decode_id, person_key
 from resolvers.types.inputs import (
@@ -65,7 +70,9 @@ from resolvers.types.operations import (
 )
 from resolvers.types.payloads import ProviderWriteResult, UpsertPreviewPayload
 from resolvers.types.provider import ProviderInfo
-from resolvers.types.scalars import ProviderEnum
+from resolvers.types.provider_field import DESCRIPTION as PROVIDER_FIELDS
+from resolvers.types.provider_field import ProviderField, provider_fields
+from resolvers.types.scalars import ActivityKindEnum, ProviderEnum
 from resolvers.types.tag import TagNode
 
 OPERATION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -291,6 +298,62 @@ class Query:
     @strawberry.field(description="Every provider: enabled or not, capabilities, health.")
     def providers(self, info: Info) -> list[ProviderInfo]:
         return [ProviderInfo.for_provider(info, p) for p in Provider]
+
+    @strawberry.field(description=PROVIDER_FIELDS)
+    async def provider_fields(
+        self,
+        info: Info,
+        provider: Annotated[
+            ProviderEnum,  # type: ignore[valid-type]
+            strawberry.argument(description="Whose fields."),
+        ],
+    ) -> list[ProviderField]:
+        return await provider_fields(info, provider)
+
+    @strawberry.field(
+        description="What happened to every contact, newest first: the global activity "
+        "feed. Only Adaptix keeps one (`GET /contacts/activity`), so these are Adaptix "
+        "events; no provider keeps a feed of every contact's notes, so `kinds: [NOTE]` "
+        "gives an empty feed, and with Adaptix not enabled the feed is empty. Each item's "
+        "`contact` is found by its Adaptix contact id. Cursors are positions in the "
+        "filtered feed: keep the same filters while paging; events added meanwhile move "
+        "the positions (a page may then repeat an item)."
+    )
+    async def activity(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="How many items from the newest (10)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor to go on after.")
+        ] = None,
+        kinds: Annotated[
+            list[ActivityKindEnum] | None, strawberry.argument(description=KINDS)
+        ] = None,
+        since: Annotated[datetime | None, strawberry.argument(description=SINCE)] = None,
+        until: Annotated[datetime | None, strawberry.argument(description=UNTIL)] = None,
+    ) -> ActivityConnection:
+        asked = paging(
+            first, after, None, None, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE
+        )
+        offset = decode_offset(after)
+        wanted = activity_filter(kinds, since, until)
+        items, total = [], 0
+        for feed in info.context.runtime.activity_feeds.values():
+            try:
+                page = await feed.activity_feed(offset=offset, limit=asked.size, wanted=wanted)
+            except ConnectorError as exc:
+                info.context.report(info, exc)
+                continue
+            items, total = page.items, page.total
+            break  # Adaptix's is the only feed there is
+        cursors = [encode_offset(offset + i) for i in range(1, len(items) + 1)]
+        window = Window(
+            items, cursors, has_next=offset + len(items) < total, has_previous=offset > 0
+        )
+        return ActivityConnection.of(window, asked, total=total)
 
     @strawberry.field(
         description="A write operation (a mutation's `operationId`) as the journal keeps "

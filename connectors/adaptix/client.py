@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -35,6 +37,7 @@ from connectors.adaptix.mapping import (
     item_message,
     quote,
     to_activity,
+    to_field,
     to_note,
     to_record,
     unstored,
@@ -43,8 +46,11 @@ from connectors.adaptix.mapping import (
 from connectors.adaptix.settings import AdaptixSettings
 from connectors.base import HTTPConnector, basic_auth, with_field_errors
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
+from gateway.domain.activity import EVERYTHING, ActivityFilter, FeedPage
+from gateway.domain.fields import FieldInfo
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
+    ActivityKind,
     ActivityRecord,
     ContactChange,
     ContactRecord,
@@ -66,6 +72,11 @@ STATUS_BY_CODE = {201: WriteStatus.CREATED, 200: WriteStatus.UPDATED}
 CHANNEL = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Most items in one batch call, and most ids or emails in one read (docs/providers/adaptix.md).
 BATCH_LIMIT = 200
+# Events a page of the global feed is asked to hold.
+FEED_PAGE = 100
+# Seconds the answer of `list/fields` is kept: fields change rarely, and a write
+# with custom fields needs them.
+FIELDS_TTL = 300.0
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -88,6 +99,7 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
     search_fields = frozenset(SearchField)
     tag_kind = "tag"
     notes_from = "activity"
+    fields_ttl = FIELDS_TTL
     writable_fields = frozenset(
         {
             "email",
@@ -106,8 +118,11 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
 
     def __init__(self, client: httpx.AsyncClient, settings: AdaptixSettings) -> None:
         super().__init__(client, settings)
-        self._field_aliases: frozenset[str] | None = None
+        self._fields: list[FieldInfo] | None = None
+        self._fields_read = 0.0
         self._fields_lock = asyncio.Lock()
+        # The global feed's page size: as asked, until Adaptix answers another.
+        self._feed_page = FEED_PAGE
 
     # -- HTTP pieces ------------------------------------------------------------
 
@@ -127,17 +142,25 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
                     return with_field_errors(message, errors[0].get("details"))
         return super().error_message(response)
 
-    async def field_aliases(self) -> frozenset[str]:
-        """The contact field aliases this Adaptix instance knows, read once."""
+    async def list_fields(self) -> list[FieldInfo]:
+        """The contact fields this Adaptix instance has, by their `order`: read once
+        every `fields_ttl` seconds, however many requests ask."""
         async with self._fields_lock:
-            if self._field_aliases is None:
+            now = time.monotonic()
+            if self._fields is None or now - self._fields_read >= self.fields_ttl:
                 body = await self.get_json("/contacts/list/fields")
                 if isinstance(body, Mapping) and "fields" in body:
                     body = body["fields"]
-                self._field_aliases = frozenset(
-                    str(item["alias"]) for item in entries(body) if item.get("alias")
+                listed = sorted(
+                    entries(body), key=lambda i: (as_int(i.get("order")), as_int(i.get("id")))
                 )
-            return self._field_aliases
+                self._fields = [f for f in map(to_field, listed) if f is not None]
+                self._fields_read = now
+            return list(self._fields)
+
+    async def field_aliases(self) -> frozenset[str]:
+        """The contact field aliases this Adaptix instance knows."""
+        return frozenset(f.alias for f in await self.list_fields())
 
     async def to_payload(self, contact: ContactWrite) -> tuple[dict[str, Any], list[str]]:
         """The `/contacts/new` body for `contact`, and the given fields it cannot carry.
@@ -413,34 +436,115 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         ]
 
     async def fetch_activity(
-        self, remote_ids: Sequence[str], *, limit: int
+        self, remote_ids: Sequence[str], *, limit: int, wanted: ActivityFilter = EVERYTHING
     ) -> Mapping[str, list[ActivityRecord]]:
+        """Events (`/activity`, filtered by date at Adaptix) and notes (`/notes`, which
+        take no date filter: read newest first until past `since`), merged; a kind not
+        wanted is not read."""
         ids = list(dict.fromkeys(i for i in remote_ids if is_remote_id(i)))
-        if limit <= 0:
+        if limit <= 0 or wanted.empty:
             return {remote_id: [] for remote_id in ids}
-        results = await asyncio.gather(*(self._activity(i, limit) for i in ids))
+        results = await asyncio.gather(*(self._activity(i, limit, wanted) for i in ids))
         return {i: items for i, items in zip(ids, results, strict=True) if items is not None}
 
-    async def _activity(self, remote_id: str, limit: int) -> list[ActivityRecord] | None:
+    async def _activity(
+        self, remote_id: str, limit: int, wanted: ActivityFilter
+    ) -> list[ActivityRecord] | None:
+        reads = []
+        if wanted.wants(ActivityKind.EVENT):
+            reads.append(self._events(remote_id, limit, wanted))
+        if wanted.wants(ActivityKind.NOTE):
+            reads.append(self._notes(remote_id, limit, wanted))
         try:
-            events, notes = await asyncio.gather(
-                self.get_json(
-                    f"/contacts/{remote_id}/activity",
-                    params={"limit": limit, "order[0]": "timestamp", "order[1]": "DESC"},
-                ),
-                self.get_json(
-                    f"/contacts/{remote_id}/notes",
-                    params={"limit": limit, "orderBy": "dateTime", "orderByDir": "desc"},
-                ),
-            )
+            found = await asyncio.gather(*reads)
         except NotFound:
             return None
-        items = [
-            *filter(None, (to_activity(remote_id, e) for e in _listed(events, "events"))),
-            *filter(None, (to_note(remote_id, n) for n in _listed(notes, "notes"))),
-        ]
+        items = [item for part in found for item in part if wanted.admits(item)]
         items.sort(key=lambda item: item.timestamp, reverse=True)
         return items[:limit]
+
+    async def _events(
+        self, remote_id: str, limit: int, wanted: ActivityFilter
+    ) -> list[ActivityRecord]:
+        """The newest `limit` events, page by page should Adaptix hold a page shorter."""
+        params = [
+            ("limit", limit),
+            ("order[0]", "timestamp"),
+            ("order[1]", "DESC"),
+            *_date_filters(wanted),
+        ]
+        items: list[ActivityRecord] = []
+        page = 1
+        while True:
+            body = await self.get_json(
+                f"/contacts/{remote_id}/activity", params=[*params, ("page", page)]
+            )
+            events = _listed(body, "events")
+            items.extend(filter(None, (to_activity(remote_id, e) for e in events)))
+            if len(items) >= limit or not events or page >= _max_pages(body):
+                return items
+            page += 1
+
+    async def _notes(
+        self, remote_id: str, limit: int, wanted: ActivityFilter
+    ) -> list[ActivityRecord]:
+        """The newest `limit` notes within the bounds; notes newer than `until` are read
+        past, page by page, as Adaptix cannot filter notes by date."""
+        items: list[ActivityRecord] = []
+        start = 0
+        while True:
+            params = {"start": start, "limit": limit, "orderBy": "dateTime", "orderByDir": "desc"}
+            body = await self.get_json(f"/contacts/{remote_id}/notes", params=params)
+            notes = _listed(body, "notes")
+            for note in filter(None, (to_note(remote_id, n) for n in notes)):
+                if wanted.since is not None and note.timestamp < wanted.since:
+                    return items  # newest first: every note from here on is older
+                if wanted.admits(note):
+                    items.append(note)
+            start += len(notes)
+            total = as_int(body.get("total")) if isinstance(body, Mapping) else 0
+            if len(items) >= limit or not notes or start >= total:
+                return items
+
+    async def activity_feed(self, *, offset: int, limit: int, wanted: ActivityFilter) -> FeedPage:
+        """Every contact's events (`GET /contacts/activity`), newest first, from the
+        `offset`-th on. Adaptix keeps no feed of every contact's notes: asked for notes
+        only, the feed is empty and no call is made."""
+        if limit <= 0 or wanted.empty or not wanted.wants(ActivityKind.EVENT):
+            return FeedPage([], 0)
+        size = self._feed_page
+        params = [
+            ("limit", FEED_PAGE),
+            ("orderBy", "timestamp"),
+            ("orderByDir", "DESC"),
+            *_date_filters(wanted),
+        ]
+        page, skip = divmod(offset, size)
+        page += 1
+        events: list[Record] = []
+        resized = False
+        while True:
+            body = await self.get_json("/contacts/activity", params=[*params, ("page", page)])
+            answered = as_int(body.get("limit"), size) if isinstance(body, Mapping) else size
+            if not events and not resized and 0 < answered != size:
+                resized = True
+                # The docs name no `limit` for this path: page by the size it holds.
+                size = self._feed_page = answered
+                page, skip = divmod(offset, size)
+                page += 1
+                continue
+            listed = _listed(body, "events")
+            total = as_int(body.get("total")) if isinstance(body, Mapping) else 0
+            events.extend(listed)
+            if len(events) - skip >= limit or not listed or page >= _max_pages(body):
+                break
+            page += 1
+        items = [
+            item
+            for event in events[skip : skip + limit]
+            if (item := to_activity(_contact_of(event), event)) is not None and wanted.admits(item)
+        ]
+        return FeedPage(items, max(total, offset + len(items)))
 
     # -- writes -----------------------------------------------------------------
 
@@ -696,3 +800,35 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
 
 def _listed(body: Any, key: str) -> list[Record]:
     return entries(body.get(key) if isinstance(body, Mapping) else None)
+
+
+def _max_pages(body: Any) -> int:
+    return as_int(body.get("maxPages"), 1) if isinstance(body, Mapping) else 1
+
+
+def _contact_of(event: Record) -> str:
+    contact_id = as_int(event.get("contactId"))
+    return str(contact_id) if contact_id > 0 else ""
+
+
+def _date_filters(wanted: ActivityFilter) -> list[tuple[str, str]]:
+    """`filters[dateFrom]` and `filters[dateTo]` for the bounds, in UTC (`Y-m-d H:i:s`).
+
+    Adaptix's timestamps are whole seconds, so each bound is rounded to the whole
+    second inside it: Adaptix then answers exactly the events within the bounds."""
+    params = []
+    if wanted.since is not None and (since := _whole_second(wanted.since, up=True)):
+        params.append(("filters[dateFrom]", since))
+    if wanted.until is not None and (until := _whole_second(wanted.until, up=False)):
+        params.append(("filters[dateTo]", until))
+    return params
+
+
+def _whole_second(moment: datetime, *, up: bool) -> str | None:
+    try:
+        at = moment.astimezone(UTC)
+        if up and at.microsecond:
+            at = at.replace(microsecond=0) + timedelta(seconds=1)
+    except OverflowError:  # at the very edge of the calendar: no bound worth sending
+        return None
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at:%H:%M:%S}"

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connectors.mapping import clean_text, parse_datetime
+from gateway.domain.fields import FieldInfo
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
     ActivityKind,
@@ -219,6 +220,33 @@ def to_activity(remote_id: str, event: Record) -> ActivityRecord | None:
         label=str(label) if label is not None else event.get("eventType"),
         timestamp=at,
         details=details if isinstance(details, Mapping) else {},
+    )
+
+
+def input_field(alias: str) -> str | None:
+    """The `ContactWrite` field that writes an alias: a mapped field, `phones` for the
+    phone aliases, `custom_fields.<alias>` outside the core aliases; None for a core
+    alias the connector does not write."""
+    for name, mapped in FIELD_ALIASES:
+        if mapped == alias:
+            return name
+    if alias in PHONE_ALIASES:
+        return "phones"
+    return None if alias in CORE_ALIASES else f"custom_fields.{alias}"
+
+
+def to_field(item: Record) -> FieldInfo | None:
+    """One entry of `/contacts/list/fields`; None without an alias."""
+    alias = clean_text(item.get("alias"))
+    if alias is None:
+        return None
+    return FieldInfo(
+        Provider.ADAPTIX,
+        alias,
+        label=clean_text(item.get("label")) or alias,
+        type=clean_text(item.get("type")) or "text",
+        group=clean_text(item.get("group")),
+        input_field=input_field(alias),
     )
 
 

@@ -19,6 +19,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from connectors.errors import ConnectorError
 from connectors.protocol import (
+    ActivityFeed,
     ActivitySource,
     Connector,
     ContactCounter,
@@ -27,6 +28,7 @@ from connectors.protocol import (
     Editor,
     EmailReader,
     ExternalIdReader,
+    FieldLister,
     HealthChecker,
     IdReader,
     Lister,
@@ -119,6 +121,8 @@ class Runtime:
         self.tag_listers = _having(ordered, TagLister)  # type: ignore[type-abstract]
         self.taggers = _having(ordered, Tagger)  # type: ignore[type-abstract]
         self.activity_sources = _having(ordered, ActivitySource)  # type: ignore[type-abstract]
+        self.activity_feeds = _having(ordered, ActivityFeed)  # type: ignore[type-abstract]
+        self.field_listers = _having(ordered, FieldLister)  # type: ignore[type-abstract]
         self.dnc_setters = _having(ordered, DoNotContactSetter)  # type: ignore[type-abstract]
         self.points_keepers = _having(ordered, PointsKeeper)  # type: ignore[type-abstract]
         self.health_checkers = _having(ordered, HealthChecker)  # type: ignore[type-abstract]

@@ -6,9 +6,12 @@ when it is nested too deep, has too many aliases or root fields, carries a
 string argument or variable longer than allowed, or would make more provider
 calls than allowed. The estimate follows what the services do: one lookup per
 person in every readable provider (batched where the provider reads many keys
-a call), a listing's pages, two Adaptix calls per contact's activity, one write
-per provider and input. It is an estimate: during execution the connectors
-count every call against the same budget (`connectors.budget`) and stop at it.
+a call), a listing's pages, two Adaptix calls per contact's activity (one per
+kind asked for, and one more for notes read past `until`), two pages of the
+global activity feed and a lookup of each item's contact, one call for a
+provider's field list, one write per provider and input. It is an estimate:
+during execution the connectors count every call against the same budget
+(`connectors.budget`) and stop at it.
 
 Introspection fields are exempt from the depth limit while introspection is on;
 with it off, an operation that asks for `__schema` or `__type` is refused.
@@ -43,7 +46,7 @@ from graphql import (
 )
 
 from connectors.protocol import BatchReader, BatchWriter, Lister
-from gateway.domain.records import Provider
+from gateway.domain.records import ActivityKind, Provider
 from resolvers.runtime.cursors import (
     DEFAULT_ACTIVITY_PAGE,
     DEFAULT_PAGE,
@@ -295,6 +298,8 @@ class _Cost:
         self.variables = variables
         self.runtime = runtime
         self.calls: Counter[Provider] = Counter()
+        # Inside a contact's activity: an item's `contact` is that contact, no lookup.
+        self.contact_known = False
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -310,6 +315,13 @@ class _Cost:
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= maximum:
             return value
         return default if value is None else 0
+
+    def kinds(self, node: FieldNode) -> set[ActivityKind]:
+        """The activity kinds a field asks for (every kind when `kinds` is not given)."""
+        asked = self.argument(node, "kinds")
+        if not isinstance(asked, list):
+            return set(ActivityKind)
+        return {k for k in ActivityKind if k.name in asked}
 
     def people(self, count: int) -> None:
         """Looking up `count` people at once (the loaders batch a field's lookups over
@@ -348,7 +360,8 @@ class _Cost:
         if name in INTROSPECTION_ROOTS or name == "__typename":
             return
         if name == "contact":
-            self.people(times)
+            if not self.contact_known:
+                self.people(times)
         elif name == "contacts":
             first = self.size(node, DEFAULT_PAGE, MAX_PAGE)
             self.people(first * times)
@@ -375,10 +388,28 @@ class _Cost:
             self.each(
                 {p: c for p, c in runtime.listers.items() if p not in runtime.searchers}, times
             )
+        elif name == "activity" and root is OperationType.QUERY:
+            # The global feed: at most two of its pages hold a page of the connection,
+            # then each item's contact is looked up (below, as `contact`).
+            first = self.size(node, DEFAULT_ACTIVITY_PAGE, MAX_ACTIVITY_PAGE)
+            if self.kinds(node) != {ActivityKind.NOTE}:
+                self.each(runtime.activity_feeds, times, per=2)
+            inner = times * first
         elif name == "activity":
             first = self.size(node, DEFAULT_ACTIVITY_PAGE, MAX_ACTIVITY_PAGE)
-            self.each(runtime.activity_sources, times, per=2)
-            inner = times * first
+            kinds = self.kinds(node)
+            per = len(kinds) + (ActivityKind.NOTE in kinds and bool(self.argument(node, "until")))
+            self.each(runtime.activity_sources, times, per=per)
+            if node.selection_set is not None:
+                known, self.contact_known = self.contact_known, True
+                try:
+                    self.selections(node.selection_set, times * first)
+                finally:
+                    self.contact_known = known
+            return
+        elif name == "providerFields" and root is OperationType.QUERY:
+            asked = self.argument(node, "provider")
+            self.each({p: c for p, c in runtime.field_listers.items() if p.name == asked}, times)
         elif name == "tags" and root is OperationType.QUERY:
             self.each(runtime.tag_listers, times, per=25)
         elif name == "health":

@@ -21,6 +21,7 @@ from aiodataloader import DataLoader
 
 from connectors.errors import ConnectorError
 from connectors.protocol import ActivitySource, Lister
+from gateway.domain.activity import ActivityFilter
 from gateway.domain.federation import Person, merge
 from gateway.domain.keys import KeyKind, PersonKey
 from gateway.domain.normalize import normalize_email
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 Fetch = Callable[[list[str]], Awaitable[Mapping[str, ContactRecord]]]
 
 PageKey = tuple[Provider, str | None, int, bool]
+# A contact's activity: (remote id, how many of the newest items, which items).
+ActivityKey = tuple[str, int, ActivityFilter]
 
 
 @dataclass(slots=True)
@@ -70,7 +73,7 @@ class Loaders:
         by_email: per provider, normalized email -> `ContactRecord | None`.
         by_id: per provider, remote id -> `ContactRecord | None`.
         by_external_id: per provider, external id -> `ContactRecord | None`.
-        activity: per provider, (remote id, limit) -> newest activity first.
+        activity: per provider, (remote id, limit, filter) -> newest activity first.
         people: `PersonKey` -> `Lookup`.
     """
 
@@ -89,7 +92,7 @@ class Loaders:
             p: DataLoader(partial(_answer, c.fetch_by_external_ids))
             for p, c in runtime.external_id_readers.items()
         }
-        self.activity: dict[Provider, DataLoader[tuple[str, int], list[ActivityRecord]]] = {
+        self.activity: dict[Provider, DataLoader[ActivityKey, list[ActivityRecord]]] = {
             p: DataLoader(partial(_load_activity, c)) for p, c in runtime.activity_sources.items()
         }
         self.people: DataLoader[PersonKey, Lookup] = DataLoader(self._load_people)
@@ -223,6 +226,8 @@ class Loaders:
                 return
             if record is not None:
                 _add(records[key], record)
+                # Its provider's lookup by its email is answered by it: no second call.
+                self.prime(record)
                 if (email := normalize_email(record.email)) and key.kind is not KeyKind.PERSON:
                     emails.setdefault(key, set()).add(email)
 
@@ -344,21 +349,22 @@ def _add(records: list[ContactRecord], record: ContactRecord) -> None:
         records.append(record)
 
 
-async def _load_activity(source: ActivitySource, keys: list[tuple[str, int]]) -> list[Any]:
-    by_limit: dict[int, list[str]] = {}
-    for remote_id, limit in keys:
-        by_limit.setdefault(limit, []).append(remote_id)
-    answers: dict[tuple[str, int], Any] = {}
+async def _load_activity(source: ActivitySource, keys: list[ActivityKey]) -> list[Any]:
+    """One `fetch_activity` per (limit, filter) asked for, with every id asked it."""
+    by_ask: dict[tuple[int, ActivityFilter], list[str]] = {}
+    for remote_id, limit, wanted in keys:
+        by_ask.setdefault((limit, wanted), []).append(remote_id)
+    answers: dict[ActivityKey, Any] = {}
 
-    async def one(limit: int, ids: list[str]) -> None:
+    async def one(limit: int, wanted: ActivityFilter, ids: list[str]) -> None:
         try:
-            found = await source.fetch_activity(ids, limit=limit)
+            found = await source.fetch_activity(ids, limit=limit, wanted=wanted)
         except ConnectorError as exc:
-            answers.update({(i, limit): exc for i in ids})
+            answers.update({(i, limit, wanted): exc for i in ids})
             return
-        answers.update({(i, limit): found.get(i, []) for i in ids})
+        answers.update({(i, limit, wanted): found.get(i, []) for i in ids})
 
-    await asyncio.gather(*(one(limit, ids) for limit, ids in by_limit.items()))
+    await asyncio.gather(*(one(limit, wanted, ids) for (limit, wanted), ids in by_ask.items()))
     return [answers[key] for key in keys]
 
 

@@ -33,11 +33,17 @@ from resolvers.runtime.cursors import (
     offset_window,
     paging,
 )
-from resolvers.types.activity import ActivityConnection
+from resolvers.types.activity import KINDS, SINCE, UNTIL, ActivityConnection, activity_filter
 from resolvers.types.ids import contact_id
 from resolvers.types.node import Node, PageInfo
 from resolvers.types.provenance import FieldConflictNode, FieldSourceNode
-from resolvers.types.scalars import JSON, ContactStatusEnum, ContactTypeEnum, ProviderEnum
+from resolvers.types.scalars import (
+    JSON,
+    ActivityKindEnum,
+    ContactStatusEnum,
+    ContactTypeEnum,
+    ProviderEnum,
+)
 from resolvers.types.tag import TagNode
 
 if TYPE_CHECKING:
@@ -286,7 +292,11 @@ class ContactNode(Node):
 
     @strawberry.field(
         description="Events and notes from every provider that keeps them, newest first. "
-        "`last` without `before` reads the whole history (the oldest items)."
+        "`last` without `before` reads the whole history (the oldest items). Filtered by "
+        "`kinds`, `since` and `until`, the cursors are positions in the filtered list: "
+        "keep the same filters while paging. Adaptix is asked only for the kinds wanted "
+        "and filters its events by date itself; its notes and Lunar Send's `notes` field "
+        "are filtered by the gateway."
     )
     async def activity(
         self,
@@ -303,29 +313,39 @@ class ContactNode(Node):
         before: Annotated[
             str | None, strawberry.argument(description="The cursor to stop before.")
         ] = None,
+        kinds: Annotated[
+            list[ActivityKindEnum] | None, strawberry.argument(description=KINDS)
+        ] = None,
+        since: Annotated[datetime | None, strawberry.argument(description=SINCE)] = None,
+        until: Annotated[datetime | None, strawberry.argument(description=UNTIL)] = None,
     ) -> ActivityConnection:
         asked = paging(
             first, after, last, before, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE
         )
+        wanted = activity_filter(kinds, since, until)
         if asked.backward:
             need = decode_offset(before, field="before") if before else MAX_OFFSET
         else:
             need = decode_offset(after) + asked.size + 1
-        items: list[ActivityRecord] = [a for r in self.person.sources for a in r.inline_activity]
+        items: list[ActivityRecord] = [
+            a for r in self.person.sources for a in r.inline_activity if wanted.admits(a)
+        ]
         loaders = info.context.loaders.activity
 
         async def load(record: ContactRecord) -> list[ActivityRecord]:
             try:
-                return await loaders[record.provider].load((record.remote_id, need))
+                return await loaders[record.provider].load((record.remote_id, need, wanted))
             except ConnectorError as exc:
                 info.context.report(info, exc)
                 return []
 
-        wanted = [r for r in self.person.sources if r.provider in loaders]
-        for found in await asyncio.gather(*(load(r) for r in wanted)):
-            items.extend(found)
+        readable = [r for r in self.person.sources if r.provider in loaders]
+        if not wanted.empty:
+            for found in await asyncio.gather(*(load(r) for r in readable)):
+                items.extend(found)
         items.sort(key=lambda a: (a.timestamp, a.id), reverse=True)
-        return ActivityConnection.of(offset_window(items, asked), asked)
+        window = offset_window(items, asked)
+        return ActivityConnection.of(window, asked, person=self.person)
 
 
 # The fields a contact shows by precedence, in the schema's order.

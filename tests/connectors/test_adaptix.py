@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
@@ -10,10 +10,13 @@ import httpx
 import pytest
 
 from connectors.adaptix import AdaptixConnector
-from connectors.adaptix.mapping import CORE_ALIASES, to_owner, to_record
+from connectors.adaptix.mapping import CORE_ALIASES, to_field, to_owner, to_record
 from connectors.errors import AuthError, ProviderUnavailable
 from connectors.settings import Secret
+from gateway.domain.activity import EVERYTHING, ActivityFilter, FeedPage
+from gateway.domain.fields import FieldInfo
 from gateway.domain.records import (
+    ActivityKind,
     ContactRecord,
     ContactWrite,
     Lifecycle,
@@ -869,3 +872,176 @@ async def test_an_address_part_the_answer_does_not_hold_is_reported_dropped() ->
             )
         )
     assert result.dropped_fields == ("urls[0]", "address.city")
+
+
+# -- activity filters, the global feed, the field list ----------------------------
+
+
+async def test_activity_asks_only_for_the_kinds_wanted(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    ids = await seeded_ids(sandbox_http)
+    everything = await adaptix.fetch_activity(ids[:40], limit=100)
+    busy = max(
+        everything, key=lambda i: len({a.kind for a in everything[i]}) * 100 + len(everything[i])
+    )
+    await reset(sandbox_http)
+
+    notes = await adaptix.fetch_activity(
+        [busy], limit=100, wanted=ActivityFilter(frozenset({ActivityKind.NOTE}))
+    )
+    assert await calls(sandbox_http) == {"GET /api/contacts/{id}/notes": 1}
+    await reset(sandbox_http)
+    events = await adaptix.fetch_activity(
+        [busy], limit=100, wanted=ActivityFilter(frozenset({ActivityKind.EVENT}))
+    )
+    assert await calls(sandbox_http) == {"GET /api/contacts/{id}/activity": 1}
+    await reset(sandbox_http)
+    nothing = await adaptix.fetch_activity([busy], limit=100, wanted=ActivityFilter(frozenset()))
+    assert await calls(sandbox_http) == {}
+
+    assert notes[busy] == [a for a in everything[busy] if a.kind is ActivityKind.NOTE]
+    assert events[busy] == [a for a in everything[busy] if a.kind is ActivityKind.EVENT]
+    assert notes[busy]
+    assert events[busy]
+    assert nothing == {busy: []}
+
+
+async def test_activity_dates_go_to_adaptix_rounded_inward_in_utc() -> None:
+    script = Script(httpx.Response(200, json={"events": [], "total": 0, "maxPages": 0}))
+    helsinki = timezone(timedelta(hours=2))
+    wanted = ActivityFilter(
+        frozenset({ActivityKind.EVENT}),
+        since=datetime(2025, 2, 1, 2, 0, 0, 250_000, tzinfo=helsinki),
+        until=datetime(2025, 2, 28, 23, 59, 59, 750_000, tzinfo=UTC),
+    )
+    async with scripted(Provider.ADAPTIX, script) as adaptix:
+        assert isinstance(adaptix, AdaptixConnector)
+        await adaptix.fetch_activity(["7"], limit=5, wanted=wanted)
+    [request] = script.requests
+    assert request.url.path.endswith("/contacts/7/activity")
+    params = request.url.params
+    assert params["filters[dateFrom]"] == "2025-02-01 00:00:01"
+    assert params["filters[dateTo]"] == "2025-02-28 23:59:59"
+    assert (params["limit"], params["page"]) == ("5", "1")
+
+
+def note(n: int, at: datetime) -> dict[str, Any]:
+    return {"id": n, "text": f"note {n}", "type": "general", "dateTime": at.isoformat()}
+
+
+async def test_notes_are_read_past_until_and_stop_at_since() -> None:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    # Ten notes a day apart, newest first, answered two a page.
+    notes = [note(n, start - timedelta(days=n)) for n in range(10)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        first = int(request.url.params["start"])
+        size = int(request.url.params["limit"])
+        return httpx.Response(200, json={"total": 10, "notes": notes[first : first + size]})
+
+    transport = httpx.MockTransport(handler)
+    wanted = ActivityFilter(
+        frozenset({ActivityKind.NOTE}),
+        since=start - timedelta(days=6),
+        until=start - timedelta(days=3, hours=12),
+    )
+    async with scripted(Provider.ADAPTIX, transport) as adaptix:
+        assert isinstance(adaptix, AdaptixConnector)
+        found = await adaptix.fetch_activity(["7"], limit=2, wanted=wanted)
+        wider = await adaptix.fetch_activity(["7"], limit=10, wanted=wanted)
+    # Days 4 and 5 are the newest within the bounds; day 6 is at `since` itself.
+    assert [a.id for a in found["7"]] == ["4", "5"]
+    assert [a.id for a in wider["7"]] == ["4", "5", "6"]
+
+
+def feed_event(n: int, at: datetime) -> dict[str, Any]:
+    return {
+        "event": "page.hit",
+        "eventId": f"page.hit{n}",
+        "eventLabel": "Page hit",
+        "eventType": "Page hit",
+        "timestamp": at.isoformat(),
+        "contactId": 100 + n % 7,
+        "details": [],
+    }
+
+
+@pytest.mark.parametrize("honoured", [True, False])
+async def test_the_feed_reads_the_pages_an_offset_falls_on(honoured: bool) -> None:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    feed = [feed_event(n, start - timedelta(minutes=n)) for n in range(260)]
+    asked: list[tuple[int, int]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        # Adaptix may hold its own page size (the docs name no `limit` for this path).
+        size = int(request.url.params["limit"]) if honoured else 25
+        asked.append((page, size))
+        body = {
+            "events": feed[(page - 1) * size : page * size],
+            "total": len(feed),
+            "page": page,
+            "limit": size,
+            "maxPages": -(-len(feed) // size),
+        }
+        return httpx.Response(200, json=body)
+
+    async with scripted(Provider.ADAPTIX, httpx.MockTransport(handler)) as adaptix:
+        assert isinstance(adaptix, AdaptixConnector)
+        page = await adaptix.activity_feed(offset=90, limit=30, wanted=EVERYTHING)
+        tail = await adaptix.activity_feed(offset=250, limit=30, wanted=EVERYTHING)
+        notes = await adaptix.activity_feed(
+            offset=0, limit=30, wanted=ActivityFilter(frozenset({ActivityKind.NOTE}))
+        )
+
+    assert [a.id for a in page.items] == [f"page.hit{n}" for n in range(90, 120)]
+    assert [a.contact_remote_id for a in page.items[:2]] == ["106", "100"]
+    assert page.total == 260
+    assert [a.id for a in tail.items] == [f"page.hit{n}" for n in range(250, 260)]
+    assert notes == FeedPage([], 0)
+    if honoured:
+        assert asked == [(1, 100), (2, 100), (3, 100)]
+    else:  # pages of 25: the first answer says so, and later reads page by it
+        assert asked == [(1, 25), (4, 25), (5, 25), (11, 25)]
+
+
+async def test_the_feed_from_the_sandbox_is_newest_first_with_contacts(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    whole = await adaptix.activity_feed(offset=0, limit=100, wanted=EVERYTHING)
+    later = await adaptix.activity_feed(offset=40, limit=100, wanted=EVERYTHING)
+    stamps = [a.timestamp for a in whole.items]
+    assert stamps == sorted(stamps, reverse=True)
+    assert later.items[:60] == whole.items[40:]
+    assert {a.contact_remote_id for a in whole.items} <= set(await seeded_ids(sandbox_http))
+    assert whole.total == later.total > 100
+
+
+async def test_the_field_list_is_kept_for_a_while(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    await reset(sandbox_http)
+    fields = await adaptix.list_fields()
+    again = await adaptix.list_fields()
+    assert await calls(sandbox_http) == {"GET /api/contacts/list/fields": 1}
+    adaptix.fields_ttl = 0.0
+    await adaptix.list_fields()
+    assert await calls(sandbox_http) == {"GET /api/contacts/list/fields": 2}
+
+    assert fields == again
+    by_alias = {f.alias: f for f in fields}
+    assert by_alias["lastname"] == FieldInfo(
+        Provider.ADAPTIX, "lastname", "Last Name", "text", "core", "last_name"
+    )
+    assert by_alias["phone"].input_field == "phones"
+    assert by_alias["country"].input_field is None
+    assert by_alias["linkedin"].input_field == "custom_fields.linkedin"
+    assert await adaptix.field_aliases() == frozenset(by_alias)
+
+
+def test_a_listed_field_without_an_alias_is_left_out() -> None:
+    assert to_field({"id": 3, "label": "Ghost"}) is None
+    assert to_field({"id": 4, "alias": "plan"}) == FieldInfo(
+        Provider.ADAPTIX, "plan", "plan", "text", None, "custom_fields.plan"
+    )

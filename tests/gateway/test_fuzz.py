@@ -344,6 +344,7 @@ json_literals = st.recursive(
 datetime_literals = st.one_of(
     st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
     st.datetimes().map(lambda d: d.isoformat()),
+    st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "yesterday"]),
     st.text(max_size=25),
 ).map(nodes.String)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -1091,6 +1092,26 @@ async def test_activity_filters_and_pages(sandbox_http: httpx.AsyncClient) -> No
     url = with_url[0]["details"]["url"]
     searched = await get(sandbox_http, "/contacts/activity", **{"filters[search]": url.upper()})
     assert with_url[0] in searched["events"]
+
+
+async def test_a_contacts_activity_takes_date_bounds_to_the_second(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    assert sandbox.data is not None
+    people = sandbox.data.in_provider("adaptix")
+    contact_id = next(n for n, p in enumerate(people, start=1) if len(p.events) >= 4)
+    events = (await get(sandbox_http, f"/contacts/{contact_id}/activity"))["events"]
+    stamps = sorted(datetime.fromisoformat(e["timestamp"]) for e in events)
+    low, high = stamps[1], stamps[-2]
+    bounds = {
+        "filters[dateFrom]": f"{low:%Y-%m-%d %H:%M:%S}",
+        "filters[dateTo]": f"{high:%Y-%m-%d %H:%M:%S}",
+    }
+    bounded = await get(sandbox_http, f"/contacts/{contact_id}/activity", **bounds)
+    # Both bounds are inclusive, to the second; other contacts' events stay out.
+    assert bounded["total"] == sum(low <= s <= high for s in stamps) == len(stamps) - 2
+    assert {e["contactId"] for e in bounded["events"]} == {contact_id}
+    assert bounded["filters"]["dateTo"] == high.isoformat()
 
 
 @pytest.mark.parametrize(
