@@ -6,7 +6,8 @@ when it is nested too deep, has too many aliases or root fields, carries a
 string argument or variable longer than allowed, or would make more provider
 calls than allowed. The estimate follows what the services do: one lookup per
 person in every readable provider (batched where the provider reads many keys
-a call), a listing's pages, two Adaptix calls per contact's activity, one write
+a call), a listing's pages, two Adaptix calls per contact's activity, one
+Adaptix call per contact's segments and one per contact's companies, one write
 per provider and input. It is an estimate: during execution the connectors
 count every call against the same budget (`connectors.budget`) and stop at it.
 
@@ -360,6 +361,13 @@ class _Cost:
             inner = times * first
         elif name == "tags" and root is OperationType.QUERY:
             self.each(runtime.tag_listers, times, per=25)
+        elif name == "tags" and root is None:
+            # A contact's tags: segments are one call per contact, the rest are free.
+            kinds = self.argument(node, "kinds")
+            if kinds == "SEGMENT" or (isinstance(kinds, list) and "SEGMENT" in kinds):
+                self.each(runtime.segment_readers, times)
+        elif name == "companies" and root is None:
+            self.each(runtime.company_readers, times)
         elif name == "health":
             self.each(runtime.health_checkers, times)
         elif root is OperationType.MUTATION:
@@ -399,6 +407,8 @@ class _Cost:
             "untagContact": runtime.taggers,
             "setDoNotContact": runtime.dnc_setters,
             "addPoints": runtime.points_keepers,
+            "addUtmTags": runtime.utm_taggers,
+            "removeUtmTag": runtime.utm_taggers,
         }
         changed = protocols.get(name, {})
         self.each(changed, times)

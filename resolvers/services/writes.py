@@ -16,8 +16,8 @@ plain wait, and then each leg is settled:
 
 Tries are safe to repeat: every upsert is keyed by email or external id
 (Lunar Send, which cannot upsert, looks up first), a delete that finds nothing
-has already happened, tags are sets; only points, which add up, are never
-queued once sent.
+has already happened, tags are sets; only points, which add up, and UTM tags,
+each added one more entry, are never queued once sent without an answer.
 
 After a write the request's loaders forget what they read and keep the records
 the providers answered the write with, so the payload's `contact` reads again
@@ -43,7 +43,9 @@ from gateway.domain.records import (
     ContactRecord,
     ContactStatus,
     ContactWrite,
+    DoNotContactReason,
     Provider,
+    UtmWrite,
     WriteResult,
     WriteStatus,
 )
@@ -64,8 +66,9 @@ STOPPING = "the gateway was stopping before the provider answered"
 # past this the leg is queued and read back when it is tried again.
 READ_BACK_TIMEOUT = 3.0
 UPSERTS = frozenset({"upsertContact", "upsertContacts", "startBulkUpsert"})
-# Changes that add up: once sent, never sent again on a guess.
-NOT_REPEATABLE = frozenset({"addPoints"})
+# Changes that add up: once sent, never sent again on a guess (points add, and each
+# UTM tag added is one more entry).
+NOT_REPEATABLE = frozenset({"addPoints", "addUtmTags"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ def apply(
         "untagContact": runtime.taggers,
         "setDoNotContact": runtime.dnc_setters,
         "addPoints": runtime.points_keepers,
+        "addUtmTags": runtime.utm_taggers,
+        "removeUtmTag": runtime.utm_taggers,
     }
     connector = by_kind[kind].get(provider)
     if connector is None:
@@ -153,8 +158,23 @@ def apply(
             channel=args["channel"],
             enabled=args["enabled"],
             comments=args.get("comments"),
+            reason=DoNotContactReason.of(args.get("reason")),
+            channel_id=args.get("channel_id"),
         )
-    return connector.add_points(record.remote_id, args["delta"])  # type: ignore[no-any-return]
+    if kind == "addUtmTags":
+        return connector.add_utm_tags(  # type: ignore[no-any-return]
+            record.remote_id, UtmWrite.of(args["utm"])
+        )
+    if kind == "removeUtmTag":
+        return connector.remove_utm_tag(  # type: ignore[no-any-return]
+            record.remote_id, args["utm_tag_id"]
+        )
+    return connector.add_points(  # type: ignore[no-any-return]
+        record.remote_id,
+        args["delta"],
+        event_name=args.get("event_name"),
+        action_name=args.get("action_name"),
+    )
 
 
 async def _ready(result: WriteResult) -> WriteResult:
