@@ -339,13 +339,22 @@ json_literals = st.recursive(
 )
 
 
+# DateTime (a custom scalar: `contactChanges(since:)`, `updatedSince`, a UTM tag's
+# `lastActive`) as literals: valid ones with and without an offset, and any text.
+datetime_literals = (
+    st.datetimes().map(lambda at: at.isoformat())
+    | st.sampled_from(["2026-03-01T12:00:00Z", "2026-03-01", "yesterday"])
+    | st.text(max_size=20)
+).map(nodes.String)
+
+
 def _documents(
     make: Any, mode: Mode = Mode.POSITIVE, fields: list[str] | None = None
 ) -> st.SearchStrategy[graphql.DocumentNode]:
     strategy: st.SearchStrategy[graphql.DocumentNode] = make(
         GRAPHQL_SCHEMA,
         fields=fields,
-        custom_scalars={"JSON": json_literals},
+        custom_scalars={"JSON": json_literals, "DateTime": datetime_literals},
         print_ast=lambda document: document,
         mode=mode,
     )
