@@ -26,6 +26,9 @@ protocols, so a capability is declared once: by implementing its protocol.
     NoteKeeper           notes as activity                    NOTES
     DoNotContactSetter   set_do_not_contact                   DO_NOT_CONTACT
     PointsKeeper         add_points                           POINTS
+    SegmentReader        fetch_segments                       -
+    CompanyReader        fetch_companies                      -
+    UtmTagger            add_utm_tags, remove_utm_tag         -
     HealthChecker        check_health                         -
 
 Methods never raise for a provider refusing a write: a write answers a
@@ -43,14 +46,18 @@ from gateway.domain.fields import FieldInfo
 from gateway.domain.records import (
     ActivityRecord,
     Capability,
+    CompanyLink,
     ContactChange,
     ContactRecord,
     ContactWrite,
+    DoNotContactReason,
     Health,
     Page,
     Provider,
     SearchField,
     TagInfo,
+    TagRef,
+    UtmWrite,
     WriteResult,
 )
 
@@ -270,16 +277,67 @@ class NoteKeeper(Protocol):
 @runtime_checkable
 class DoNotContactSetter(Protocol):
     async def set_do_not_contact(
-        self, remote_id: str, *, channel: str, enabled: bool, comments: str | None = None
+        self,
+        remote_id: str,
+        *,
+        channel: str,
+        enabled: bool,
+        comments: str | None = None,
+        reason: DoNotContactReason | None = None,
+        channel_id: str | None = None,
     ) -> WriteResult:
-        """Add (enabled) or remove a do-not-contact entry on a channel."""
+        """Add (enabled) or remove a do-not-contact entry on a channel; `comments`,
+        `reason` (None: the provider's default) and `channel_id` describe an entry added."""
         ...
 
 
 @runtime_checkable
 class PointsKeeper(Protocol):
-    async def add_points(self, remote_id: str, delta: int) -> WriteResult:
-        """Add (positive) or subtract (negative) points."""
+    async def add_points(
+        self,
+        remote_id: str,
+        delta: int,
+        *,
+        event_name: str | None = None,
+        action_name: str | None = None,
+    ) -> WriteResult:
+        """Add (positive) or subtract (negative) points, with the names of the event and
+        the action that earned them when given."""
+        ...
+
+
+@runtime_checkable
+class SegmentReader(Protocol):
+    async def fetch_segments(self, remote_ids: Sequence[str]) -> Mapping[str, list[TagRef]]:
+        """The segments each contact is a member of (kind "segment"), in as few calls as
+        the API allows; a contact the provider does not hold is left out.
+
+        Raises:
+            ConnectorError: the provider failed after retries.
+        """
+        ...
+
+
+@runtime_checkable
+class CompanyReader(Protocol):
+    async def fetch_companies(self, remote_ids: Sequence[str]) -> Mapping[str, list[CompanyLink]]:
+        """The companies each contact is associated with, the primary one marked; a
+        contact the provider does not hold is left out.
+
+        Raises:
+            ConnectorError: the provider failed after retries.
+        """
+        ...
+
+
+@runtime_checkable
+class UtmTagger(Protocol):
+    async def add_utm_tags(self, remote_id: str, utm: UtmWrite) -> WriteResult:
+        """Add one set of UTM parameters (a visit) to a contact."""
+        ...
+
+    async def remove_utm_tag(self, remote_id: str, utm_id: str) -> WriteResult:
+        """Remove one set of UTM parameters, by the provider's id of it."""
         ...
 
 

@@ -9,10 +9,16 @@ import strawberry
 
 from gateway.domain.federation import Person
 from gateway.domain.keys import KeyKind, PersonKey
-from gateway.domain.records import Provider, WriteStatus
+from gateway.domain.records import DoNotContactReason, Provider, WriteStatus
 from gateway.store.identities import Identities, UnknownPerson
 from resolvers.runtime.context import Info
-from resolvers.runtime.errors import MAX_INPUT_ERRORS, BadUserInput, NotFoundError, StoreError
+from resolvers.runtime.errors import (
+    MAX_INPUT_ERRORS,
+    BadUserInput,
+    InputErrors,
+    NotFoundError,
+    StoreError,
+)
 from resolvers.services import bulk, writes
 from resolvers.services.lookup import find_person
 from resolvers.types.ids import person_key
@@ -22,6 +28,7 @@ from resolvers.types.inputs import (
     contact_writes,
     target_providers,
 )
+from resolvers.types.marketing import UtmTagInput
 from resolvers.types.operations import BulkJob
 from resolvers.types.payloads import (
     ContactChangePayload,
@@ -33,7 +40,7 @@ from resolvers.types.payloads import (
     UpsertContactPayload,
     UpsertContactsPayload,
 )
-from resolvers.types.scalars import ProviderEnum
+from resolvers.types.scalars import DoNotContactReasonEnum, ProviderEnum
 
 MAX_BULK = 10_000
 # A job's inputs are kept in one journal row; past this, start several jobs.
@@ -305,7 +312,9 @@ class Mutation:
         return await _change(info, "untagContact", id, providers, {"tags": _tag_names(tags)})
 
     @strawberry.mutation(
-        description="Mark (or unmark) a contact as do-not-contact on a channel (Adaptix)."
+        description="Mark (or unmark) a contact as do-not-contact on a channel (Adaptix). "
+        "`comments`, `reason` and `channelId` describe an entry being added; Adaptix keeps "
+        "none of them on a removal, and the result says so."
     )
     async def set_do_not_contact(
         self,
@@ -314,17 +323,101 @@ class Mutation:
         channel: str = "email",
         enabled: bool = True,
         comments: str | None = None,
+        reason: Annotated[
+            DoNotContactReasonEnum | None,
+            strawberry.argument(
+                description="Why: UNSUBSCRIBED, BOUNCED or MANUAL (Adaptix's default, when "
+                "left out). OTHER is refused."
+            ),
+        ] = None,
+        channel_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The provider's id of what caused it (the email that bounced, "
+                "the message unsubscribed from): a whole number at Adaptix."
+            ),
+        ] = None,
     ) -> ContactChangePayload:
         if not channel.strip():
             raise BadUserInput("channel must not be blank", field="channel")
-        args = {"channel": channel.strip(), "enabled": enabled, "comments": comments}
+        errors = InputErrors("setDoNotContact")
+        if reason is not None and reason is DoNotContactReasonEnum.OTHER:
+            errors.refuse(
+                "reason: give UNSUBSCRIBED, BOUNCED or MANUAL (OTHER only reads)", field="reason"
+            )
+        cause = str(channel_id).strip() if channel_id is not None else None
+        if cause is not None and not (cause.isascii() and cause.isdigit()):
+            errors.refuse("channelId must be a whole number", field="channelId")
+        errors.raise_any()
+        args = {
+            "channel": channel.strip(),
+            "enabled": enabled,
+            "comments": comments,
+            "reason": DoNotContactReason[reason.name].value if reason is not None else None,
+            "channel_id": cause,
+        }
         return await _change(info, "setDoNotContact", id, None, args)
 
     @strawberry.mutation(description="Add (positive) or subtract (negative) points (Adaptix).")
-    async def add_points(self, info: Info, id: strawberry.ID, delta: int) -> ContactChangePayload:
+    async def add_points(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        delta: int,
+        event_name: Annotated[
+            str | None,
+            strawberry.argument(description="The name of the event that earned the points."),
+        ] = None,
+        action_name: Annotated[
+            str | None,
+            strawberry.argument(description="The name of the action that earned the points."),
+        ] = None,
+    ) -> ContactChangePayload:
+        errors = InputErrors("addPoints")
         if delta == 0:
-            raise BadUserInput("delta must not be 0", field="delta")
-        return await _change(info, "addPoints", id, None, {"delta": delta})
+            errors.refuse("delta must not be 0", field="delta")
+        names = {"eventName": event_name, "actionName": action_name}
+        for field, value in names.items():
+            if value is not None and not value.strip():
+                errors.refuse(f"{field} must not be blank", field=field)
+        errors.raise_any()
+        args = {
+            "delta": delta,
+            "event_name": event_name.strip() if event_name else None,
+            "action_name": action_name.strip() if action_name else None,
+        }
+        return await _change(info, "addPoints", id, None, args)
+
+    @strawberry.mutation(
+        description="Add the UTM parameters of one visit to a contact (Adaptix `utm/add`); "
+        "`Contact.utmTags` then lists them. Each call adds an entry, so one that got no "
+        "answer is not sent again on a guess (like `addPoints`)."
+    )
+    async def add_utm_tags(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        utm: Annotated[UtmTagInput, strawberry.argument(description="The visit's UTM parameters.")],
+    ) -> ContactChangePayload:
+        write = utm.to_write("utm")
+        return await _change(info, "addUtmTags", id, None, {"utm": write.values()})
+
+    @strawberry.mutation(
+        description="Remove one UTM tag entry from a contact (Adaptix `utm/UTMID/remove`), "
+        "by its `UtmTag.id`."
+    )
+    async def remove_utm_tag(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        utm_tag_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The `UtmTag.id` to remove.")
+        ],
+    ) -> ContactChangePayload:
+        tag_id = str(utm_tag_id).strip()
+        if not (tag_id.isascii() and tag_id.isdigit()):
+            raise BadUserInput("utmTagId is not the id of a UTM tag", field="utmTagId")
+        return await _change(info, "removeUtmTag", id, None, {"utm_tag_id": tag_id})
 
 
 async def _stored_person(info: Info, global_id: str, field: str) -> str:

@@ -1,4 +1,5 @@
-"""Adaptix (a Mautic fork): contacts, tags, do-not-contact, points, events and notes.
+"""Adaptix (a Mautic fork): contacts, tags, segments, companies, do-not-contact, UTM tags,
+points, events and notes.
 
 Adaptix answers lists as `{"total": "N", "contacts": {"<id>": {...}}}` (a string
 total, an object keyed by id, `{}` or `[]` when empty) and reads many contacts in
@@ -7,6 +8,7 @@ one call with `search=ids:1,2` or `where[0][expr]=in`, always with an explicit
 updates a contact with the same email) and `/contacts/batch/new` (at most 200);
 a contact known by id is written through `PATCH /contacts/ID/edit` or
 `/contacts/batch/edit`, cleared fields sent blank with `overwriteWithBlank`.
+Segments and companies have no batch read: one call per contact.
 See docs/providers/adaptix.md.
 """
 
@@ -16,7 +18,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -26,6 +28,7 @@ import httpx
 from connectors.adaptix.mapping import (
     ADDRESS_ALIASES,
     CORE_ALIASES,
+    DNC_REASON_CODES,
     FIELD_ALIASES,
     PHONE_ALIASES,
     WEBSITE_ALIAS,
@@ -37,9 +40,11 @@ from connectors.adaptix.mapping import (
     item_message,
     quote,
     to_activity,
+    to_company,
     to_field,
     to_note,
     to_record,
+    to_segment,
     unstored,
     where_params,
 )
@@ -52,19 +57,24 @@ from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
     ActivityKind,
     ActivityRecord,
+    CompanyLink,
     ContactChange,
     ContactRecord,
     ContactWrite,
+    DoNotContactReason,
     Health,
     Page,
     Provider,
     SearchField,
     TagInfo,
+    TagRef,
+    UtmWrite,
     WriteResult,
     WriteStatus,
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 NOTHING_STORABLE = "nothing Adaptix can store was given"
 NOTHING_EDITABLE = "nothing given that Adaptix can change"
@@ -546,6 +556,40 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         ]
         return FeedPage(items, max(total, offset + len(items)))
 
+    async def fetch_segments(self, remote_ids: Sequence[str]) -> Mapping[str, list[TagRef]]:
+        """`GET /contacts/ID/segments` for each contact (no batch read exists)."""
+        return await self._per_contact(remote_ids, self._segments)
+
+    async def _segments(self, remote_id: str) -> list[TagRef]:
+        body = await self.get_json(f"/contacts/{remote_id}/segments")
+        return [s for s in map(to_segment, _listed(body, "lists")) if s is not None]
+
+    async def fetch_companies(self, remote_ids: Sequence[str]) -> Mapping[str, list[CompanyLink]]:
+        """`GET /contacts/ID/companies` for each contact (no batch read exists); the
+        primary association first."""
+        return await self._per_contact(remote_ids, self._companies)
+
+    async def _companies(self, remote_id: str) -> list[CompanyLink]:
+        body = await self.get_json(f"/contacts/{remote_id}/companies")
+        found = [c for c in map(to_company, _listed(body, "companies")) if c is not None]
+        return sorted(found, key=lambda c: not c.is_primary)
+
+    async def _per_contact(
+        self, remote_ids: Sequence[str], read: Callable[[str], Awaitable[R]]
+    ) -> dict[str, R]:
+        """`read` for each distinct Adaptix id at once; a contact Adaptix does not
+        hold (404) is left out."""
+        ids = list(dict.fromkeys(i for i in remote_ids if is_remote_id(i)))
+
+        async def one(remote_id: str) -> R | None:
+            try:
+                return await read(remote_id)
+            except NotFound:
+                return None
+
+        answers = await asyncio.gather(*(one(i) for i in ids))
+        return {i: found for i, found in zip(ids, answers, strict=True) if found is not None}
+
     # -- writes -----------------------------------------------------------------
 
     async def upsert(self, contact: ContactWrite) -> WriteResult:
@@ -739,44 +783,101 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         )
 
     async def set_do_not_contact(
-        self, remote_id: str, *, channel: str, enabled: bool, comments: str | None = None
+        self,
+        remote_id: str,
+        *,
+        channel: str,
+        enabled: bool,
+        comments: str | None = None,
+        reason: DoNotContactReason | None = None,
+        channel_id: str | None = None,
     ) -> WriteResult:
         if not is_remote_id(remote_id):
             return self.failed(f"not an Adaptix contact id: {remote_id!r}")
         if not CHANNEL.match(channel):
             return self.failed(f"not an Adaptix channel: {channel!r}")
+        if reason is not None and reason not in DNC_REASON_CODES:
+            return self.failed(f"Adaptix has no do-not-contact reason {reason.name}")
+        if channel_id is not None and not is_remote_id(channel_id):
+            return self.failed(f"not an Adaptix channel id: {channel_id!r}")
         action = "add" if enabled else "remove"
+        details = {"comments": comments, "reason": reason, "channel_id": channel_id}
         body: dict[str, Any] = {}
-        if enabled and comments is not None:
-            body["comments"] = comments
+        if enabled:
+            if comments is not None:
+                body["comments"] = comments
+            if reason is not None:
+                body["reason"] = DNC_REASON_CODES[reason]
+            if channel_id is not None:
+                body["channelId"] = int(channel_id)
         result = await self._contact_write(
             "POST", f"/contacts/{remote_id}/dnc/{channel}/{action}", body, remote_id
         )
-        if comments is not None and not enabled and result.status is WriteStatus.UPDATED:
-            # The remove endpoint takes no body: the comments go nowhere.
+        given = tuple(name for name, value in details.items() if value is not None)
+        if given and not enabled and result.status is WriteStatus.UPDATED:
+            # The remove endpoint takes no details: they go nowhere.
             return replace(
                 result,
-                dropped_fields=("comments",),
-                message="Adaptix keeps comments only on a do-not-contact entry being added",
+                dropped_fields=given,
+                message="Adaptix keeps comments, reason and channel id only on a "
+                "do-not-contact entry being added",
             )
         return result
 
-    async def add_points(self, remote_id: str, delta: int) -> WriteResult:
+    async def add_points(
+        self,
+        remote_id: str,
+        delta: int,
+        *,
+        event_name: str | None = None,
+        action_name: str | None = None,
+    ) -> WriteResult:
         if not is_remote_id(remote_id):
             return self.failed(f"not an Adaptix contact id: {remote_id!r}")
         if delta == 0:
             return self.skipped("no points to add")
         direction = "plus" if delta > 0 else "minus"
+        # The documents spell the parameters eventName/actionName for plus, and
+        # eventname/actionname for minus.
+        names = ("eventName", "actionName") if delta > 0 else ("eventname", "actionname")
+        body = {
+            key: value for key, value in zip(names, (event_name, action_name), strict=True) if value
+        }
         try:
             response = await self.request(
-                "POST", f"/contacts/{remote_id}/points/{direction}/{abs(delta)}", json={}
+                "POST", f"/contacts/{remote_id}/points/{direction}/{abs(delta)}", json=body
             )
-            body = self.decode(response)
+            answer = self.decode(response)
         except ConnectorError as exc:
             return self.failed(exc)
-        if isinstance(body, Mapping) and body.get("success") is False:
+        if isinstance(answer, Mapping) and answer.get("success") is False:
             return self.failed("Adaptix did not change the points")
         return WriteResult(self.provider, WriteStatus.UPDATED, remote_id=remote_id)
+
+    async def add_utm_tags(self, remote_id: str, utm: UtmWrite) -> WriteResult:
+        if not is_remote_id(remote_id):
+            return self.failed(f"not an Adaptix contact id: {remote_id!r}")
+        body = utm_body(utm)
+        if not any(key != "lastActive" for key in body):
+            return self.skipped("no UTM parameter given")
+        return await self._contact_write("POST", f"/contacts/{remote_id}/utm/add", body, remote_id)
+
+    async def remove_utm_tag(self, remote_id: str, utm_id: str) -> WriteResult:
+        if not is_remote_id(remote_id):
+            return self.failed(f"not an Adaptix contact id: {remote_id!r}")
+        if not is_remote_id(utm_id):
+            return self.failed(f"not an Adaptix UTM tag id: {utm_id!r}")
+        try:
+            answer = self.decode(
+                await self.request("POST", f"/contacts/{remote_id}/utm/{int(utm_id)}/remove")
+            )
+        except NotFound:
+            return self.failed(f"Adaptix has no UTM tag {int(utm_id)} on this contact")
+        except ConnectorError as exc:
+            return self.failed(exc)
+        record = answer.get("contact") if isinstance(answer, Mapping) else None
+        contact = to_record(record) if isinstance(record, Mapping) else None
+        return WriteResult(self.provider, WriteStatus.UPDATED, remote_id=remote_id, contact=contact)
 
     async def _contact_write(
         self, method: str, path: str, body: Mapping[str, Any], remote_id: str
@@ -796,6 +897,31 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
 
     async def check_health(self) -> Health:
         return await self.timed_health("/contacts", params={"limit": 1})
+
+
+def utm_body(utm: UtmWrite) -> dict[str, Any]:
+    """The `utm/add` body for `utm`: the documented parameter names, given values only."""
+    body: dict[str, Any] = {}
+    for name, key in (
+        ("campaign", "utm_campaign"),
+        ("source", "utm_source"),
+        ("medium", "utm_medium"),
+        ("content", "utm_content"),
+        ("term", "utm_term"),
+        ("user_agent", "useragent"),
+        ("url", "url"),
+        ("referer", "referer"),
+        ("remote_host", "remotehost"),
+    ):
+        value = getattr(utm, name)
+        if value is not None and value.strip():
+            body[key] = value
+    if utm.query:
+        body["query"] = utm.query if isinstance(utm.query, str) else dict(utm.query)
+    if utm.last_active is not None:
+        # The documented format: 2017-01-17T00:30:08+00:00.
+        body["lastActive"] = utm.last_active.astimezone(UTC).isoformat(timespec="seconds")
+    return body
 
 
 def _listed(body: Any, key: str) -> list[Record]:

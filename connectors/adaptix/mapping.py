@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from connectors.mapping import clean_text, parse_datetime
 from gateway.domain.fields import FieldInfo
@@ -12,11 +13,15 @@ from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
     ActivityKind,
     ActivityRecord,
+    CompanyLink,
     ContactRecord,
+    DoNotContactEntry,
+    DoNotContactReason,
     OwnerRef,
     PostalAddress,
     Provider,
     TagRef,
+    UtmTag,
 )
 
 Record = Mapping[str, Any]
@@ -64,6 +69,13 @@ ADDRESS_ALIASES: tuple[tuple[str, str], ...] = (
 )
 # The one url Adaptix keeps: the first of `ContactWrite.urls`.
 WEBSITE_ALIAS = "website"
+# Adaptix's do-not-contact reasons (its Contacts constants) and the gateway's.
+DNC_REASONS = {
+    1: DoNotContactReason.UNSUBSCRIBED,
+    2: DoNotContactReason.BOUNCED,
+    3: DoNotContactReason.MANUAL,
+}
+DNC_REASON_CODES = {reason: code for code, reason in DNC_REASONS.items()}
 
 
 def entries(value: Any) -> list[Record]:
@@ -135,11 +147,9 @@ def to_record(record: Record) -> ContactRecord:
         for alias, value in values.items()
         if alias not in CORE_ALIASES and value is not None and value != ""
     }
-    channels = [
-        str(entry["channel"])
-        for entry in entries(record.get("doNotContact"))
-        if entry.get("channel")
-    ]
+    dnc = [to_dnc(entry) for entry in entries(record.get("doNotContact")) if entry.get("channel")]
+    channels = [entry.channel for entry in dnc]
+    utm_tags = [to_utm_tag(u) for u in entries(record.get("utmtags")) if u.get("id") is not None]
     points = record.get("points", values.get("points"))
     return ContactRecord(
         provider=Provider.ADAPTIX,
@@ -168,11 +178,89 @@ def to_record(record: Record) -> ContactRecord:
         custom_fields=custom,
         points=as_int(points) if points is not None else None,
         do_not_contact=list(dict.fromkeys(channels)),
+        do_not_contact_entries=dnc,
+        utm_tags=utm_tags,
         created_at=parse_datetime(record.get("dateAdded")),
         updated_at=parse_datetime(record.get("dateModified")),
         last_active_at=parse_datetime(record.get("lastActive")),
         raw=record,
     )
+
+
+def to_dnc(entry: Record) -> DoNotContactEntry:
+    """One `doNotContact` entry: `{"id","dateAdded","reason","comments","channel","channelId"}`."""
+    code = entry.get("reason")
+    reason = None
+    if code is not None and code != "":
+        reason = DNC_REASONS.get(as_int(code, -1), DoNotContactReason.OTHER)
+    return DoNotContactEntry(
+        channel=str(entry["channel"]),
+        reason=reason,
+        channel_id=clean_text(entry.get("channelId")),
+        added_at=parse_datetime(entry.get("dateAdded")),
+        comments=clean_text(entry.get("comments")),
+        id=clean_text(entry.get("id")),
+    )
+
+
+def to_utm_tag(entry: Record) -> UtmTag:
+    """One `utmtags` entry, as Mautic answers it (`utmCampaign`, `userAgent`, ...); the
+    spellings of the add endpoint's parameters (`utm_campaign`, `useragent`) are read too."""
+
+    def text(*keys: str) -> str | None:
+        return next((v for k in keys if (v := clean_text(entry.get(k))) is not None), None)
+
+    query = entry.get("query")
+    if isinstance(query, str):
+        query = dict(parse_qsl(query.lstrip("?")))
+    return UtmTag(
+        id=str(entry["id"]),
+        added_at=parse_datetime(entry.get("dateAdded")),
+        campaign=text("utmCampaign", "utm_campaign"),
+        source=text("utmSource", "utm_source"),
+        medium=text("utmMedium", "utm_medium"),
+        content=text("utmContent", "utm_content"),
+        term=text("utmTerm", "utm_term"),
+        url=text("url"),
+        referer=text("referer"),
+        user_agent=text("userAgent", "useragent"),
+        remote_host=text("remoteHost", "remotehost"),
+        query=dict(query) if isinstance(query, Mapping) else {},  # PHP's empty array: []
+    )
+
+
+def to_segment(entry: Record) -> TagRef | None:
+    """One entry of `/contacts/ID/segments` as a tag of kind "segment"; None for one
+    the contact was manually removed from (the segment's filter matches, it is no member)."""
+    name = clean_text(entry.get("name")) or clean_text(entry.get("alias"))
+    if name is None or as_bool(entry.get("manuallyRemoved")):
+        return None
+    return TagRef(name, "segment", clean_text(entry.get("id")))
+
+
+def to_company(entry: Record) -> CompanyLink | None:
+    """One entry of `/contacts/ID/companies`; None without a `company_id`."""
+    company_id = clean_text(entry.get("company_id"))
+    if company_id is None:
+        return None
+    score = entry.get("score")
+    return CompanyLink(
+        id=company_id,
+        name=clean_text(entry.get("companyname")),
+        is_primary=as_bool(entry.get("is_primary")),
+        created_at=parse_datetime(entry.get("date_added")),
+        associated_at=parse_datetime(entry.get("date_associated")),
+        email=clean_text(entry.get("companyemail")),
+        city=clean_text(entry.get("companycity")),
+        score=as_int(score) if score is not None and score != "" else None,
+    )
+
+
+def as_bool(value: Any) -> bool:
+    """A PHP-ish flag: true, 1, "1" and "true" are true; anything else is false."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return value is True or (isinstance(value, int) and value == 1)
 
 
 def unstored(payload: Mapping[str, Any], record: Record) -> list[str]:

@@ -175,6 +175,103 @@ class OwnerRef:
     email: str | None = None
 
 
+class DoNotContactReason(_OpenEnum):
+    """Why a contact must not be contacted on a channel (Adaptix `reason`: 1, 2, 3);
+    OTHER as for `ContactType`."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    MANUAL = "manual"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class DoNotContactEntry:
+    """One do-not-contact entry: a channel, and why, since when and what was noted."""
+
+    channel: str
+    reason: DoNotContactReason | None = None
+    # The id of what caused it (an email that bounced, a form unsubscribed from).
+    channel_id: str | None = None
+    added_at: datetime | None = None
+    comments: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UtmTag:
+    """One visit's UTM parameters, as a provider keeps them on a contact (Adaptix)."""
+
+    id: str
+    added_at: datetime | None = None
+    campaign: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    content: str | None = None
+    term: str | None = None
+    url: str | None = None
+    referer: str | None = None
+    user_agent: str | None = None
+    remote_host: str | None = None
+    query: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UtmWrite:
+    """UTM parameters to add to a contact; None means "not given". `query` is a
+    mapping of extra query parameters, or a query string."""
+
+    campaign: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    content: str | None = None
+    term: str | None = None
+    url: str | None = None
+    referer: str | None = None
+    user_agent: str | None = None
+    remote_host: str | None = None
+    query: Mapping[str, str] | str | None = None
+    last_active: datetime | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The parameters given, as JSON-ready values (the write journal keeps them)."""
+        found: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            found[item.name] = value
+        return found
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> UtmWrite:
+        """The write `values` (from `values()`) describes."""
+        found = dict(values)
+        if isinstance(found.get("last_active"), str):
+            found["last_active"] = datetime.fromisoformat(found["last_active"])
+        return cls(**found)
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyLink:
+    """A company a contact is associated with at a provider (Adaptix)."""
+
+    id: str
+    name: str | None = None
+    # The current association, of possibly several.
+    is_primary: bool = False
+    # When the company was created at the provider, and when the contact joined it.
+    created_at: datetime | None = None
+    associated_at: datetime | None = None
+    email: str | None = None
+    city: str | None = None
+    score: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityRecord:
     """One event or note in a contact's history."""
@@ -217,6 +314,9 @@ class ContactRecord:
     account_external_id: str | None = None
     points: int | None = None
     do_not_contact: list[str] = field(default_factory=list)
+    # The same entries with their details, where the provider keeps them (Adaptix).
+    do_not_contact_entries: list[DoNotContactEntry] = field(default_factory=list)
+    utm_tags: list[UtmTag] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
     # When the provider last saw the person active (Adaptix `lastActive`).

@@ -12,10 +12,13 @@ from gateway.domain.records import (
     ContactRecord,
     ContactStatus,
     ContactType,
+    DoNotContactEntry,
+    DoNotContactReason,
     OwnerRef,
     PostalAddress,
     Provider,
     TagRef,
+    UtmTag,
 )
 
 _DATES = ("created_at", "updated_at", "last_active_at")
@@ -46,6 +49,17 @@ def encode(record: ContactRecord) -> dict[str, Any]:
                 }
                 for a in value
             ]
+        elif item.name == "do_not_contact_entries":
+            value = [
+                {
+                    **asdict(e),
+                    "reason": e.reason.value if e.reason is not None else None,
+                    "added_at": _iso(e.added_at),
+                }
+                for e in value
+            ]
+        elif item.name == "utm_tags":
+            value = [{**asdict(u), "added_at": _iso(u.added_at)} for u in value]
         elif item.name == "raw":
             value = dict(value)
         elif item.name in ("provider", "type", "status"):
@@ -83,4 +97,25 @@ def decode(data: dict[str, Any]) -> ContactRecord:
         )
         for a in values.get("inline_activity", [])
     ]
+    values["do_not_contact_entries"] = [
+        DoNotContactEntry(
+            **{
+                **e,
+                "reason": DoNotContactReason.of(e.get("reason")),
+                "added_at": _date(e.get("added_at")),
+            }
+        )
+        for e in values.get("do_not_contact_entries", [])
+    ]
+    values["utm_tags"] = [
+        UtmTag(**{**u, "added_at": _date(u.get("added_at"))}) for u in values.get("utm_tags", [])
+    ]
     return ContactRecord(provider=provider, **values)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _date(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -21,6 +21,7 @@ from connectors.errors import ConnectorError
 from connectors.protocol import (
     ActivityFeed,
     ActivitySource,
+    CompanyReader,
     Connector,
     ContactCounter,
     Deleter,
@@ -34,8 +35,10 @@ from connectors.protocol import (
     Lister,
     PointsKeeper,
     Searcher,
+    SegmentReader,
     Tagger,
     TagLister,
+    UtmTagger,
     Writer,
 )
 from gateway.domain.federation import Precedence
@@ -126,6 +129,9 @@ class Runtime:
         self.dnc_setters = _having(ordered, DoNotContactSetter)  # type: ignore[type-abstract]
         self.points_keepers = _having(ordered, PointsKeeper)  # type: ignore[type-abstract]
         self.health_checkers = _having(ordered, HealthChecker)  # type: ignore[type-abstract]
+        self.segment_readers = _having(ordered, SegmentReader)  # type: ignore[type-abstract]
+        self.company_readers = _having(ordered, CompanyReader)  # type: ignore[type-abstract]
+        self.utm_taggers = _having(ordered, UtmTagger)  # type: ignore[type-abstract]
         store = identities.store if identities is not None else None
         self.health = HealthMonitor(ordered, store, interval=health_interval)
         self.tracer = tracer

@@ -9,8 +9,9 @@ person in every readable provider (batched where the provider reads many keys
 a call), a listing's pages, two Adaptix calls per contact's activity (one per
 kind asked for, and one more for notes read past `until`), two pages of the
 global activity feed and a lookup of each item's contact, one call for a
-provider's field list, one write per provider and input. It is an estimate:
-during execution the connectors count every call against the same budget
+provider's field list, one Adaptix call per contact's segments and one per
+contact's companies, one write per provider and input. It is an estimate: during
+execution the connectors count every call against the same budget
 (`connectors.budget`) and stop at it.
 
 Introspection fields are exempt from the depth limit while introspection is on;
@@ -412,6 +413,13 @@ class _Cost:
             self.each({p: c for p, c in runtime.field_listers.items() if p.name == asked}, times)
         elif name == "tags" and root is OperationType.QUERY:
             self.each(runtime.tag_listers, times, per=25)
+        elif name == "tags" and root is None:
+            # A contact's tags: segments are one call per contact, the rest are free.
+            kinds = self.argument(node, "kinds")
+            if kinds == "SEGMENT" or (isinstance(kinds, list) and "SEGMENT" in kinds):
+                self.each(runtime.segment_readers, times)
+        elif name == "companies" and root is None:
+            self.each(runtime.company_readers, times)
         elif name == "health":
             self.each(runtime.health_checkers, times)
         elif name == "previewUpsert" and root is OperationType.QUERY:
@@ -457,6 +465,8 @@ class _Cost:
             "untagContact": runtime.taggers,
             "setDoNotContact": runtime.dnc_setters,
             "addPoints": runtime.points_keepers,
+            "addUtmTags": runtime.utm_taggers,
+            "removeUtmTag": runtime.utm_taggers,
         }
         changed = protocols.get(name, {})
         self.each(changed, times)

@@ -27,9 +27,11 @@ from gateway.domain.keys import KeyKind, PersonKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
     ActivityRecord,
+    CompanyLink,
     ContactRecord,
     Page,
     Provider,
+    TagRef,
     WriteResult,
     WriteStatus,
 )
@@ -74,6 +76,8 @@ class Loaders:
         by_id: per provider, remote id -> `ContactRecord | None`.
         by_external_id: per provider, external id -> `ContactRecord | None`.
         activity: per provider, (remote id, limit, filter) -> newest activity first.
+        segments: per provider, remote id -> the contact's segments (kind "segment").
+        companies: per provider, remote id -> the contact's companies.
         people: `PersonKey` -> `Lookup`.
     """
 
@@ -94,6 +98,14 @@ class Loaders:
         }
         self.activity: dict[Provider, DataLoader[ActivityKey, list[ActivityRecord]]] = {
             p: DataLoader(partial(_load_activity, c)) for p, c in runtime.activity_sources.items()
+        }
+        self.segments: dict[Provider, DataLoader[str, list[TagRef]]] = {
+            p: DataLoader(partial(_load_per_contact, c.fetch_segments))
+            for p, c in runtime.segment_readers.items()
+        }
+        self.companies: dict[Provider, DataLoader[str, list[CompanyLink]]] = {
+            p: DataLoader(partial(_load_per_contact, c.fetch_companies))
+            for p, c in runtime.company_readers.items()
         }
         self.people: DataLoader[PersonKey, Lookup] = DataLoader(self._load_people)
         # Pages read while enumerating: a page read to skip duplicates is not read again.
@@ -135,7 +147,7 @@ class Loaders:
     def after_write(self, results: Iterable[WriteResult]) -> None:
         """Forget every answer (reads must see the providers anew), then keep the
         records the providers answered the write with: they are what is stored now."""
-        for loaders in (self.by_email, self.by_id, self.by_external_id, self.activity):
+        for loaders in self._per_provider():
             for loader in loaders.values():
                 loader.clear_all()
         self.people.clear_all()
@@ -154,11 +166,21 @@ class Loaders:
         is a bound method), so what they hold would wait for the cycle collector,
         which a serving worker runs rarely: thousands of records per bulk request
         piled up between collections."""
-        for loaders in (self.by_email, self.by_id, self.by_external_id, self.activity):
+        for loaders in self._per_provider():
             loaders.clear()
         self.people.clear_all()
         self._pages.clear()
         self._complete.clear()
+
+    def _per_provider(self) -> tuple[dict[Provider, DataLoader[Any, Any]], ...]:
+        return (
+            self.by_email,
+            self.by_id,
+            self.by_external_id,
+            self.activity,
+            self.segments,
+            self.companies,
+        )
 
     def _remember_listing(self, provider: Provider, records: Sequence[ContactRecord]) -> None:
         known: dict[str, ContactRecord] = {}
@@ -366,6 +388,18 @@ async def _load_activity(source: ActivitySource, keys: list[ActivityKey]) -> lis
 
     await asyncio.gather(*(one(limit, wanted, ids) for (limit, wanted), ids in by_ask.items()))
     return [answers[key] for key in keys]
+
+
+async def _load_per_contact(
+    fetch: Callable[[list[str]], Awaitable[Mapping[str, list[Any]]]], keys: list[str]
+) -> list[Any]:
+    """One batch of per-contact reads (segments, companies): each contact's list, empty
+    for one the provider does not hold; a failure is every key's answer."""
+    try:
+        found = await fetch(keys)
+    except ConnectorError as exc:
+        return [exc] * len(keys)
+    return [found.get(key, []) for key in keys]
 
 
 def _unique(errors: list[Failure]) -> list[Failure]:

@@ -45,7 +45,7 @@ from resolvers.services.lookup import complete
 ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 DUPLICATE_CHECK_CHUNK = 200
 # Fields whose values a brief provider record leaves out (see `list_contacts`).
-FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "raw"})
+FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "doNotContactEntries", "utmTags", "raw"})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ Tries are safe to repeat: every upsert is keyed by email or external id
 (Lunar Send, which cannot upsert, looks up first; an Adaptix upsert without an
 email is written onto the contact the identity store knows for its external
 id), an edit sets the values given, a delete that finds nothing has already
-happened, tags are sets; only points, which add up, are never queued once sent.
+happened, tags are sets; only points, which add up, and UTM tags, each added
+one more entry, are never queued once sent without an answer.
 
 `preview` tells what an upsert would do without writing or journaling anything:
 it reads what each provider holds and asks each connector's own plan.
@@ -48,7 +49,9 @@ from gateway.domain.records import (
     ContactRecord,
     ContactStatus,
     ContactWrite,
+    DoNotContactReason,
     Provider,
+    UtmWrite,
     WriteResult,
     WriteStatus,
 )
@@ -69,8 +72,9 @@ STOPPING = "the gateway was stopping before the provider answered"
 # past this the leg is queued and read back when it is tried again.
 READ_BACK_TIMEOUT = 3.0
 UPSERTS = frozenset({"upsertContact", "upsertContacts", "startBulkUpsert"})
-# Changes that add up: once sent, never sent again on a guess.
-NOT_REPEATABLE = frozenset({"addPoints"})
+# Changes that add up: once sent, never sent again on a guess (points add, and each
+# UTM tag added is one more entry).
+NOT_REPEATABLE = frozenset({"addPoints", "addUtmTags"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +151,8 @@ def apply(
         "untagContact": runtime.taggers,
         "setDoNotContact": runtime.dnc_setters,
         "addPoints": runtime.points_keepers,
+        "addUtmTags": runtime.utm_taggers,
+        "removeUtmTag": runtime.utm_taggers,
     }
     connector = by_kind[kind].get(provider)
     if connector is None:
@@ -172,8 +178,23 @@ def apply(
             channel=args["channel"],
             enabled=args["enabled"],
             comments=args.get("comments"),
+            reason=DoNotContactReason.of(args.get("reason")),
+            channel_id=args.get("channel_id"),
         )
-    return connector.add_points(record.remote_id, args["delta"])  # type: ignore[no-any-return]
+    if kind == "addUtmTags":
+        return connector.add_utm_tags(  # type: ignore[no-any-return]
+            record.remote_id, UtmWrite.of(args["utm"])
+        )
+    if kind == "removeUtmTag":
+        return connector.remove_utm_tag(  # type: ignore[no-any-return]
+            record.remote_id, args["utm_tag_id"]
+        )
+    return connector.add_points(  # type: ignore[no-any-return]
+        record.remote_id,
+        args["delta"],
+        event_name=args.get("event_name"),
+        action_name=args.get("action_name"),
+    )
 
 
 async def _ready(result: WriteResult) -> WriteResult:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
+from aiodataloader import DataLoader
 from strawberry.types import get_object_definition
 
 from connectors.errors import ConnectorError
@@ -16,10 +17,12 @@ from gateway.domain.federation import PRECEDENCE_FIELDS, Person
 from gateway.domain.keys import PersonKey
 from gateway.domain.records import (
     ActivityRecord,
+    CompanyLink,
     ContactRecord,
     OwnerRef,
     PostalAddress,
     Provider,
+    TagRef,
     WrittenSource,
 )
 from resolvers.runtime.context import Info
@@ -35,6 +38,7 @@ from resolvers.runtime.cursors import (
 )
 from resolvers.types.activity import KINDS, SINCE, UNTIL, ActivityConnection, activity_filter
 from resolvers.types.ids import contact_id
+from resolvers.types.marketing import ContactCompanyNode, DoNotContactNode, UtmTagNode
 from resolvers.types.node import Node, PageInfo
 from resolvers.types.provenance import FieldConflictNode, FieldSourceNode
 from resolvers.types.scalars import (
@@ -43,13 +47,18 @@ from resolvers.types.scalars import (
     ContactStatusEnum,
     ContactTypeEnum,
     ProviderEnum,
+    TagKind,
 )
 from resolvers.types.tag import TagNode
 
 if TYPE_CHECKING:
     from resolvers.types.account import AccountNode
 
+T = TypeVar("T")
+
 _PROVIDER_ORDER = {p: i for i, p in enumerate(ProviderEnum)}
+# The kinds of tag a contact's records carry, free to show.
+_RECORD_KINDS = (TagKind.TAG, TagKind.LIST)
 
 
 @strawberry.type(
@@ -192,7 +201,8 @@ class ContactNode(Node):
         "is in their `sources.raw`."
     )
     do_not_contact: list[str] = strawberry.field(
-        description="Channels on which the contact must not be contacted (Adaptix)."
+        description="Channels on which the contact must not be contacted (Adaptix). "
+        "`doNotContactEntries` has each entry with its reason, date and comments."
     )
     providers: list[ProviderEnum]  # type: ignore[valid-type]
     created_at: datetime | None
@@ -275,9 +285,77 @@ class ContactNode(Node):
     def conflicts(self) -> list[FieldConflictNode]:
         return [FieldConflictNode.of(c) for c in provenance.conflicts(self.person, _SHOWN)]
 
-    @strawberry.field(description="Tags, lists and segments from every provider.")
-    def tags(self) -> list[TagNode]:
-        return [TagNode.from_ref(provider, ref) for provider, ref in self.person.tags]
+    @strawberry.field(
+        description="Tags, lists and segments from every provider, of the kinds asked for. "
+        "TAG and LIST (the default) come with the contact's records: no extra provider call. "
+        "SEGMENT costs one Adaptix call per contact (Adaptix has no batch read of "
+        "segments; each contact is read once per request however often it is asked). "
+        "Trustmary lists do not show: its contact records do not say which lists a "
+        "contact is on."
+    )
+    async def tags(
+        self,
+        info: Info,
+        kinds: Annotated[
+            list[TagKind],
+            strawberry.argument(
+                description="Which kinds to show; add SEGMENT for segments (one call per contact)."
+            ),
+        ] = list(_RECORD_KINDS),  # noqa: B006 - never mutated; the schema shows it
+    ) -> list[TagNode]:
+        wanted = set(kinds)
+        found = [
+            TagNode.from_ref(provider, ref)
+            for provider, ref in self.person.tags
+            if TagKind(ref.kind) in wanted
+        ]
+        if TagKind.SEGMENT in wanted:
+            loaders = info.context.loaders.segments
+            segments: list[list[tuple[Provider, TagRef]]] = await _per_record(
+                info, self.person, loaders
+            )
+            seen = {(t.provider, t.kind, t.name) for t in found}
+            for provider, ref in (pair for each in segments for pair in each):
+                node = TagNode.from_ref(provider, ref)
+                if (node.provider, node.kind, node.name) not in seen:
+                    seen.add((node.provider, node.kind, node.name))
+                    found.append(node)
+        return found
+
+    @strawberry.field(
+        description="The companies the contact is associated with (Adaptix), the primary "
+        "(current) one first. Costs one Adaptix call per contact (Adaptix has no batch "
+        "read of companies), only when asked; `company` is the primary company's name as "
+        "the contact's own field holds it."
+    )
+    async def companies(self, info: Info) -> list[ContactCompanyNode]:
+        found: list[list[tuple[Provider, CompanyLink]]] = await _per_record(
+            info, self.person, info.context.loaders.companies
+        )
+        return [ContactCompanyNode.of(provider, c) for each in found for provider, c in each]
+
+    @strawberry.field(
+        description="The UTM tags (one per recorded visit) kept on the contact's records "
+        "(Adaptix `utmtags`), oldest first; no extra provider call."
+    )
+    def utm_tags(self) -> list[UtmTagNode]:
+        return [
+            UtmTagNode.of(record.provider, tag)
+            for record in self.person.ordered_sources()
+            for tag in record.utm_tags
+        ]
+
+    @strawberry.field(
+        description="Every do-not-contact entry on the contact's records (Adaptix "
+        "`doNotContact`), with its reason, channel id, date and comments; no extra "
+        "provider call. `doNotContact` lists the channels alone."
+    )
+    def do_not_contact_entries(self) -> list[DoNotContactNode]:
+        return [
+            DoNotContactNode.of(record.provider, entry)
+            for record in self.person.ordered_sources()
+            for entry in record.do_not_contact_entries
+        ]
 
     @strawberry.field(
         description="The account (company) the contact belongs to: grouped by external "
@@ -346,6 +424,24 @@ class ContactNode(Node):
         items.sort(key=lambda a: (a.timestamp, a.id), reverse=True)
         window = offset_window(items, asked)
         return ActivityConnection.of(window, asked, person=self.person)
+
+
+async def _per_record(
+    info: Info, person: Person, loaders: Mapping[Provider, DataLoader[str, list[T]]]
+) -> list[list[tuple[Provider, T]]]:
+    """What `loaders` answer for each of the person's records at a provider that has
+    one, in the records' order; a provider that failed is reported and shows nothing."""
+
+    async def load(record: ContactRecord) -> list[tuple[Provider, T]]:
+        try:
+            found = await loaders[record.provider].load(record.remote_id)
+        except ConnectorError as exc:
+            info.context.report(info, exc)
+            return []
+        return [(record.provider, item) for item in found]
+
+    wanted = [r for r in person.ordered_sources() if r.provider in loaders]
+    return list(await asyncio.gather(*(load(r) for r in wanted)))
 
 
 # The fields a contact shows by precedence, in the schema's order.

@@ -40,9 +40,35 @@ CapabilityEnum = strawberry.enum(
 
 @strawberry.enum(description="What a tag is in its provider.")
 class TagKind(Enum):
-    TAG = "tag"
-    LIST = "list"
-    SEGMENT = "segment"
+    TAG = strawberry.enum_value(
+        "tag", description="A tag (Adaptix tags, Akita's configured tags); on the record."
+    )
+    LIST = strawberry.enum_value("list", description="A list the contact was put on (Trustmary).")
+    SEGMENT = strawberry.enum_value(
+        "segment",
+        description="A segment the contact is a member of (Adaptix); not on the record: "
+        "reading a contact's segments costs one Adaptix call.",
+    )
+
+
+@strawberry.enum(
+    name="DoNotContactReason",
+    description="Why a contact must not be contacted on a channel (Adaptix `reason`).",
+)
+class DoNotContactReasonEnum(Enum):
+    UNSUBSCRIBED = strawberry.enum_value(
+        "unsubscribed", description="The contact unsubscribed (Adaptix reason 1)."
+    )
+    BOUNCED = strawberry.enum_value(
+        "bounced", description="Messages to the contact bounced (Adaptix reason 2)."
+    )
+    MANUAL = strawberry.enum_value(
+        "manual", description="Someone set it by hand (Adaptix reason 3, its default)."
+    )
+    OTHER = strawberry.enum_value(
+        "other",
+        description="A value the gateway does not know; the provider's own is in `sources.raw`.",
+    )
 
 
 @strawberry.enum(
@@ -114,6 +140,7 @@ __all__ = [
     "ContactStatusEnum",
     "ContactTypeEnum",
     "DeleteStatus",
+    "DoNotContactReasonEnum",
     "ProviderEnum",
     "TagKind",
     "WriteStatusEnum",

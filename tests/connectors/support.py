@@ -12,9 +12,16 @@ from typing import Any
 import httpx
 
 from connectors.base import HTTPConnector
-from connectors.protocol import Deleter, DoNotContactSetter, PointsKeeper, Tagger, Writer
+from connectors.protocol import (
+    Deleter,
+    DoNotContactSetter,
+    PointsKeeper,
+    Tagger,
+    UtmTagger,
+    Writer,
+)
 from connectors.registry import build_connector
-from gateway.domain.records import ContactRecord, ContactWrite, Provider, WriteResult
+from gateway.domain.records import ContactRecord, ContactWrite, Provider, UtmWrite, WriteResult
 from tests.support import SANDBOX_URL, sandbox_settings
 
 
@@ -95,6 +102,9 @@ def every_write(c: Any) -> dict[str, Callable[[], Awaitable[WriteResult | list[W
         writes["dnc"] = lambda: c.set_do_not_contact("1", channel="email", enabled=True)
     if isinstance(c, PointsKeeper):
         writes["points"] = lambda: c.add_points("1", 5)
+    if isinstance(c, UtmTagger):
+        writes["utm_add"] = lambda: c.add_utm_tags("1", UtmWrite(campaign="spring"))
+        writes["utm_remove"] = lambda: c.remove_utm_tag("1", "2")
     return writes
 
 

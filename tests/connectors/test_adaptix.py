@@ -10,20 +10,34 @@ import httpx
 import pytest
 
 from connectors.adaptix import AdaptixConnector
-from connectors.adaptix.mapping import CORE_ALIASES, to_field, to_owner, to_record
+from connectors.adaptix.mapping import (
+    CORE_ALIASES,
+    to_company,
+    to_dnc,
+    to_field,
+    to_owner,
+    to_record,
+    to_segment,
+)
 from connectors.errors import AuthError, ProviderUnavailable
 from connectors.settings import Secret
 from gateway.domain.activity import EVERYTHING, ActivityFilter, FeedPage
 from gateway.domain.fields import FieldInfo
 from gateway.domain.records import (
     ActivityKind,
+    CompanyLink,
     ContactRecord,
     ContactWrite,
+    DoNotContactEntry,
+    DoNotContactReason,
     Lifecycle,
     OwnerRef,
     PostalAddress,
     Provider,
     SearchField,
+    TagRef,
+    UtmTag,
+    UtmWrite,
     WriteStatus,
 )
 from sandbox import credentials
@@ -503,6 +517,221 @@ async def test_points_go_up_and_down(
     assert (await adaptix.fetch_by_ids([remote_id]))[remote_id].points == start + 11
 
 
+async def test_do_not_contact_keeps_reason_channel_id_and_comments(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+
+    added = await adaptix.set_do_not_contact(
+        remote_id,
+        channel="sms",
+        enabled=True,
+        comments="carrier bounce",
+        reason=DoNotContactReason.BOUNCED,
+        channel_id="17",
+    )
+
+    assert added.status is WriteStatus.UPDATED
+    assert added.contact is not None
+    [entry] = [e for e in added.contact.do_not_contact_entries if e.channel == "sms"]
+    assert (entry.reason, entry.channel_id, entry.comments) == (
+        DoNotContactReason.BOUNCED,
+        "17",
+        "carrier bounce",
+    )
+    assert entry.added_at is not None
+    stored = (await record_of(sandbox_http, remote_id))["doNotContact"]
+    [stored] = [d for d in stored if d["channel"] == "sms"]
+    assert (stored["reason"], stored["channelId"]) == (2, 17)
+
+
+@pytest.mark.parametrize(
+    ("reason", "channel_id", "message"),
+    [
+        (DoNotContactReason.OTHER, None, "no do-not-contact reason OTHER"),
+        (None, "x7", "not an Adaptix channel id"),
+    ],
+)
+async def test_do_not_contact_details_adaptix_cannot_take_fail_without_a_call(
+    adaptix: AdaptixConnector,
+    sandbox_http: httpx.AsyncClient,
+    reason: DoNotContactReason | None,
+    channel_id: str | None,
+    message: str,
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+    await reset(sandbox_http)
+
+    result = await adaptix.set_do_not_contact(
+        remote_id, channel="email", enabled=True, reason=reason, channel_id=channel_id
+    )
+
+    assert result.status is WriteStatus.FAILED
+    assert message in (result.message or "")
+    assert await calls(sandbox_http) == {}
+
+
+async def test_points_carry_the_event_and_action_names_as_each_endpoint_spells_them() -> None:
+    script = Script(httpx.Response(200, json={"success": True}))
+    async with scripted(Provider.ADAPTIX, script) as adaptix:
+        up = await adaptix.add_points("5", 3, event_name="Webinar", action_name="attended")
+        down = await adaptix.add_points("5", -2, event_name="Refund")
+        plain = await adaptix.add_points("5", 1)
+
+    assert up.status is down.status is plain.status is WriteStatus.UPDATED
+    sent = [(r.url.path, json.loads(r.content)) for r in script.requests]
+    assert sent == [
+        (
+            "/adaptix/api/contacts/5/points/plus/3",
+            {"eventName": "Webinar", "actionName": "attended"},
+        ),
+        ("/adaptix/api/contacts/5/points/minus/2", {"eventname": "Refund"}),
+        ("/adaptix/api/contacts/5/points/plus/1", {}),
+    ]
+
+
+async def test_utm_tags_are_added_read_and_removed(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+    visit = UtmWrite(
+        campaign="spring",
+        source="newsletter",
+        medium="email",
+        url="https://example.test/pricing",
+        query={"ref": "banner"},
+        last_active=datetime(2026, 3, 1, 12, tzinfo=UTC),
+    )
+
+    added = await adaptix.add_utm_tags(remote_id, visit)
+
+    assert added.status is WriteStatus.UPDATED
+    assert added.contact is not None
+    [tag] = added.contact.utm_tags
+    assert (tag.campaign, tag.source, tag.medium, tag.url, dict(tag.query)) == (
+        "spring",
+        "newsletter",
+        "email",
+        "https://example.test/pricing",
+        {"ref": "banner"},
+    )
+    assert added.contact.last_active_at == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    read = (await adaptix.fetch_by_ids([remote_id]))[remote_id]
+    assert [t.id for t in read.utm_tags] == [tag.id]
+
+    removed = await adaptix.remove_utm_tag(remote_id, tag.id)
+    again = await adaptix.remove_utm_tag(remote_id, tag.id)
+
+    assert removed.status is WriteStatus.UPDATED
+    assert removed.contact is not None
+    assert removed.contact.utm_tags == []
+    assert again.status is WriteStatus.FAILED
+    assert again.message == f"Adaptix has no UTM tag {tag.id} on this contact"
+
+
+async def test_utm_tags_without_a_parameter_are_skipped_without_a_call(
+    adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    remote_id = (await seeded_ids(sandbox_http))[0]
+    await reset(sandbox_http)
+
+    result = await adaptix.add_utm_tags(remote_id, UtmWrite(campaign="  ", last_active=None))
+
+    assert result.status is WriteStatus.SKIPPED
+    assert await calls(sandbox_http) == {}
+
+
+async def test_segments_and_companies_cost_one_call_per_distinct_contact(
+    adaptix: AdaptixConnector, sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    assert sandbox.data is not None
+    stored = {str(r["id"]): values(r)["email"] for r in await records(sandbox_http)}
+    ids = sorted(stored, key=int)[:6]
+    names = {s.id: s.name for s in sandbox.data.segments}
+    expected = {
+        remote_id: {
+            names[s]
+            for p in sandbox.data.people
+            for s in p.segments
+            if p.records.get("adaptix") and p.records["adaptix"].email == email
+        }
+        for remote_id, email in stored.items()
+        if remote_id in ids
+    }
+    await reset(sandbox_http)
+
+    segments = await adaptix.fetch_segments([*ids, ids[0], "999999", "x"])
+    companies = await adaptix.fetch_companies(ids)
+
+    assert {i: {t.name for t in tags} for i, tags in segments.items()} == expected
+    assert {t.kind for tags in segments.values() for t in tags} <= {"segment"}
+    assert "999999" not in segments  # Adaptix holds no such contact
+    assert all(c[0].is_primary and c[0].name for c in companies.values() if c)
+    assert await calls(sandbox_http) == {
+        "GET /api/contacts/{id}/segments": 7,  # six contacts and the missing one
+        "GET /api/contacts/{id}/companies": 6,
+    }
+
+
+def test_segments_the_contact_was_manually_removed_from_are_left_out() -> None:
+    found = [
+        to_segment(entry)
+        for entry in (
+            {"id": 1, "name": "Hot leads", "alias": "hot-leads", "manuallyRemoved": False},
+            {"id": 2, "name": "Customers", "alias": "customers", "manuallyRemoved": "1"},
+            {"id": 3, "name": "", "alias": "no-name"},
+            {"id": 4},
+        )
+    ]
+    assert found == [
+        TagRef("Hot leads", "segment", "1"),
+        None,
+        TagRef("no-name", "segment", "3"),
+        None,
+    ]
+
+
+def test_company_associations_map_with_the_primary_flag() -> None:
+    found = to_company(
+        {
+            "company_id": "12",
+            "date_associated": "2024-05-01 10:00:00",
+            "date_added": "2024-04-01T09:00:00+02:00",
+            "is_primary": "1",
+            "companyname": "Analytical Engines",
+            "companyemail": "",
+            "companycity": "London",
+            "score": "40",
+        }
+    )
+    assert found == CompanyLink(
+        "12",
+        name="Analytical Engines",
+        is_primary=True,
+        created_at=datetime(2024, 4, 1, 7, tzinfo=UTC),
+        associated_at=datetime(2024, 5, 1, 10, tzinfo=UTC),
+        city="London",
+        score=40,
+    )
+    assert to_company({"companyname": "No id"}) is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"channel": "email", "reason": 1}, DoNotContactReason.UNSUBSCRIBED),
+        ({"channel": "email", "reason": "2"}, DoNotContactReason.BOUNCED),
+        ({"channel": "email", "reason": 3}, DoNotContactReason.MANUAL),
+        ({"channel": "email", "reason": 0}, DoNotContactReason.OTHER),
+        ({"channel": "email", "reason": None}, None),
+    ],
+)
+def test_do_not_contact_reasons_map_from_adaptix_codes(
+    entry: dict[str, Any], expected: DoNotContactReason | None
+) -> None:
+    assert to_dnc(entry).reason is expected
+
+
 async def test_delete_removes_the_contact(
     adaptix: AdaptixConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
@@ -712,6 +941,23 @@ async def test_mapping_of_a_full_record() -> None:
         "points": 25,
         "tags": [{"id": 3, "tag": "vip"}],
         "doNotContact": [{"id": 1, "channel": "email", "reason": 3, "comments": ""}],
+        "utmtags": [
+            {
+                "id": 8,
+                "dateAdded": "2015-07-22T09:00:00+00:00",
+                "query": [],
+                "referer": None,
+                "remoteHost": "host.test",
+                "url": "https://ada.test/pricing",
+                "urlTitle": None,
+                "userAgent": None,
+                "utmCampaign": "spring",
+                "utmContent": None,
+                "utmMedium": "email",
+                "utmSource": "newsletter",
+                "utmTerm": "",
+            }
+        ],
     }
     contact = to_record(record)
 
@@ -737,6 +983,20 @@ async def test_mapping_of_a_full_record() -> None:
         custom_fields={"twitter": "@ada", "plan": "pro", "seats": 3},
         points=25,
         do_not_contact=["email"],
+        do_not_contact_entries=[
+            DoNotContactEntry("email", DoNotContactReason.MANUAL, comments=None, id="1")
+        ],
+        utm_tags=[
+            UtmTag(
+                "8",
+                added_at=datetime(2015, 7, 22, 9, tzinfo=UTC),
+                campaign="spring",
+                source="newsletter",
+                medium="email",
+                url="https://ada.test/pricing",
+                remote_host="host.test",
+            )
+        ],
         created_at=contact.created_at,
         updated_at=contact.updated_at,
         last_active_at=datetime(2015, 7, 23, 7, tzinfo=UTC),

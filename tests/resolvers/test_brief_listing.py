@@ -1,5 +1,5 @@
 """A listing asks Adaptix for its `minimal` records when the operation needs nothing they leave
-out (tags, do-not-contact entries, raw records), and the answer is the same either way."""
+out (tags, do-not-contact entries, UTM tags, raw records), and the answer is the same either way."""
 
 from __future__ import annotations
 
@@ -66,6 +66,8 @@ async def test_a_listing_without_tags_reads_minimal_records(
     [
         "tags { name }",
         "doNotContact",
+        "doNotContactEntries { reason }",
+        "utmTags { id }",
         "sources { provider raw }",
         "...More",
     ],

@@ -14,7 +14,7 @@ from gateway.domain.records import Provider
 from sandbox.app import Sandbox
 from sandbox.seed import SeedPerson
 from tests.conftest import GatewayFactory
-from tests.resolvers.conftest import execute, reset, stats
+from tests.resolvers.conftest import execute, records, reset, stats
 
 CONTACT = """
 query($email: String, $id: ID) {
@@ -436,3 +436,161 @@ async def test_deleting_before_the_next_page_neither_skips_nor_repeats_anyone(
     second = await _walk(make_gateway(), 500, filter, after=first["pageInfo"]["endCursor"])
     rest = [e["node"]["email"] for e in second["edges"]]
     assert listed + rest == everyone
+
+
+# -- segments, companies, UTM tags and do-not-contact entries (Adaptix) ---------------
+
+SEGMENTS = """
+query($email: String) {
+  contact(email: $email) {
+    plain: tags { name provider kind }
+    all: tags(kinds: [TAG, LIST, SEGMENT]) { name provider kind remoteId }
+  }
+}
+"""
+
+
+async def test_segments_show_in_tags_with_kind_segment_only_when_asked(
+    sandbox: Sandbox, client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    person = next(p for p in sandbox.data.in_provider("adaptix") if p.segments and p.tags)
+    names = {s.id: s.name for s in sandbox.data.segments}
+    gateway = make_gateway()
+    await reset(client)
+
+    result = await execute(gateway, SEGMENTS, {"email": person.records["adaptix"].email})
+
+    assert result.errors == []
+    contact = result.data["contact"]
+    assert {t["kind"] for t in contact["plain"]} == {"TAG"}
+    segments = [t for t in contact["all"] if t["kind"] == "SEGMENT"]
+    assert [(t["name"], t["provider"], t["remoteId"]) for t in segments] == [
+        (names[s], "ADAPTIX", str(s)) for s in person.segments
+    ]
+    # The record's tags come first, as without SEGMENT.
+    assert [(t["name"], t["kind"]) for t in contact["all"][: len(contact["plain"])]] == [
+        (t["name"], t["kind"]) for t in contact["plain"]
+    ]
+    assert (await stats(client, "adaptix"))["GET /api/contacts/{id}/segments"] == 1
+
+
+PAGE_EXTRAS = """
+query($first: Int) {
+  contacts(first: $first) {
+    edges { node {
+      email
+      tags(kinds: [SEGMENT]) { name }
+      again: tags(kinds: [TAG, SEGMENT]) { name }
+      companies { name isPrimary }
+    } }
+  }
+}
+"""
+
+
+async def test_a_page_costs_at_most_one_segments_and_one_companies_call_per_contact(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    n = 20
+    gateway = make_gateway()
+    await reset(client)
+    plain = await execute(
+        gateway,
+        "query($first: Int) { contacts(first: $first) { edges { node { tags { name } } } } }",
+        {"first": n},
+    )
+    assert plain.errors == []
+    assert await stats(client, "adaptix") == {"GET /api/contacts": 1}
+
+    await reset(client)
+    result = await execute(gateway, PAGE_EXTRAS, {"first": n})
+
+    assert result.errors == []
+    nodes = [e["node"] for e in result.data["contacts"]["edges"]]
+    assert len(nodes) == n
+    assert any(node["tags"] for node in nodes)
+    assert all(node["companies"][0]["isPrimary"] for node in nodes if node["companies"])
+    # The page is Adaptix's first 20 contacts; each contact's segments are read once
+    # however many fields ask for them.
+    assert await stats(client, "adaptix") == {
+        "GET /api/contacts": 1,
+        "GET /api/contacts/{id}/segments": n,
+        "GET /api/contacts/{id}/companies": n,
+    }
+
+
+async def test_the_call_estimate_counts_segments_and_companies_per_contact(
+    make_gateway: GatewayFactory,
+) -> None:
+    from resolvers.runtime.limits import Limits
+
+    gateway = make_gateway()
+    gateway.limits = Limits(max_provider_calls=1)
+
+    async def estimated(node: str) -> int:
+        query = f"{{ contacts(first: 10) {{ edges {{ node {{ {node} }} }} }} }}"
+        result = await execute(gateway, query)
+        [error] = result.errors
+        return int(error["extensions"]["estimatedProviderCalls"]["ADAPTIX"])
+
+    base = await estimated("tags { name }")
+    assert await estimated("tags(kinds: [TAG, SEGMENT]) { name }") == base + 10
+    assert await estimated("companies { name }") == base + 10
+
+
+async def test_companies_show_the_primary_one_first(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    assert sandbox.data is not None
+    person = next(p for p in sandbox.data.in_provider("adaptix") if p.records["adaptix"].company)
+    email = person.records["adaptix"].email
+    gateway = make_gateway()
+    query = """query($email: String) { contact(email: $email) {
+      company companies { id name isPrimary provider createdAt associatedAt } } }"""
+
+    before = await execute(gateway, query, {"email": email})
+    moved = await execute(
+        gateway,
+        "mutation($input: ContactInput!) { upsertContact(input: $input, providers: [ADAPTIX]) { results { status } } }",
+        {"input": {"email": email, "company": "Difference Engines Ltd"}},
+    )
+    after = await execute(gateway, query, {"email": email})
+
+    assert before.errors == moved.errors == after.errors == []
+    [company] = before.data["contact"]["companies"]
+    assert (company["name"], company["isPrimary"], company["provider"]) == (
+        person.records["adaptix"].company,
+        True,
+        "ADAPTIX",
+    )
+    assert company["createdAt"]
+    assert company["associatedAt"]
+    assert [(c["name"], c["isPrimary"]) for c in after.data["contact"]["companies"]] == [
+        ("Difference Engines Ltd", True),
+        (person.records["adaptix"].company, False),
+    ]
+
+
+async def test_do_not_contact_entries_carry_reason_date_and_comments(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    stored = await records(client, "adaptix")
+    unsubscribed = next(r for r in stored if any(d["reason"] == 1 for d in r["doNotContact"]))
+    query = """query($email: String) { contact(email: $email) {
+      doNotContact doNotContactEntries { channel reason channelId addedAt comments provider } } }"""
+
+    result = await execute(make_gateway(), query, {"email": unsubscribed["fields"]["all"]["email"]})
+
+    assert result.errors == []
+    contact = result.data["contact"]
+    assert contact["doNotContact"] == ["email"]
+    [entry] = contact["doNotContactEntries"]
+    assert {k: v for k, v in entry.items() if k != "addedAt"} == {
+        "channel": "email",
+        "reason": "UNSUBSCRIBED",
+        "channelId": None,
+        "comments": "User unsubscribed.",
+        "provider": "ADAPTIX",
+    }
+    assert entry["addedAt"]

@@ -343,3 +343,170 @@ async def test_result_rows_come_in_the_configured_precedence_not_as_named(
     rows = [r["provider"] for r in result.data["upsertContact"]["results"]]
     # Named providers first in the configured order, the rest in the default order.
     assert rows == ["LUNARSEND", "TRUSTMARY", "AKITA", "ADAPTIX"]
+
+
+async def adaptix_contact(sandbox: Sandbox, gateway: Any) -> str:
+    assert sandbox.data is not None
+    person = next(p for p in sandbox.data.in_provider("adaptix") if "trustmary" in p.records)
+    return await contact_id(gateway, person.records["adaptix"].email)
+
+
+UTM_FIELDS = (
+    "id provider addedAt campaign source medium content term url referer userAgent remoteHost query"
+)
+
+
+async def test_utm_tags_are_added_read_and_removed_through_the_journal(
+    sandbox: Sandbox, client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+    cid = await adaptix_contact(sandbox, gateway)
+    added = await execute(
+        gateway,
+        f"""mutation($id: ID!, $utm: UtmTagInput!) {{ addUtmTags(id: $id, utm: $utm) {{
+          operationId results {{ provider status message }} contact {{ utmTags {{ {UTM_FIELDS} }} }} }} }}""",
+        {
+            "id": cid,
+            "utm": {
+                "campaign": "spring-launch",
+                "source": "newsletter",
+                "medium": "email",
+                "url": "https://example.test/pricing",
+                "query": {"ref": "banner", "page": 2},
+                "lastActive": "2026-03-01T12:00:00+00:00",
+            },
+        },
+    )
+    assert added.errors == []
+    payload = added.data["addUtmTags"]
+    # Only Adaptix keeps UTM tags: Trustmary, which holds the contact too, is skipped.
+    rows = {r["provider"]: r for r in payload["results"]}
+    assert rows["ADAPTIX"]["status"] == "UPDATED"
+    assert rows["TRUSTMARY"]["status"] == "SKIPPED"
+    assert rows["TRUSTMARY"]["message"] == "TRUSTMARY has no API for this change"
+    [tag] = payload["contact"]["utmTags"]
+    assert {k: v for k, v in tag.items() if k not in ("id", "addedAt")} == {
+        "provider": "ADAPTIX",
+        "campaign": "spring-launch",
+        "source": "newsletter",
+        "medium": "email",
+        "content": None,
+        "term": None,
+        "url": "https://example.test/pricing",
+        "referer": None,
+        "userAgent": None,
+        "remoteHost": None,
+        "query": {"ref": "banner", "page": "2"},
+    }
+    operation = await execute(
+        gateway,
+        "query($id: ID!) { writeOperation(id: $id) { kind status legs { provider status } } }",
+        {"id": payload["operationId"]},
+    )
+    assert operation.data["writeOperation"]["kind"] == "addUtmTags"
+    assert operation.data["writeOperation"]["status"] == "DONE"
+
+    read = await execute(
+        gateway, "query($id: ID) { contact(id: $id) { utmTags { id campaign } } }", {"id": cid}
+    )
+    assert read.data["contact"]["utmTags"] == [{"id": tag["id"], "campaign": "spring-launch"}]
+
+    removed = await execute(
+        gateway,
+        "mutation($id: ID!, $utm: ID!) { removeUtmTag(id: $id, utmTagId: $utm) { results { provider status message } contact { utmTags { id } } } }",
+        {"id": cid, "utm": tag["id"]},
+    )
+    assert removed.errors == []
+    removed_rows = {r["provider"]: r for r in removed.data["removeUtmTag"]["results"]}
+    assert removed_rows["ADAPTIX"]["status"] == "UPDATED"
+    assert removed.data["removeUtmTag"]["contact"]["utmTags"] == []
+    stored = [r for r in await records(client, "adaptix") if r["utmtags"]]
+    assert stored == []
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field"),
+    [
+        ("addUtmTags(id: $id, utm: {})", "utm"),
+        ('addUtmTags(id: $id, utm: {campaign: "  "})', "utm.campaign"),
+        ("addUtmTags(id: $id, utm: {query: [1]})", "utm.query"),
+        ('removeUtmTag(id: $id, utmTagId: "abc")', "utmTagId"),
+        ("setDoNotContact(id: $id, reason: OTHER)", "reason"),
+        ('setDoNotContact(id: $id, channelId: "x1")', "channelId"),
+        ('addPoints(id: $id, delta: 1, eventName: " ")', "eventName"),
+    ],
+)
+async def test_bad_marketing_input_is_refused_before_any_write(
+    sandbox: Sandbox,
+    client: httpx.AsyncClient,
+    make_gateway: GatewayFactory,
+    mutation: str,
+    field: str,
+) -> None:
+    gateway = make_gateway()
+    cid = await adaptix_contact(sandbox, gateway)
+    await reset(client)
+
+    result = await execute(
+        gateway, f"mutation($id: ID!) {{ {mutation} {{ results {{ status }} }} }}", {"id": cid}
+    )
+
+    assert [e["extensions"] for e in result.errors] == [{"code": "BAD_USER_INPUT", "field": field}]
+    writes = {k: v for k, v in (await stats(client, "adaptix")).items() if k.startswith("POST")}
+    assert writes == {}
+
+
+async def test_do_not_contact_entries_after_set_do_not_contact(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+    cid = await adaptix_contact(sandbox, gateway)
+
+    result = await execute(
+        gateway,
+        """mutation($id: ID!) { setDoNotContact(id: $id, channel: "sms", reason: BOUNCED,
+          channelId: "42", comments: "number disconnected") {
+          results { provider status } contact { doNotContact doNotContactEntries {
+            channel reason channelId comments provider addedAt } } } }""",
+        {"id": cid},
+    )
+
+    assert result.errors == []
+    contact = result.data["setDoNotContact"]["contact"]
+    assert "sms" in contact["doNotContact"]
+    [entry] = [e for e in contact["doNotContactEntries"] if e["channel"] == "sms"]
+    assert {k: v for k, v in entry.items() if k != "addedAt"} == {
+        "channel": "sms",
+        "reason": "BOUNCED",
+        "channelId": "42",
+        "comments": "number disconnected",
+        "provider": "ADAPTIX",
+    }
+    assert entry["addedAt"]
+
+    manual = await execute(
+        gateway,
+        'mutation($id: ID!) { setDoNotContact(id: $id, channel: "email", comments: "asked") { contact { doNotContactEntries { channel reason comments } } } }',
+        {"id": cid},
+    )
+    entries = manual.data["setDoNotContact"]["contact"]["doNotContactEntries"]
+    assert {"channel": "email", "reason": "MANUAL", "comments": "asked"} in entries
+
+
+async def test_points_with_event_and_action_names(
+    sandbox: Sandbox, make_gateway: GatewayFactory
+) -> None:
+    gateway = make_gateway()
+    cid = await adaptix_contact(sandbox, gateway)
+    before = await execute(gateway, "query($id: ID) { contact(id: $id) { points } }", {"id": cid})
+
+    result = await execute(
+        gateway,
+        'mutation($id: ID!) { addPoints(id: $id, delta: -3, eventName: "Refund", actionName: "returned") { results { provider status } contact { points } } }',
+        {"id": cid},
+    )
+
+    assert result.errors == []
+    rows = {r["provider"]: r["status"] for r in result.data["addPoints"]["results"]}
+    assert rows["ADAPTIX"] == "UPDATED"
+    assert result.data["addPoints"]["contact"]["points"] == before.data["contact"]["points"] - 3

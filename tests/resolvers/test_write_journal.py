@@ -215,6 +215,36 @@ async def test_a_delete_during_an_outage_is_queued_then_done(
     assert all(str(r["id"]) != remote_id for r in await records(client, "adaptix"))
 
 
+async def test_a_utm_tag_added_during_an_outage_is_queued_then_added_once(
+    make_gateway: Factory, client: httpx.AsyncClient
+) -> None:
+    gateway = make_gateway(writes=QUICK)
+    created = await execute(
+        gateway, UPSERT, {"input": person("utm.queue@example.com"), "providers": ["ADAPTIX"]}
+    )
+    remote_id = created.data["upsertContact"]["results"][0]["remoteId"]
+    found = await execute(gateway, '{ contact(email: "utm.queue@example.com") { id } }', None)
+    await controls(client, "adaptix", outage=True)
+
+    result = await execute(
+        gateway,
+        """mutation($id: ID!) { addUtmTags(id: $id, utm: {campaign: "spring", query: "a=1",
+          lastActive: "2026-03-01T12:00:00Z"}) { operationId results { provider status } } }""",
+        {"id": found.data["contact"]["id"]},
+    )
+
+    payload = result.data["addUtmTags"]
+    # Refused before it was sent (the provider was down): safe to send again.
+    assert payload["results"][0]["status"] == "QUEUED", payload
+    await controls(client, "adaptix", outage=False)
+    await retry_due(gateway)
+    after = await operation(gateway, payload["operationId"])
+    assert after["legs"][0]["status"] == "UPDATED"
+    [stored] = [r for r in await records(client, "adaptix") if str(r["id"]) == remote_id]
+    assert [(u["utmCampaign"], u["query"]) for u in stored["utmtags"]] == [("spring", {"a": "1"})]
+    assert stored["lastActive"].startswith("2026-03-01T12:00:00")
+
+
 async def test_without_a_store_a_retriable_failure_is_failed_and_the_operation_has_an_id(
     make_gateway: Factory, client: httpx.AsyncClient
 ) -> None:

@@ -9,10 +9,13 @@ from gateway.domain.records import (
     ContactRecord,
     ContactStatus,
     ContactType,
+    DoNotContactEntry,
+    DoNotContactReason,
     OwnerRef,
     PostalAddress,
     Provider,
     TagRef,
+    UtmTag,
 )
 from gateway.store.codec import decode, encode
 
@@ -32,6 +35,11 @@ def test_a_record_with_every_field_reads_back_equal_through_json() -> None:
         status=ContactStatus.UNSUBSCRIBED,
         tags=[TagRef("vip", "tag", "3")],
         custom_fields={"plan": "pro", "seats": 3},
+        do_not_contact=["email"],
+        do_not_contact_entries=[
+            DoNotContactEntry("email", DoNotContactReason.BOUNCED, "7", AT, "Hard bounce.", "1")
+        ],
+        utm_tags=[UtmTag("9", AT, campaign="spring", query={"ref": "banner"})],
         created_at=AT,
         updated_at=AT,
         last_active_at=AT,
@@ -48,3 +56,4 @@ def test_data_cached_before_a_field_existed_reads_with_its_default() -> None:
     record = decode(cached)
     assert (record.type, record.status) == (ContactType.OTHER, None)
     assert (record.address, record.owner, record.last_active_at) == (None, None, None)
+    assert (record.do_not_contact_entries, record.utm_tags) == ([], [])
