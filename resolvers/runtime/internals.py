@@ -9,6 +9,9 @@ fails with a clear message when an upgrade moves one. The dependency ranges in
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 from graphql import FragmentDefinitionNode, GraphQLField, GraphQLSchema
@@ -16,10 +19,12 @@ from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info
+from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 __all__ = [
     "StrawberryGraphQLCoreExecutionContext",
+    "describe_enum_values",
     "document_fragments",
     "graphql_schema",
     "is_default_resolver",
@@ -50,3 +55,27 @@ def graphql_schema(schema: Schema) -> GraphQLSchema:
     """The graphql-core schema Strawberry built (kept as the private `_schema`)."""
     built: GraphQLSchema = schema._schema
     return built
+
+
+def describe_enum_values(enum: type[Enum], descriptions: Mapping[Any, str]) -> None:
+    """Give each value of an enum made with `strawberry.enum(cls)` its description.
+
+    `strawberry.enum_value(...)` describes a value only where the enum is declared, and
+    the domain's enums (`Provider`, `Capability`) know nothing of GraphQL. Their
+    members' Python values stay as they are: this replaces the descriptions in the
+    definition Strawberry keeps as `__strawberry_definition__` (its `values`).
+
+    Raises:
+        TypeError: `enum` was not made a GraphQL enum.
+        ValueError: a member has no description.
+    """
+    definition = getattr(enum, "__strawberry_definition__", None)
+    if not isinstance(definition, StrawberryEnumDefinition):
+        raise TypeError(f"{enum.__name__} is not a Strawberry enum")
+    missing = [m.name for m in enum if not descriptions.get(m)]
+    if missing:
+        raise ValueError(f"{enum.__name__}: no description for {', '.join(missing)}")
+    definition.values = [
+        dataclasses.replace(value, description=descriptions[enum(value.value)])
+        for value in definition.values
+    ]

@@ -8,9 +8,25 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.domain.records import Capability, Provider
+from resolvers.runtime.internals import describe_enum_values
 
 ProviderEnum = strawberry.enum(
     Provider, name="Provider", description="A provider the gateway federates."
+)
+describe_enum_values(
+    Provider,
+    {
+        Provider.AKITA: "Akita: written by `externalId` and `accountExternalId`; it cannot be "
+        "read, so the gateway shows what it wrote there.",
+        Provider.INTERAKT: "Interakt: members and leads written by email; it cannot be read, so "
+        "the gateway shows what it wrote there.",
+        Provider.TRUSTMARY: "Trustmary: read by email or page by page, written by email; keeps "
+        "lists, `type` and `status`.",
+        Provider.ADAPTIX: "Adaptix: read by id, email or search, written one by one or in "
+        "batches; keeps tags, segments, companies, activity and points.",
+        Provider.LUNARSEND: "Lunar Send: read one field value a call (email, company); an "
+        "existing contact's name, email and phone alone can be edited.",
+    },
 )
 
 
@@ -26,15 +42,54 @@ ProviderEnum = strawberry.enum(
     ),
 )
 class WriteStatusEnum(Enum):
-    CREATED = "created"
-    UPDATED = "updated"
-    SKIPPED = "skipped"
-    QUEUED = "queued"
-    FAILED = "failed"
+    CREATED = strawberry.enum_value("created", description="The provider created a contact.")
+    UPDATED = strawberry.enum_value(
+        "updated",
+        description="The provider changed a contact it held (Interakt, which answers the "
+        "same either way: it took the write, and the message says so).",
+    )
+    SKIPPED = strawberry.enum_value(
+        "skipped",
+        description="The provider cannot take this contact; nothing was sent. The message "
+        "says why.",
+    )
+    QUEUED = strawberry.enum_value(
+        "queued",
+        description="The provider failed in a way another try may mend; the gateway tries "
+        "again in the background (see `writeOperation`).",
+    )
+    FAILED = strawberry.enum_value(
+        "failed",
+        description="The provider refused, or trying again ran out of time; the message is "
+        "the provider's.",
+    )
 
 
 CapabilityEnum = strawberry.enum(
-    Capability, name="Capability", description="What the gateway can do with a provider."
+    Capability,
+    name="Capability",
+    description="What the gateway can do with a provider, from the calls its API has.",
+)
+describe_enum_values(
+    Capability,
+    {
+        Capability.READ_BY_ID: "Read a contact by the provider's own id.",
+        Capability.READ_BY_EMAIL: "Read a contact by email.",
+        Capability.READ_MANY: "Read many contacts (by id or email) in one call.",
+        Capability.SEARCH: "Look contacts up by a field value (company, text, tag or change "
+        "time), as `contacts(filter:)` does.",
+        Capability.LIST: "List every contact, page by page (`contacts` without a filter).",
+        Capability.WRITE: "Create or update a contact.",
+        Capability.WRITE_MANY: "Write many contacts in one call (a batch endpoint).",
+        Capability.DELETE: "Delete a contact.",
+        Capability.TAGS: "Keep tags on contacts (`tagContact`, `tags`).",
+        Capability.LISTS: "Keep lists that contacts are put on (shown as tags of kind LIST).",
+        Capability.ACTIVITY: "Keep events of what a contact did (`Contact.activity`).",
+        Capability.NOTES: "Keep notes about a contact (activity of kind NOTE).",
+        Capability.DO_NOT_CONTACT: "Mark a contact as not to be contacted on a channel "
+        "(`setDoNotContact`).",
+        Capability.POINTS: "Keep points on a contact (`addPoints`).",
+    },
 )
 
 
@@ -127,10 +182,26 @@ class ActivityKindEnum(Enum):
     "background, as for a write."
 )
 class DeleteStatus(Enum):
-    DELETED = "deleted"
-    SKIPPED = "skipped"
-    QUEUED = "queued"
-    FAILED = "failed"
+    DELETED = strawberry.enum_value(
+        "deleted",
+        description="The provider deleted its record (Trustmary keeps it, with status "
+        "deleted, and the message says so).",
+    )
+    SKIPPED = strawberry.enum_value(
+        "skipped",
+        description="Nothing was sent: the provider's API cannot delete (Akita, Interakt) or "
+        "it holds no record of the contact. The message says which.",
+    )
+    QUEUED = strawberry.enum_value(
+        "queued",
+        description="The provider failed in a way another try may mend; the gateway tries "
+        "again in the background (see `writeOperation`).",
+    )
+    FAILED = strawberry.enum_value(
+        "failed",
+        description="The provider refused, or trying again ran out of time; the message is "
+        "the provider's.",
+    )
 
 
 __all__ = [

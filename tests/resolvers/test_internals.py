@@ -6,12 +6,15 @@ one fails here, with that message, before it fails anywhere else.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
+import pytest
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import GraphQLEnumType, GraphQLObjectType
 from strawberry.types import Info
 
+from gateway.domain.records import Provider
 from resolvers.runtime import internals
 from resolvers.schema import schema
 
@@ -64,3 +67,28 @@ async def test_the_documents_fragments_are_reachable_from_info() -> None:
         "brief listings (resolvers/services/listing.py) cannot see the fragments"
     )
     assert list(seen) == ["F"]
+
+
+def test_a_domain_enums_values_are_described_and_keep_their_python_values() -> None:
+    provider = internals.graphql_schema(schema).type_map["Provider"]
+    assert isinstance(provider, GraphQLEnumType)
+    assert all(value.description for value in provider.values.values()), (
+        "Strawberry no longer builds an enum's values from `__strawberry_definition__.values`: "
+        "describe_enum_values (resolvers/runtime/internals.py) describes nothing"
+    )
+    assert {name: value.value for name, value in provider.values.items()} == {
+        member.name: member.value for member in Provider
+    }
+    assert Provider("adaptix") is Provider.ADAPTIX
+
+
+def test_every_value_of_a_domain_enum_needs_a_description() -> None:
+    class Colour(StrEnum):
+        RED = "red"
+        BLUE = "blue"
+
+    with pytest.raises(TypeError, match="not a Strawberry enum"):
+        internals.describe_enum_values(Colour, {Colour.RED: "Red.", Colour.BLUE: "Blue."})
+    strawberry.enum(Colour)
+    with pytest.raises(ValueError, match="no description for BLUE"):
+        internals.describe_enum_values(Colour, {Colour.RED: "Red."})
