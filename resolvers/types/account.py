@@ -23,7 +23,10 @@ from resolvers.types.node import Node
     "store: it carries no company name).",
 )
 class AccountNode(Node):
-    name: str | None
+    name: str | None = strawberry.field(
+        description="The company's name, as its contacts' `company` shows it; null when "
+        "none has one."
+    )
     external_id: str | None = strawberry.field(
         description="The customer's own account id (Akita internal_account_id), when known."
     )

@@ -60,13 +60,31 @@ def activity_filter(
 
 @strawberry.type(name="Activity", description="One event or note in a contact's history.")
 class ActivityNode:
-    id: strawberry.ID
-    provider: ProviderEnum  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(
+        description="An opaque id, the same every time the item is read; `node(id:)` does "
+        "not resolve it."
+    )
+    provider: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The provider that keeps the item (Adaptix, or Lunar Send for its "
+        "`notes` field)."
+    )
     kind: ActivityKindEnum = strawberry.field(description="An event or a note.")
-    type: str = strawberry.field(description="The provider's event type, e.g. page.hit.")
-    label: str | None
-    timestamp: datetime
-    details: JSON
+    type: str = strawberry.field(
+        description="The provider's type of the item: an Adaptix event type "
+        "(e.g. page.hit) or note type (e.g. general); `note` for Lunar Send's notes."
+    )
+    label: str | None = strawberry.field(
+        description="A line to show: Adaptix's event label (else its event type), or a "
+        "note's text; null for Lunar Send's notes (their text is in `details`)."
+    )
+    timestamp: datetime = strawberry.field(
+        description="When it happened, or the note was written. Lunar Send keeps no date on "
+        "its notes: its note shows when the contact was created."
+    )
+    details: JSON = strawberry.field(
+        description="More about the item, as a JSON object: an Adaptix event's own details; "
+        'for a note, `{"text": ...}`. Empty when the provider gives none.'
+    )
     # The contact it belongs to: known (Contact.activity), or to be found by its record.
     person: strawberry.Private[Person | None] = None
     contact_key: strawberry.Private[PersonKey | None] = None

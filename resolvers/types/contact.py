@@ -66,7 +66,9 @@ _RECORD_KINDS = (TagKind.TAG, TagKind.LIST)
     "Akita and Interakt (which cannot be read), as the gateway last wrote it."
 )
 class Source:
-    provider: ProviderEnum  # type: ignore[valid-type]
+    provider: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The provider that holds the record."
+    )
     remote_id: strawberry.ID = strawberry.field(
         description="The provider's id of the record (Interakt, which has none: the email)."
     )
@@ -74,8 +76,15 @@ class Source:
         description="The record as the provider answered it; for a provider that cannot be "
         "read, what the gateway wrote."
     )
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: datetime | None = strawberry.field(
+        description="When the provider created the record, as it says (Adaptix `dateAdded`, "
+        "Trustmary and Lunar Send `created_at`); null for a record the gateway only wrote."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the record last changed, as the provider says (Adaptix "
+        "`dateModified`, Trustmary `updated_at`); null when it does not say (Lunar Send) or "
+        "the gateway only wrote the record."
+    )
     fetched_at: datetime | None = strawberry.field(
         default=None,
         description="When the gateway read this record from the provider: older than the "
@@ -158,15 +167,40 @@ class Owner:
     ),
 )
 class ContactNode(Node):
-    email: str | None
-    emails: list[str]
-    first_name: str | None
-    last_name: str | None
-    name: str | None
-    phones: list[str]
-    urls: list[str]
-    company: str | None
-    job_title: str | None
+    email: str | None = strawberry.field(
+        description="The email shown, from the first provider in the precedence that has "
+        "one; as the provider keeps it (case included)."
+    )
+    emails: list[str] = strawberry.field(
+        description="Every email of every record, the shown one first, each once (compared "
+        "case-insensitively)."
+    )
+    first_name: str | None = strawberry.field(
+        description="First name, by precedence (Trustmary, which keeps one `name`: the part "
+        "before its first space)."
+    )
+    last_name: str | None = strawberry.field(
+        description="Last name, by precedence (Trustmary: the part of its `name` after the "
+        "first space)."
+    )
+    name: str | None = strawberry.field(
+        description="The full name, by precedence (Trustmary `name`; Adaptix and Lunar Send: "
+        "first and last name joined); null when no record has a name."
+    )
+    phones: list[str] = strawberry.field(
+        description="Phone numbers as the provider keeps them (not normalized), all from the "
+        "first provider in the precedence that has any (Adaptix `mobile`, then `phone`)."
+    )
+    urls: list[str] = strawberry.field(
+        description="Web addresses, all from the first provider in the precedence that has "
+        "any (Adaptix `website`)."
+    )
+    company: str | None = strawberry.field(
+        description="The company's name, by precedence (Adaptix, Trustmary, Lunar Send `company`)."
+    )
+    job_title: str | None = strawberry.field(
+        description="The job title, by precedence (Adaptix `position`, Lunar Send `job_title`)."
+    )
     title: str | None = strawberry.field(
         description="A salutation such as Mr or Dr (Adaptix `title`); the job is `jobTitle`."
     )
@@ -189,7 +223,10 @@ class ContactNode(Node):
     status: ContactStatusEnum | None = strawberry.field(
         description="Where the contact stands with its provider (Trustmary `status`)."
     )
-    points: int | None
+    points: int | None = strawberry.field(
+        description="The contact's points at Adaptix (`points`); `addPoints` changes them. "
+        "Null when no provider keeps points for the contact."
+    )
     last_active_at: datetime | None = strawberry.field(
         description="When the provider last recorded the contact as active (Adaptix `lastActive`)."
     )
@@ -204,9 +241,17 @@ class ContactNode(Node):
         description="Channels on which the contact must not be contacted (Adaptix). "
         "`doNotContactEntries` has each entry with its reason, date and comments."
     )
-    providers: list[ProviderEnum]  # type: ignore[valid-type]
-    created_at: datetime | None
-    updated_at: datetime | None
+    providers: list[ProviderEnum] = strawberry.field(  # type: ignore[valid-type]
+        description="The providers that hold a record of the contact (Akita and Interakt: "
+        "where the gateway wrote one), in the order of the Provider enum."
+    )
+    created_at: datetime | None = strawberry.field(
+        description="When the earliest provider record was created; null when no provider says."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When a provider record last changed (or, where a provider keeps no "
+        "change time, was created): the latest of them; null when no provider says."
+    )
     person: strawberry.Private[Person]
 
     @classmethod

@@ -11,7 +11,10 @@ from resolvers.runtime.cursors import Paging, Window
 
 @strawberry.interface(description="An object with a stable, opaque global id that `node` resolves.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The object's global id: `node(id:)` takes it, and for a contact "
+        "`contact(id:)` and the mutations. Opaque: pass it on, do not read it."
+    )
 
 
 @strawberry.type(

@@ -28,10 +28,19 @@ async def contact_after(info: Info, key: PersonKey | None) -> ContactNode | None
 
 @strawberry.type(description="What one provider did with one write.")
 class ProviderWriteResult:
-    provider: ProviderEnum  # type: ignore[valid-type]
-    status: WriteStatusEnum
-    remote_id: strawberry.ID | None
-    message: str | None
+    provider: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The provider this row is about."
+    )
+    status: WriteStatusEnum = strawberry.field(description="What the provider did.")
+    remote_id: strawberry.ID | None = strawberry.field(
+        description="The provider's id of the record written (Interakt, which has none: the "
+        "email); null when none is known, e.g. for SKIPPED or FAILED."
+    )
+    message: str | None = strawberry.field(
+        description="Why the provider skipped, failed or queued the write, or what it did "
+        "differently from what was asked; the provider's own words for FAILED. Null when "
+        "there is nothing to say."
+    )
     dropped_fields: list[str] = strawberry.field(
         description="The ContactInput fields this provider did not store although they were "
         "given (`phones[1]` for a list item, `customFields.plan` for one custom field)."
@@ -50,10 +59,18 @@ class ProviderWriteResult:
 
 @strawberry.type(description="What one provider did with a delete.")
 class ProviderDeleteResult:
-    provider: ProviderEnum  # type: ignore[valid-type]
-    status: DeleteStatus
-    remote_id: strawberry.ID | None
-    message: str | None
+    provider: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The provider this row is about."
+    )
+    status: DeleteStatus = strawberry.field(description="What the provider did.")
+    remote_id: strawberry.ID | None = strawberry.field(
+        description="The provider's id of the record deleted (or to be deleted, for "
+        "QUEUED); null when nothing was sent to it."
+    )
+    message: str | None = strawberry.field(
+        description="Why the provider skipped, failed or queued the delete, or how it "
+        "deleted (Trustmary: soft); null when there is nothing to say."
+    )
 
     @classmethod
     def from_result(cls, result: WriteResult) -> ProviderDeleteResult:
@@ -70,9 +87,14 @@ class ProviderDeleteResult:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="What `upsertContact` did: a row per provider, and the contact after the write."
+)
 class UpsertContactPayload:
-    results: list[ProviderWriteResult]
+    results: list[ProviderWriteResult] = strawberry.field(
+        description="One row per provider asked (every provider when `providers` is left "
+        "out), in the configured precedence."
+    )
     operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     key: strawberry.Private[PersonKey | None]
 
@@ -81,33 +103,45 @@ class UpsertContactPayload:
         return await contact_after(info, self.key)
 
 
-@strawberry.type
+@strawberry.type(
+    description="What `upsertContacts` did: a payload per input, and the provider writes "
+    "counted by status."
+)
 class UpsertContactsPayload:
     results: list[UpsertContactPayload] = strawberry.field(
         description="One payload per input, in input order."
     )
     operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     created: int = strawberry.field(description="Provider writes that created a contact.")
-    updated: int
-    skipped: int
+    updated: int = strawberry.field(description="Provider writes that changed a contact.")
+    skipped: int = strawberry.field(description="Provider writes skipped: nothing was sent.")
     queued: int = strawberry.field(description="Provider writes to be tried again.")
-    failed: int
+    failed: int = strawberry.field(description="Provider writes that failed.")
 
 
-@strawberry.type
+@strawberry.type(description="What `deleteContact` did at each provider.")
 class DeleteContactPayload:
-    deleted_id: strawberry.ID
-    results: list[ProviderDeleteResult]
+    deleted_id: strawberry.ID = strawberry.field(description="The id of the contact deleted.")
+    results: list[ProviderDeleteResult] = strawberry.field(
+        description="One row per enabled provider (or each one named), in the configured "
+        "precedence."
+    )
     operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
 
 
 @strawberry.type(description="A change to one contact: per-provider results and the contact after.")
 class ContactChangePayload:
-    results: list[ProviderWriteResult]
+    results: list[ProviderWriteResult] = strawberry.field(
+        description="One row per provider that holds the contact (or each one named), in "
+        "the configured precedence."
+    )
     operation_id: strawberry.ID = strawberry.field(description=OPERATION_ID)
     key: strawberry.Private[PersonKey]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The contact as the readable providers show it after the change; null "
+        "when none holds it any more."
+    )
     async def contact(self, info: Info) -> ContactNode | None:
         return await contact_after(info, self.key)
 

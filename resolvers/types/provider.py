@@ -17,15 +17,28 @@ class ProviderHealth:
     ok: bool | None = strawberry.field(
         description="Whether it answers and takes the gateway's credentials; null: not known."
     )
-    latency_ms: float | None
-    message: str | None
+    latency_ms: float | None = strawberry.field(
+        description="How long the check's call took, in milliseconds; null when the "
+        "gateway made no call of its own (Akita, Interakt) or it got no answer."
+    )
+    message: str | None = strawberry.field(
+        description="Why it is not ok, or why nothing is known (e.g. `not checked yet`); "
+        "null when all is well."
+    )
 
 
 @strawberry.type(description="A provider, whether this gateway has it enabled, and what it can do.")
 class ProviderInfo:
-    name: ProviderEnum  # type: ignore[valid-type]
-    enabled: bool
-    capabilities: list[CapabilityEnum]  # type: ignore[valid-type]
+    name: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="Which provider."
+    )
+    enabled: bool = strawberry.field(
+        description="Whether this gateway is configured to use it; a provider not enabled "
+        "is neither read nor written."
+    )
+    capabilities: list[CapabilityEnum] = strawberry.field(  # type: ignore[valid-type]
+        description="What its API lets the gateway do, whether or not it is enabled."
+    )
     writable_fields: list[str] = strawberry.field(
         description="The ContactInput fields this provider can store."
     )

@@ -11,10 +11,20 @@ from resolvers.types.scalars import ProviderEnum, TagKind
 
 @strawberry.type(name="Tag", description="A tag, a list or a segment in one provider.")
 class TagNode:
-    id: strawberry.ID
-    name: str
-    provider: ProviderEnum  # type: ignore[valid-type]
-    kind: TagKind
+    id: strawberry.ID = strawberry.field(
+        description="An opaque id, the same wherever this tag shows (made of its provider, "
+        "kind and name); `node(id:)` does not resolve it."
+    )
+    name: str = strawberry.field(
+        description="The name, as the provider keeps it: what `tagContact`, `untagContact` "
+        "and `contacts(filter: {tag:})` take."
+    )
+    provider: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The provider that keeps it."
+    )
+    kind: TagKind = strawberry.field(
+        description="Whether it is a tag, a list or a segment in its provider."
+    )
     count: int | None = strawberry.field(
         default=None, description="How many contacts carry it, when the provider says."
     )
