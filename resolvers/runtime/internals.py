@@ -61,9 +61,11 @@ def describe_enum_values(enum: type[Enum], descriptions: Mapping[Any, str]) -> N
     """Give each value of an enum made with `strawberry.enum(cls)` its description.
 
     `strawberry.enum_value(...)` describes a value only where the enum is declared, and
-    the domain's enums (`Provider`, `Capability`) know nothing of GraphQL. Their
-    members' Python values stay as they are: this replaces the descriptions in the
-    definition Strawberry keeps as `__strawberry_definition__` (its `values`).
+    the domain's enums (`Provider`, `Capability`) know nothing of GraphQL; it also makes
+    a member's `.value` an `EnumValueDefinition` to the type checker, where code reads
+    it as text. The members' Python values stay as they are: this replaces the
+    descriptions in the definition Strawberry keeps as `__strawberry_definition__` (its
+    `values`).
 
     Raises:
         TypeError: `enum` was not made a GraphQL enum.

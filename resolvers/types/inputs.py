@@ -96,8 +96,17 @@ class ContactInput:
     account_external_id: str | None = strawberry.field(
         default=None, description="Your own account id (Akita internal_account_id)."
     )
-    first_name: str | None = None
-    last_name: str | None = None
+    first_name: str | None = strawberry.field(
+        default=None,
+        description="First name: Akita `first_name`, Adaptix `firstname`, Lunar Send "
+        "`first_name` (it needs one to create a contact); Trustmary and Interakt keep one "
+        "`name` (Interakt only when the last name is given too).",
+    )
+    last_name: str | None = strawberry.field(
+        default=None,
+        description="Last name: Akita `last_name`, Adaptix `lastname`, Lunar Send "
+        "`last_name`; with the first name, the `name` of Trustmary and Interakt.",
+    )
     phones: list[str] | None = strawberry.field(
         default=None,
         description="Phone numbers, each written to the providers in E.164 "
@@ -105,8 +114,16 @@ class ContactInput:
         "region (`[input] default_phone_region`). A number no country's plan allows is "
         "BAD_USER_INPUT naming its index.",
     )
-    company: str | None = None
-    job_title: str | None = None
+    company: str | None = strawberry.field(
+        default=None,
+        description="Company name (Akita stores it as the account's name; Lunar Send takes "
+        "it only when it creates the contact).",
+    )
+    job_title: str | None = strawberry.field(
+        default=None,
+        description="Job title (Adaptix `position`, Interakt `job_title`; Lunar Send takes it "
+        "only when it creates the contact).",
+    )
     tags: list[str] | None = strawberry.field(
         default=None,
         description="Tag names: Adaptix tags, Trustmary list names, Akita tags from the "
@@ -483,12 +500,24 @@ def _phones(
     )
 )
 class ContactFilter:
-    email: str | None = None
+    email: str | None = strawberry.field(
+        default=None,
+        description="People with this email on any record, compared case-insensitively (the "
+        "rule of ContactInput.email).",
+    )
     search: str | None = strawberry.field(
         default=None, description="Text in a name, email or company (case-insensitive)."
     )
-    provider: ProviderEnum | None = None  # type: ignore[valid-type]
-    tag: str | None = None
+    provider: ProviderEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="People with a record at this provider. Alone, it lists that provider's "
+        "contacts: Adaptix or Trustmary (another is BAD_USER_INPUT).",
+    )
+    tag: str | None = strawberry.field(
+        default=None,
+        description="People carrying a tag of this name, compared case-insensitively "
+        "(asked of Adaptix).",
+    )
     company: str | None = strawberry.field(
         default=None, description="Company name, compared case-insensitively."
     )

@@ -6,6 +6,7 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -13,17 +14,14 @@ from gateway.store import StoreUnavailable
 from gateway.store.journal import DONE, OPEN, LegView, OperationView
 from resolvers.runtime.context import Info
 from resolvers.runtime.errors import BadUserInput, StoreError
+from resolvers.runtime.internals import describe_enum_values
 from resolvers.types.node import PageInfo
 from resolvers.types.scalars import ProviderEnum
 
 MAX_LEGS = 1000
 
 
-@strawberry.enum(
-    description="Where a write operation stands. PENDING: a provider leg is still to be "
-    "tried (or tried again); DONE: every leg landed or was skipped; PARTIAL: some legs "
-    "failed for good; FAILED: every leg did."
-)
+@strawberry.enum(description="Where a write operation stands, from the statuses of its legs.")
 class WriteOperationStatus(Enum):
     PENDING = "pending"
     DONE = "done"
@@ -31,10 +29,22 @@ class WriteOperationStatus(Enum):
     FAILED = "failed"
 
 
+# Described apart from the members: the journal is asked by their values, as text.
+describe_enum_values(
+    WriteOperationStatus,
+    {
+        WriteOperationStatus.PENDING: "A provider leg is still to be tried, or tried again.",
+        WriteOperationStatus.DONE: "Every leg landed or was skipped.",
+        WriteOperationStatus.PARTIAL: "Some legs failed for good; the others landed or were "
+        "skipped.",
+        WriteOperationStatus.FAILED: "Every leg failed for good.",
+    },
+)
+
+
 @strawberry.enum(
-    description="Where one provider's part of a write stands: PENDING (not tried yet), "
-    "RUNNING (being tried), QUEUED (to be tried again at `nextAttemptAt`), or what the "
-    "provider did (CREATED, UPDATED, DELETED, SKIPPED, FAILED)."
+    description="Where one provider's part of a write stands: still to be tried, or what "
+    "the provider did."
 )
 class WriteLegStatus(Enum):
     PENDING = "pending"
@@ -47,13 +57,32 @@ class WriteLegStatus(Enum):
     FAILED = "failed"
 
 
+describe_enum_values(
+    WriteLegStatus,
+    {
+        WriteLegStatus.PENDING: "Not tried yet (a bulk job's legs wait here).",
+        WriteLegStatus.RUNNING: "Being tried now.",
+        WriteLegStatus.CREATED: "The provider created a contact.",
+        WriteLegStatus.UPDATED: "The provider changed a contact.",
+        WriteLegStatus.DELETED: "The provider deleted its record.",
+        WriteLegStatus.SKIPPED: "Nothing was sent: the provider cannot take it (see `message`).",
+        WriteLegStatus.QUEUED: "Failed in a way another try may mend; tried again at "
+        "`nextAttemptAt`.",
+        WriteLegStatus.FAILED: "Failed for good: the provider refused, or trying again ran "
+        "out of time.",
+    },
+)
+
+
 @strawberry.type(description="One provider's part of a write, for one input.")
 class WriteLeg:
     input: int = strawberry.field(
         description="Which input it writes (its index in `inputs`; 0 for one contact)."
     )
-    provider: ProviderEnum  # type: ignore[valid-type]
-    status: WriteLegStatus
+    provider: ProviderEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The provider it writes to."
+    )
+    status: WriteLegStatus = strawberry.field(description="Where it stands.")
     attempts: int = strawberry.field(description="Tries made so far.")
     last_error: str | None = strawberry.field(
         description="The provider's last message, while the leg is QUEUED or once FAILED."
@@ -64,8 +93,14 @@ class WriteLeg:
     remote_id: strawberry.ID | None = strawberry.field(
         description="The provider's id of the record written."
     )
-    message: str | None
-    dropped_fields: list[str]
+    message: str | None = strawberry.field(
+        description="The message of the provider's result, as `ProviderWriteResult.message`; "
+        "null until it has one."
+    )
+    dropped_fields: list[str] = strawberry.field(
+        description="The input fields the provider did not store, as "
+        "`ProviderWriteResult.droppedFields`; empty until the leg has a result."
+    )
 
     @classmethod
     def of(cls, leg: LegView) -> WriteLeg:
@@ -84,8 +119,8 @@ class WriteLeg:
 
 @strawberry.type(description="How many of an operation's legs are in one status.")
 class WriteLegCount:
-    status: WriteLegStatus
-    count: int
+    status: WriteLegStatus = strawberry.field(description="The status counted.")
+    count: int = strawberry.field(description="How many legs are in it.")
 
 
 @strawberry.type(
@@ -93,10 +128,15 @@ class WriteLegCount:
     "provider call, with one leg per input and provider."
 )
 class WriteOperation:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The operation's id: a mutation's `operationId`, what "
+        "`writeOperation(id:)` takes."
+    )
     kind: str = strawberry.field(description="The mutation: `upsertContact`, `deleteContact`, ...")
-    status: WriteOperationStatus
-    created_at: datetime
+    status: WriteOperationStatus = strawberry.field(description="Where it stands.")
+    created_at: datetime = strawberry.field(
+        description="When it was written down, before the first provider call."
+    )
     finished_at: datetime | None = strawberry.field(
         description="When the last leg reached its final status."
     )
@@ -115,9 +155,16 @@ class WriteOperation:
     async def legs(
         self,
         info: Info,
-        status: WriteLegStatus | None = None,
-        first: int = 100,
-        offset: int = 0,
+        status: Annotated[
+            WriteLegStatus | None,
+            strawberry.argument(description="Only the legs in this status (all when left out)."),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description=f"How many legs (1 to {MAX_LEGS}).")
+        ] = 100,
+        offset: Annotated[
+            int, strawberry.argument(description="How many legs to pass over first.")
+        ] = 0,
     ) -> list[WriteLeg]:
         journal = info.context.runtime.journal
         if journal is None:
@@ -190,16 +237,18 @@ def operation_after(cursor: str | None, field: str = "after") -> str | None:
     return text[3:]
 
 
-@strawberry.enum(
-    description="Where a bulk job stands. PENDING: not started; RUNNING: writing; DONE: "
-    "every input has a final result at every provider (some may have FAILED: see "
-    "`failed`); FAILED: no write of the job landed."
-)
+@strawberry.enum(description="Where a bulk job stands.")
 class BulkJobStatus(Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+    PENDING = strawberry.enum_value("pending", description="Not started yet.")
+    RUNNING = strawberry.enum_value(
+        "running", description="Writing, or waiting to try QUEUED writes again."
+    )
+    DONE = strawberry.enum_value(
+        "done",
+        description="Every input has a final result at every provider; some may have "
+        "failed (see `failed`).",
+    )
+    FAILED = strawberry.enum_value("failed", description="No write of the job landed.")
 
 
 @strawberry.type(
@@ -207,17 +256,25 @@ class BulkJobStatus(Enum):
     "(one per input and provider)."
 )
 class BulkJob:
-    id: strawberry.ID
-    status: BulkJobStatus
+    id: strawberry.ID = strawberry.field(
+        description="The job's id: what `bulkJob(id:)` and `writeOperation(id:)` take."
+    )
+    status: BulkJobStatus = strawberry.field(description="Where it stands.")
     inputs: int = strawberry.field(description="How many contacts the job writes.")
     total: int = strawberry.field(description="Provider writes in all (inputs x providers).")
     succeeded: int = strawberry.field(description="Writes that landed, or were skipped.")
     failed: int = strawberry.field(description="Writes that failed for good.")
     queued: int = strawberry.field(description="Writes to be tried again.")
     pending: int = strawberry.field(description="Writes not tried yet, or being tried.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: datetime = strawberry.field(
+        description="When `startBulkUpsert` wrote the job down."
+    )
+    started_at: datetime | None = strawberry.field(
+        description="When the gateway began writing it; null while PENDING."
+    )
+    finished_at: datetime | None = strawberry.field(
+        description="When its last write reached its final status; null until then."
+    )
     estimated_finish_at: datetime | None = strawberry.field(
         description="When the job should be done, from each provider's pace so far (or "
         "its configured rate limit before the first batch); null once done."
