@@ -43,6 +43,21 @@ from resolvers.types.payloads import (
 from resolvers.types.scalars import DoNotContactReasonEnum, ProviderEnum
 
 MAX_BULK = 10_000
+# The descriptions of the arguments several mutations share.
+CONTACT_ID = "The contact's id (`Contact.id`)."
+WRITE_TO = (
+    "The providers to write to (every provider when left out); a provider not enabled "
+    "answers SKIPPED."
+)
+CHANGE_AT = (
+    "Change the contact only at these providers (every one that holds it when left out); "
+    "a named provider that holds no record of the contact answers SKIPPED."
+)
+TAG_NAMES = (
+    "Tag names: Adaptix tags and Trustmary list names, as `Tag.name` shows them (a list "
+    "Trustmary does not have is in `droppedFields`, as `tags[1]`); none blank or starting "
+    "with `-`."
+)
 # A job's inputs are kept in one journal row; past this, start several jobs.
 MAX_JOB = 50_000
 
@@ -81,7 +96,10 @@ async def _change(
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="Writes, fanned out to the providers: each answers a row per provider "
+    "saying what it did, and an `operationId` for the write journal."
+)
 class Mutation:
     @strawberry.mutation(
         description="Create or update one contact in the chosen providers (all of them when "
@@ -92,8 +110,11 @@ class Mutation:
     async def upsert_contact(
         self,
         info: Info,
-        input: ContactInput,
-        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+        input: Annotated[ContactInput, strawberry.argument(description="The contact to write.")],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(description=WRITE_TO),
+        ] = None,
     ) -> UpsertContactPayload:
         write = input.to_write(phone_region=info.context.runtime.phone_region)
         written = await writes.upsert(info.context, write, target_providers(providers))
@@ -113,8 +134,14 @@ class Mutation:
     async def upsert_contacts(
         self,
         info: Info,
-        inputs: list[ContactInput],
-        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+        inputs: Annotated[
+            list[ContactInput],
+            strawberry.argument(description=f"The contacts to write: 1 to {MAX_BULK}."),
+        ],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(description=WRITE_TO),
+        ] = None,
     ) -> UpsertContactsPayload:
         if not inputs:
             raise BadUserInput("inputs is empty", field="inputs")
@@ -155,8 +182,14 @@ class Mutation:
     async def start_bulk_upsert(
         self,
         info: Info,
-        inputs: list[ContactInput],
-        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+        inputs: Annotated[
+            list[ContactInput],
+            strawberry.argument(description=f"The contacts to write: 1 to {MAX_JOB}."),
+        ],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(description=WRITE_TO),
+        ] = None,
     ) -> BulkJob:
         if not inputs:
             raise BadUserInput("inputs is empty", field="inputs")
@@ -216,8 +249,14 @@ class Mutation:
     async def delete_contact(
         self,
         info: Info,
-        id: strawberry.ID,
-        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(
+                description="Delete the contact only at these providers (every enabled one "
+                "when left out)."
+            ),
+        ] = None,
     ) -> DeleteContactPayload:
         person = await _person_or_error(info, str(id))
         written = await writes.change(info.context, "deleteContact", person, _named(providers), {})
@@ -237,7 +276,14 @@ class Mutation:
         "id) did not join them. The oldest id survives; every merged id then resolves to it, "
         "and automatic joining never splits them again."
     )
-    async def merge_contacts(self, info: Info, ids: list[strawberry.ID]) -> MergeContactsPayload:
+    async def merge_contacts(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description="The ids (`Contact.id`) of two or more contacts."),
+        ],
+    ) -> MergeContactsPayload:
         identities = _identities(info)
         if len(ids) < 2:
             raise BadUserInput("ids: name at least two contacts to merge", field="ids")
@@ -265,9 +311,15 @@ class Mutation:
     async def unlink_source(
         self,
         info: Info,
-        id: strawberry.ID,
-        provider: ProviderEnum,  # type: ignore[valid-type]
-        remote_id: strawberry.ID,
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
+        provider: Annotated[
+            ProviderEnum,  # type: ignore[valid-type]
+            strawberry.argument(description="The provider of the record to split off."),
+        ],
+        remote_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The record's id there (`Source.remoteId`)."),
+        ],
     ) -> UnlinkSourcePayload:
         identities = _identities(info)
         person = await _stored_person(info, str(id), "id")
@@ -295,9 +347,12 @@ class Mutation:
     async def tag_contact(
         self,
         info: Info,
-        id: strawberry.ID,
-        tags: list[str],
-        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
+        tags: Annotated[list[str], strawberry.argument(description=TAG_NAMES)],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(description=CHANGE_AT),
+        ] = None,
     ) -> ContactChangePayload:
         return await _change(info, "tagContact", id, providers, {"tags": _tag_names(tags)})
 
@@ -305,9 +360,12 @@ class Mutation:
     async def untag_contact(
         self,
         info: Info,
-        id: strawberry.ID,
-        tags: list[str],
-        providers: list[ProviderEnum] | None = None,  # type: ignore[valid-type]
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
+        tags: Annotated[list[str], strawberry.argument(description=TAG_NAMES)],
+        providers: Annotated[
+            list[ProviderEnum] | None,  # type: ignore[valid-type]
+            strawberry.argument(description=CHANGE_AT),
+        ] = None,
     ) -> ContactChangePayload:
         return await _change(info, "untagContact", id, providers, {"tags": _tag_names(tags)})
 
@@ -319,10 +377,23 @@ class Mutation:
     async def set_do_not_contact(
         self,
         info: Info,
-        id: strawberry.ID,
-        channel: str = "email",
-        enabled: bool = True,
-        comments: str | None = None,
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
+        channel: Annotated[
+            str,
+            strawberry.argument(
+                description="The channel, as Adaptix names it: `email` (when left out), `sms`, ..."
+            ),
+        ] = "email",
+        enabled: Annotated[
+            bool,
+            strawberry.argument(
+                description="true (when left out) adds a do-not-contact entry; false removes it."
+            ),
+        ] = True,
+        comments: Annotated[
+            str | None,
+            strawberry.argument(description="What to note with the entry being added."),
+        ] = None,
         reason: Annotated[
             DoNotContactReasonEnum | None,
             strawberry.argument(
@@ -362,8 +433,13 @@ class Mutation:
     async def add_points(
         self,
         info: Info,
-        id: strawberry.ID,
-        delta: int,
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
+        delta: Annotated[
+            int,
+            strawberry.argument(
+                description="The points to add (positive) or subtract (negative); not 0."
+            ),
+        ],
         event_name: Annotated[
             str | None,
             strawberry.argument(description="The name of the event that earned the points."),
@@ -396,7 +472,7 @@ class Mutation:
     async def add_utm_tags(
         self,
         info: Info,
-        id: strawberry.ID,
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
         utm: Annotated[UtmTagInput, strawberry.argument(description="The visit's UTM parameters.")],
     ) -> ContactChangePayload:
         write = utm.to_write("utm")
@@ -409,7 +485,7 @@ class Mutation:
     async def remove_utm_tag(
         self,
         info: Info,
-        id: strawberry.ID,
+        id: Annotated[strawberry.ID, strawberry.argument(description=CONTACT_ID)],
         utm_tag_id: Annotated[
             strawberry.ID, strawberry.argument(description="The `UtmTag.id` to remove.")
         ],

@@ -121,14 +121,29 @@ async def _account(info: Info, key: AccountKey) -> AccountNode | None:
     return await AccountNode.for_key(info, key, people)
 
 
-@strawberry.type
+@strawberry.type(
+    description="Reads: contacts federated across the providers, accounts, tags, the "
+    "providers themselves, and the write journal. Nothing here writes to a provider."
+)
 class Query:
     @strawberry.field(
         description="One contact, by its global id or by email (asked of every readable "
         "provider at once). Give exactly one of `id` and `email`."
     )
     async def contact(
-        self, info: Info, id: strawberry.ID | None = None, email: str | None = None
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The contact's global id (`Contact.id`)."),
+        ] = None,
+        email: Annotated[
+            str | None,
+            strawberry.argument(
+                description="An email of the contact, compared case-insensitively (the rule "
+                "of ContactInput.email)."
+            ),
+        ] = None,
     ) -> ContactNode | None:
         if (id is None) == (email is None):
             raise BadUserInput("give exactly one of id and email", field="id")
@@ -229,7 +244,16 @@ class Query:
         return ContactConnection.of(window, asked, _counted(len(people)), found.covered)
 
     @strawberry.field(description="Any object by its global id.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A global id: a `Contact.id` or an `Account.id` (null for any other)."
+            ),
+        ],
+    ) -> Node | None:
         decoded = decode_id(str(id))
         if decoded is None:
             raise BadUserInput("id is not a global id of this gateway", field="id")
@@ -243,7 +267,11 @@ class Query:
         return None
 
     @strawberry.field(description="An account by its global id (from `Contact.account`).")
-    async def account(self, info: Info, id: strawberry.ID) -> AccountNode | None:
+    async def account(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The `Account.id`.")],
+    ) -> AccountNode | None:
         decoded = decode_id(str(id))
         if decoded is None or decoded[0] != "Account":
             raise BadUserInput("id is not an account id", field="id")
@@ -257,7 +285,10 @@ class Query:
     async def tags(
         self,
         info: Info,
-        provider: Annotated[ProviderEnum | None, strawberry.argument()] = None,  # type: ignore[valid-type]
+        provider: Annotated[
+            ProviderEnum | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only this provider's (all when left out)."),
+        ] = None,
     ) -> list[TagNode]:
         listers = info.context.runtime.tag_listers
 
@@ -360,7 +391,14 @@ class Query:
         "it: its status and each provider leg's. Null when no operation has this id (or "
         "it is past the journal's retention)."
     )
-    async def write_operation(self, info: Info, id: strawberry.ID) -> WriteOperation | None:
+    async def write_operation(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A mutation's `operationId`, or a `BulkJob.id`."),
+        ],
+    ) -> WriteOperation | None:
         journal = _journal(info)
         view = await _stored(journal.operation(_operation_id(str(id))))
         return WriteOperation.of(view) if view is not None else None
@@ -412,7 +450,14 @@ class Query:
         return WriteOperationConnection(edges=edges, page_info=PageInfo.of(window, asked))
 
     @strawberry.field(description="A bulk job (from `startBulkUpsert`) and how far along it is.")
-    async def bulk_job(self, info: Info, id: strawberry.ID) -> BulkJob | None:
+    async def bulk_job(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The `BulkJob.id` `startBulkUpsert` answered."),
+        ],
+    ) -> BulkJob | None:
         journal = _journal(info)
         view = await _stored(journal.operation(_operation_id(str(id))))
         if view is None or view.kind != BULK:
