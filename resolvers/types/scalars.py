@@ -76,7 +76,7 @@ describe_enum_values(
         Capability.READ_BY_ID: "Read a contact by the provider's own id.",
         Capability.READ_BY_EMAIL: "Read a contact by email.",
         Capability.READ_MANY: "Read many contacts (by id or email) in one call.",
-        Capability.SEARCH: "Look contacts up by a field value (company, text, tag or change "
+        Capability.SEARCH: "Look contacts up by a field value (email, company, text, tag or change "
         "time), as `contacts(filter:)` does.",
         Capability.LIST: "List every contact, page by page (`contacts` without a filter).",
         Capability.WRITE: "Create or update a contact.",
