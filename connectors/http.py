@@ -21,12 +21,13 @@ from __future__ import annotations
 import ssl
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import certifi
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from connectors.errors import (
     ConnectorError,
@@ -74,6 +75,56 @@ def _session(settings: ConnectorSettings) -> aiohttp.ClientSession:
     return session
 
 
+class WholeAnswers(AiohttpTransport):
+    """httpx-aiohttp's transport, answering with the body already read.
+
+    The connectors read every answer whole. The stock transport hands httpx a
+    stream that httpx then reads chunk by chunk through async generators and
+    its decoders: about 45 us of a provider call's ~140 us of CPU. Here aiohttp
+    reads the body in one call and httpx gets it as the response's content (its
+    Content-Encoding still decoded by httpx, as before). The session, the
+    request and the mapping of aiohttp's exceptions are the library's own.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        with map_aiohttp_exceptions():
+            content = request.content
+            async with self.client.request(
+                method=request.method,
+                url=str(request.url),
+                headers=request.headers,
+                data=content or None,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+                proxy=str(self.proxy.url) if self.proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*self.proxy.auth)
+                if self.proxy and self.proxy.auth
+                else None,
+                proxy_headers=self.proxy.headers if self.proxy else None,
+            ) as answer:
+                body = await answer.read()
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if answer.reason:
+            extensions["reason_phrase"] = answer.reason.encode()
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.raw_headers,
+            content=body,
+            request=request,
+            extensions=extensions,
+        )
+
+
 def build_client(
     settings: ConnectorSettings,
     *,
@@ -93,7 +144,7 @@ def build_client(
         provider: the provider's key, to name the spans.
     """
     if transport is None:
-        transport = AiohttpTransport(
+        transport = WholeAnswers(
             client=partial(_session, settings),
             proxy=httpx.Proxy(settings.proxy.get()) if settings.proxy is not None else None,
         )
