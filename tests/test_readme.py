@@ -54,8 +54,9 @@ async def test_graphql_examples_run_against_the_sandbox(
         update = result.data["updateContact"]
         assert update["contact"]["email"] == "ada@analytical.test"
         rows = {r["provider"]: r for r in update["results"]}
-        assert rows["TRUSTMARY"]["droppedFields"] == ["email", "jobTitle"]
-        assert rows["LUNARSEND"]["droppedFields"] == ["company", "jobTitle"]
+        assert rows["TRUSTMARY"]["droppedFields"] == ["email", "jobTitle", "address"]
+        assert rows["LUNARSEND"]["droppedFields"] == ["company", "jobTitle", "address"]
+        assert rows["ADAPTIX"]["droppedFields"] == []
         return
     result = await execute(make_gateway(), document)
     assert result.errors == []

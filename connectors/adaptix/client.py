@@ -232,8 +232,9 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
 
     async def edit_payload(self, change: ContactChange) -> tuple[dict[str, Any], list[str]]:
         """The `PATCH /contacts/ID/edit` body for `change`, and the given fields it cannot
-        carry. A cleared field is sent blank, with `overwriteWithBlank` (without it
-        Adaptix skips blank values); phones replace both phone fields.
+        carry. A cleared field or address part is sent blank, with `overwriteWithBlank`
+        (without it Adaptix skips blank values); phones replace both phone fields, the
+        first url the website; a cleared owner is sent as `owner: null`.
 
         Raises:
             ConnectorError: the field list was needed and could not be read.
@@ -249,6 +250,21 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
             for index, alias in enumerate(PHONE_ALIASES):
                 payload[alias] = phones[index] if index < len(phones) else ""
             dropped += [f"phones[{i}]" for i in range(len(PHONE_ALIASES), len(phones))]
+        if change.has("urls"):
+            urls = change.get("urls") or ()
+            payload[WEBSITE_ALIAS] = urls[0] if urls else ""
+            dropped += [f"urls[{i}]" for i in range(1, len(urls))]  # Adaptix keeps one website
+        aliases = dict(ADDRESS_ALIASES)
+        for part, value in change.address().items():
+            payload[aliases[part]] = value or ""
+        if change.has("owner_id"):
+            owner = change.get("owner_id")
+            if owner is None:
+                payload["owner"] = None  # a blank owner is no user id, which Adaptix refuses
+            elif owner.strip().isascii() and owner.strip().isdigit():
+                payload["owner"] = int(owner)  # Adaptix user ids are numbers
+            else:
+                dropped.append("owner_id")
         custom = change.get("custom_fields") or {}
         if custom:
             known = await self.field_aliases()

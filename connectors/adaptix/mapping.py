@@ -264,18 +264,24 @@ def as_bool(value: Any) -> bool:
 
 
 def unstored(payload: Mapping[str, Any], record: Record) -> list[str]:
-    """Text values sent but not found in the answered record (ignored or truncated)."""
+    """Text values sent but not found in the answered record (ignored or truncated),
+    and an owner sent that the record does not have."""
     fields = record.get("fields")
     stored = fields.get("all") if isinstance(fields, Mapping) else None
     if not isinstance(stored, Mapping):
         return []
+    missing = []
+    if "owner" in payload:
+        owner = to_owner(record.get("owner"))
+        sent = payload["owner"]
+        if (owner.id if owner else None) != (None if sent is None else str(sent)):
+            missing.append("owner_id")
     names = {alias: name for name, alias in FIELD_ALIASES}
     names.update({alias: f"phones[{i}]" for i, alias in enumerate(PHONE_ALIASES)})
     names.update({alias: f"address.{part}" for part, alias in ADDRESS_ALIASES})
     names[WEBSITE_ALIAS] = "urls[0]"
-    missing = []
     for alias, sent in payload.items():
-        if alias == "tags" or not isinstance(sent, str):
+        if alias in ("tags", "owner") or not isinstance(sent, str):
             continue
         got = stored.get(alias)
         got_text = "" if got is None else str(got)

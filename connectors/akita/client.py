@@ -29,7 +29,7 @@ KEYED_BY_ID = "Akita keys contacts by externalId: another one would be another c
 NO_ACCOUNT_NAME = "Akita keeps the company as its account's name, which cannot be blank"
 NOT_WRITTEN = "the gateway has not written this contact to Akita"
 # Fields an edit sets as given, or clears (an empty list).
-_LISTS = (("email", "emails"), ("phones", "phones"))
+_LISTS = (("email", "emails"), ("phones", "phones"), ("urls", "urls"))
 
 # An account by its id and company name, and what writing it left: the name Akita
 # stored, or why it refused.
@@ -123,8 +123,8 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
         return WriteResult(self.provider, WriteStatus.UPDATED, dropped_fields=tuple(dropped))
 
     async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
-        """An upsert by the contact's `internal_id` with the fields given; a cleared email
-        or phone list is sent empty. Names, the account id and the company cannot be
+        """An upsert by the contact's `internal_id` with the fields given; a cleared email,
+        phone list or url list is sent empty. Names, the account id and the company cannot be
         cleared, nor the `internal_id` changed."""
         if not contact.external_id:
             return self.failed(f"{NOT_WRITTEN} under an externalId")
@@ -156,6 +156,7 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
             email=change.get("email"),
             phones=change.get("phones") or None,
             company=change.get("company"),
+            urls=change.get("urls") or None,
         )
         empty = [key for name, key in _LISTS if change.has(name) and not change.get(name)]
         accounts: dict[AccountKey, Account] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from connectors.base import HTTPConnector, OneByOneWrites, basic_auth
 from connectors.errors import ConnectorError
@@ -13,6 +14,8 @@ from gateway.domain.records import (
     ContactChange,
     ContactRecord,
     ContactWrite,
+    Lifecycle,
+    PostalAddress,
     Provider,
     WriteResult,
     WriteStatus,
@@ -101,9 +104,10 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
         )
 
     async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
-        """An upsert by the email the contact was written with, with the fields given
-        (a member when its external id is known). Neither the email nor a cleared field
-        can be sent."""
+        """An upsert by the email the contact was written with, with the fields given,
+        to the record it was written as: a member or a lead (Interakt keeps them apart,
+        so the other endpoint would make a second record). Neither the email nor a
+        cleared field can be sent."""
         email = contact.email or (contact.remote_id if "@" in contact.remote_id else None)
         if not email:
             return self.failed("the gateway does not know the email this contact has in Interakt")
@@ -112,23 +116,43 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
         if change.has("email") and normalize_email(change.get("email")) != normalize_email(email):
             dropped.append("email")
             notes.append(KEYED_BY_EMAIL)
-        cleared = [n for n in change.cleared() if n != "email"]
-        if cleared:
-            dropped += cleared
+        kept: dict[str, Any] = {}
+        clearing = False
+        # The lifecycle picks the endpoint, which is the record's own.
+        editable = self.writable_fields - {"email", "lifecycle"}
+        for name in change.given():
+            value = change.get(name)
+            if name == "email":
+                continue
+            if name == "address" and value is not None:
+                parts: dict[str, str] = {}
+                for part, part_value in change.address().items():
+                    field = f"address.{part}"
+                    if field in editable and part_value is not None:
+                        parts[part] = part_value
+                    else:
+                        dropped.append(field)
+                        clearing = clearing or (field in editable)
+                if parts:
+                    kept["address"] = PostalAddress(**parts)
+            elif name not in editable and name != "address":
+                dropped.append(name)
+            elif value is None:
+                dropped.append(name)
+                clearing = True
+            else:
+                kept[name] = value
+        if clearing:
             notes.append(NO_CLEARING)
-        kept = {
-            n: change.get(n)
-            for n in change.given()
-            if n not in dropped and n != "email" and n in self.writable_fields
-        }
-        dropped += [n for n in change.given() if n not in self.writable_fields]
         if not kept:
             return self.skipped(
                 "; ".join(notes) or "nothing given that Interakt can change", dropped=dropped
             )
-        kept.setdefault("external_id", contact.external_id)
-        write = ContactWrite(email=email, **kept)
-        path, payload, unsent = request_for(write)
+        member = _is_member(contact)
+        if member:
+            kept.setdefault("external_id", contact.external_id)
+        lifecycle = Lifecycle.MEMBER if member else Lifecycle.LEAD
+        path, payload, unsent = request_for(ContactWrite(email=email, lifecycle=lifecycle, **kept))
         try:
             await self.request("POST", path, json=payload)
         except ConnectorError as exc:
@@ -142,3 +166,11 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
             message="; ".join([CHANGE_STORED, *notes]),
             dropped_fields=(*dropped, *unsent),
         )
+
+
+def _is_member(contact: ContactRecord) -> bool:
+    """Whether Interakt holds `contact` as a member: as it was written (its lifecycle),
+    else by the rule of a write without one (a member when it has an external id)."""
+    if contact.lifecycle is not None:
+        return contact.lifecycle is Lifecycle.MEMBER
+    return contact.external_id is not None

@@ -40,6 +40,7 @@ KEYED_BY_EMAIL = (
     "contact): it keeps the one it has"
 )
 NOTHING_EDITABLE = "nothing given that Trustmary can change"
+NO_UNTYPED = "every Trustmary contact is a customer or an employee: its type cannot be cleared"
 DELETED = "the contact is deleted in Trustmary: writing to it would bring it back"
 # ContactWrite field -> Trustmary body key, for the fields an edit sets or clears as given.
 _EDITED = (("external_id", "eid"), ("company", "company"))
@@ -297,7 +298,8 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
 
     async def edit(self, contact: ContactRecord, change: ContactChange) -> WriteResult:
         """An upsert by the contact's own email with the fields given; None clears
-        (`name`, `eid`, `phone`, `company`). The email itself cannot change."""
+        (`name`, `eid`, `phone`, `company`). The email itself cannot change, and `type`
+        cannot be cleared (it is customer or employee)."""
         if not contact.email:
             return self.failed("Trustmary keys contacts by email and this contact has none")
         writable = self.writable_fields - {"tags"}
@@ -322,6 +324,12 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
             phones = change.get("phones") or ()
             payload["phone"] = phones[0] if phones else None
             dropped += [f"phones[{i}]" for i in range(1, len(phones))]
+        contact_type = change.get("type")
+        if contact_type is not None:
+            payload["type"] = contact_type.value  # customer or employee: checked as input
+        elif change.has("type"):
+            dropped.append("type")
+            notes.append(NO_UNTYPED)
         message = "; ".join(notes) or None
         if len(payload) == 1:
             return self.skipped(message or NOTHING_EDITABLE, dropped=dropped)

@@ -308,6 +308,9 @@ class ContactRecord:
     owner: OwnerRef | None = None
     type: ContactType | None = None
     status: ContactStatus | None = None
+    # A member or a lead (Interakt keeps them apart), as the gateway wrote the record;
+    # None where the provider has no such thing or the write did not say.
+    lifecycle: Lifecycle | None = None
     tags: list[TagRef] = field(default_factory=list)
     custom_fields: dict[str, Any] = field(default_factory=dict)
     external_id: str | None = None
@@ -399,8 +402,10 @@ class ContactChange:
     """A change to a contact a provider already holds, in the unified model.
 
     `values` holds every field given, by `ContactWrite` field name: a value sets the
-    field, None clears it; a field left out is left as it is. `custom_fields` is
-    changed key by key (a key given None clears that custom field).
+    field, None clears it; a field left out is left as it is. `custom_fields` and
+    `address` are changed part by part: a mapping of the keys (custom field aliases,
+    `PostalAddress` part names) given, None clearing one; `address` given as None
+    clears every part.
     """
 
     values: Mapping[str, Any]
@@ -408,12 +413,20 @@ class ContactChange:
     @classmethod
     def of_write(cls, write: ContactWrite) -> ContactChange:
         """The change an upsert makes to a contact that exists: the fields it sets."""
-        return cls({name: getattr(write, name) for name in write.given()})
+        values = {name: getattr(write, name) for name in write.given()}
+        if write.address is not None:
+            values["address"] = _address_parts(write.address)
+        return cls(values)
 
     @classmethod
     def of_json(cls, values: Mapping[str, Any]) -> ContactChange:
         """From `json()` (as the write journal keeps it)."""
-        return cls(_from_json(values))
+        found = dict(values)
+        address = found.pop("address", _MISSING)
+        found = _from_json(found)
+        if address is not _MISSING:
+            found["address"] = dict(address) if isinstance(address, Mapping) else None
+        return cls(found)
 
     def given(self) -> list[str]:
         """Names of the fields given (set or cleared), in `ContactWrite` order."""
@@ -429,9 +442,34 @@ class ContactChange:
     def cleared(self) -> list[str]:
         return [name for name in self.given() if self.values[name] is None]
 
+    def address(self) -> dict[str, str | None]:
+        """The address parts given, by `PostalAddress` part name: a value sets the part,
+        None clears it. Every part is None when the address is cleared whole; {} when
+        it is not given."""
+        if not self.has("address"):
+            return {}
+        parts = self.values["address"]
+        if parts is None:
+            return {f.name: None for f in fields(PostalAddress)}
+        if isinstance(parts, PostalAddress):
+            return _address_parts(parts)
+        return dict(parts)
+
     def json(self) -> dict[str, Any]:
         """The fields given as JSON-ready values (lists for tuples; null to clear)."""
-        return {name: _to_json(value) for name, value in self.values.items()}
+        found = {name: _to_json(value) for name, value in self.values.items()}
+        if self.has("address") and self.values["address"] is not None:
+            found["address"] = self.address()  # a cleared part stays: null
+        return found
+
+
+_MISSING = object()
+
+
+def _address_parts(address: PostalAddress) -> dict[str, str | None]:
+    """The parts `address` sets, by part name."""
+    parts = {f.name: getattr(address, f.name) for f in fields(address)}
+    return {part: value for part, value in parts.items() if value is not None}
 
 
 def _to_json(value: Any) -> Any:

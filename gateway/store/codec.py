@@ -14,6 +14,7 @@ from gateway.domain.records import (
     ContactType,
     DoNotContactEntry,
     DoNotContactReason,
+    Lifecycle,
     OwnerRef,
     PostalAddress,
     Provider,
@@ -62,7 +63,7 @@ def encode(record: ContactRecord) -> dict[str, Any]:
             value = [{**asdict(u), "added_at": _iso(u.added_at)} for u in value]
         elif item.name == "raw":
             value = dict(value)
-        elif item.name in ("provider", "type", "status"):
+        elif item.name in ("provider", "type", "status", "lifecycle"):
             value = value.value if value is not None else None
         data[item.name] = value
     return data
@@ -81,6 +82,8 @@ def decode(data: dict[str, Any]) -> ContactRecord:
     values["tags"] = [TagRef(name, kind, tag_id) for name, kind, tag_id in values.get("tags", [])]
     values["type"] = ContactType.of(values.get("type"))
     values["status"] = ContactStatus.of(values.get("status"))
+    lifecycle = values.get("lifecycle")
+    values["lifecycle"] = Lifecycle(lifecycle) if lifecycle else None
     address, owner = values.get("address"), values.get("owner")
     values["address"] = PostalAddress(**address) if address else None
     values["owner"] = OwnerRef(**owner) if owner else None

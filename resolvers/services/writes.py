@@ -50,6 +50,7 @@ from gateway.domain.records import (
     ContactStatus,
     ContactWrite,
     DoNotContactReason,
+    Lifecycle,
     Provider,
     UtmWrite,
     WriteResult,
@@ -106,8 +107,16 @@ def write_of(values: Mapping[str, Any]) -> ContactWrite:
     return ContactWrite.of_values(values)
 
 
-# The parts of a provider record a change needs (an edit: the names kept, the keys).
-RECORD_PARTS = ("email", "first_name", "last_name", "external_id", "account_external_id")
+# The parts of a provider record a change needs (an edit: the names kept, the keys,
+# and whether Interakt holds a member or a lead).
+RECORD_PARTS = (
+    "email",
+    "first_name",
+    "last_name",
+    "external_id",
+    "account_external_id",
+    "lifecycle",
+)
 
 
 def record_json(record: ContactRecord) -> dict[str, Any]:
@@ -128,6 +137,7 @@ def record_of(provider: Provider, values: Mapping[str, Any]) -> ContactRecord:
         last_name=values.get("last_name"),
         external_id=values.get("external_id"),
         account_external_id=values.get("account_external_id"),
+        lifecycle=Lifecycle(values["lifecycle"]) if values.get("lifecycle") else None,
     )
 
 

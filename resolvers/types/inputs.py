@@ -70,6 +70,37 @@ class AddressInput:
     )
 
 
+@strawberry.input(
+    name="AddressPatch",
+    description=(
+        "A change to a contact's postal address, part by part: a part given is set, a part "
+        "given as null is cleared (Adaptix: sent blank with `overwriteWithBlank`), a part "
+        "left out is kept. Adaptix keeps every part, Interakt the city and the country (and "
+        "clears none), the other providers none."
+    ),
+)
+class AddressPatchInput:
+    line1: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Street and number (Adaptix `address1`)."
+    )
+    line2: str | None = strawberry.field(
+        default=strawberry.UNSET, description="More of the street address (Adaptix `address2`)."
+    )
+    city: str | None = strawberry.field(
+        default=strawberry.UNSET, description="City (Adaptix `city`, Interakt `city`)."
+    )
+    state: str | None = strawberry.field(
+        default=strawberry.UNSET, description="State or region (Adaptix `state`)."
+    )
+    postal_code: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Postal or zip code (Adaptix `zipcode`)."
+    )
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Country, by name (`United States`; Adaptix `country`, Interakt `country`).",
+    )
+
+
 ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
 WEB_SCHEMES = ("http", "https")
 # Interakt takes a unix timestamp; earlier than this is no sign-up time.
@@ -213,40 +244,12 @@ class ContactInput:
         custom = self.custom_fields
         if custom is not None:
             _check_custom(custom, f"{where}.customFields", errors)
-        urls = _clean_list(self.urls, f"{where}.urls", errors)
-        for index, url in enumerate(urls or ()):
-            if url and not _is_web_address(url):
-                errors.refuse(
-                    f"{where}.urls[{index}] is not a web address: it needs http:// or "
-                    "https:// and a host",
-                    field=f"{where}.urls[{index}]",
-                )
-        contact_type = None
-        if self.type is not None:
-            contact_type = ContactType[self.type.name]
-            if contact_type is ContactType.OTHER:
-                errors.refuse(
-                    f"{where}.type OTHER cannot be written: give CUSTOMER or EMPLOYEE",
-                    field=f"{where}.type",
-                )
+        urls = _urls(self.urls, f"{where}.urls", errors)
+        contact_type = _contact_type(self.type, f"{where}.type", errors)
         address = _address(self.address, f"{where}.address", errors)
-        signed_up_at = self.signed_up_at
-        if signed_up_at is not None:
-            if signed_up_at.tzinfo is None:
-                errors.refuse(
-                    f"{where}.signedUpAt needs a time zone offset (e.g. 2026-01-31T09:00:00Z)",
-                    field=f"{where}.signedUpAt",
-                )
-            elif signed_up_at < EPOCH:
-                errors.refuse(
-                    f"{where}.signedUpAt must not be before 1970-01-01T00:00:00Z",
-                    field=f"{where}.signedUpAt",
-                )
+        signed_up_at = _signed_up_at(self.signed_up_at, f"{where}.signedUpAt", errors)
         owner_id = strings["owner_id"]
-        if owner_id and not (owner_id.isascii() and owner_id.isdigit()):
-            errors.refuse(
-                f"{where}.ownerId is not an Adaptix user id (a number)", field=f"{where}.ownerId"
-            )
+        _check_owner_id(owner_id, f"{where}.ownerId", errors)
         unified = ContactWrite(
             email=email,
             external_id=strings["external_id"],
@@ -292,7 +295,10 @@ BLANK_PATCH = "give null to clear it, or leave it out to keep it"
         "field given is set, and a field given as null is cleared (Adaptix: "
         "`overwriteWithBlank`). Checked by the rules of ContactInput. Tags are not here: "
         "`tagContact` and `untagContact` add and remove them one by one, which a list "
-        "given whole could not say."
+        "given whole could not say. Nor is `lifecycle`: it chooses where Interakt writes "
+        "(members or leads, which it keeps apart), not a value it stores, so a change goes "
+        "to the record the contact was written as; to write a lead as a member, upsert it "
+        "with `lifecycle: MEMBER` (Interakt then holds both)."
     ),
 )
 class ContactPatchInput:
@@ -323,6 +329,38 @@ class ContactPatchInput:
         description="A JSON object of custom fields by alias, changed key by key: a key "
         "given null clears that field, keys left out are kept. It cannot be null as a "
         "whole: name the fields to clear.",
+    )
+    urls: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The web addresses, replacing those held (each as in ContactInput.urls): "
+        "Akita keeps them all, Adaptix the first as `website`, Interakt the first as `url`; "
+        "null or an empty list clears them (not at Interakt, which cannot clear).",
+    )
+    notes: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Free text about the contact. Lunar Send, the one provider keeping "
+        "notes, takes them only when it creates a contact: a change reports `notes` dropped.",
+    )
+    type: ContactTypeEnum | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="CUSTOMER or EMPLOYEE (Trustmary `type`). It cannot be null: every "
+        "Trustmary contact is one or the other. OTHER cannot be written either.",
+    )
+    address: AddressPatchInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The postal address, changed part by part (AddressPatch); null clears "
+        "every part (Adaptix; Interakt cannot clear).",
+    )
+    signed_up_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the person signed up for your service, with a time zone offset, "
+        "not before 1970 (Interakt `signedup_at`, as in ContactInput.signedUpAt); Interakt "
+        "cannot clear it.",
+    )
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The Adaptix user to assign the contact to, by id (a number); null "
+        "leaves it with no owner.",
     )
 
     def to_change(
@@ -356,6 +394,26 @@ class ContactPatchInput:
             and isinstance(custom, Mapping)
         ):
             values["custom_fields"] = dict(custom)
+        if self.urls is not strawberry.UNSET:
+            values["urls"] = _urls(self.urls, f"{where}.urls", errors) or None
+        if self.notes is not strawberry.UNSET:
+            values["notes"] = _text(self.notes, f"{where}.notes", errors, BLANK_PATCH)
+        if self.owner_id is not strawberry.UNSET:
+            owner_id = _text(self.owner_id, f"{where}.ownerId", errors, BLANK_PATCH)
+            _check_owner_id(owner_id, f"{where}.ownerId", errors)
+            values["owner_id"] = owner_id
+        if self.type is None:
+            errors.refuse(
+                f"{where}.type cannot be null: every Trustmary contact is a customer or an "
+                "employee; give CUSTOMER or EMPLOYEE",
+                field=f"{where}.type",
+            )
+        elif self.type is not strawberry.UNSET:
+            values["type"] = _contact_type(self.type, f"{where}.type", errors)
+        if self.address is not strawberry.UNSET:
+            values["address"] = _address_change(self.address, f"{where}.address", errors)
+        if self.signed_up_at is not strawberry.UNSET:
+            values["signed_up_at"] = _signed_up_at(self.signed_up_at, f"{where}.signedUpAt", errors)
         if not values and errors.count == 0:
             errors.refuse(f"{where} is empty: give at least one field", field=where)
         errors.raise_any()
@@ -386,6 +444,46 @@ def _check_custom(custom: object, field: str, errors: InputErrors) -> bool:
         errors.refuse(f"{field} nests deeper than {MAX_CUSTOM_DEPTH} levels", field=field)
         return False
     return True
+
+
+def _urls(values: list[str] | None, field: str, errors: InputErrors) -> tuple[str, ...] | None:
+    """The urls trimmed; each one that is not a web address is a problem naming its index."""
+    urls = _clean_list(values, field, errors)
+    for index, url in enumerate(urls or ()):
+        if url and not _is_web_address(url):
+            errors.refuse(
+                f"{field}[{index}] is not a web address: it needs http:// or https:// and a host",
+                field=f"{field}[{index}]",
+            )
+    return urls
+
+
+def _contact_type(
+    value: ContactTypeEnum | None, field: str, errors: InputErrors
+) -> ContactType | None:
+    """The type to write; OTHER (a value read, unknown to the gateway) is a problem."""
+    if value is None:
+        return None
+    contact_type = ContactType[value.name]
+    if contact_type is ContactType.OTHER:
+        errors.refuse(f"{field} OTHER cannot be written: give CUSTOMER or EMPLOYEE", field=field)
+    return contact_type
+
+
+def _signed_up_at(value: datetime | None, field: str, errors: InputErrors) -> datetime | None:
+    """A sign-up time needs an offset and cannot be before 1970 (Interakt takes unix time)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        errors.refuse(f"{field} needs a time zone offset (e.g. 2026-01-31T09:00:00Z)", field=field)
+    elif value < EPOCH:
+        errors.refuse(f"{field} must not be before 1970-01-01T00:00:00Z", field=field)
+    return value
+
+
+def _check_owner_id(owner_id: str | None, field: str, errors: InputErrors) -> None:
+    if owner_id and not (owner_id.isascii() and owner_id.isdigit()):
+        errors.refuse(f"{field} is not an Adaptix user id (a number)", field=field)
 
 
 def contact_writes(
@@ -457,6 +555,27 @@ def _address(value: AddressInput | None, where: str, errors: InputErrors) -> Pos
         errors.refuse(f"{where} is empty: give at least one part", field=where)
         return None
     return PostalAddress(**parts)
+
+
+def _address_change(
+    value: AddressPatchInput | None, where: str, errors: InputErrors
+) -> dict[str, str | None] | None:
+    """The address parts given, trimmed (None: clear the part); None clears them all.
+    A blank part or a change of no parts is a problem."""
+    if value is None:
+        return None
+    parts: dict[str, str | None] = {}
+    for name in ADDRESS_PARTS:
+        part = getattr(value, name)
+        if part is strawberry.UNSET:
+            continue
+        parts[name] = _text(part, f"{where}.{_camel(name)}", errors, BLANK_PATCH)
+    if not parts:
+        errors.refuse(
+            f"{where} is empty: give at least one part, or null to clear the address",
+            field=where,
+        )
+    return parts
 
 
 def _clean_list(

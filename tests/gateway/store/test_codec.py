@@ -11,6 +11,7 @@ from gateway.domain.records import (
     ContactType,
     DoNotContactEntry,
     DoNotContactReason,
+    Lifecycle,
     OwnerRef,
     PostalAddress,
     Provider,
@@ -33,6 +34,7 @@ def test_a_record_with_every_field_reads_back_equal_through_json() -> None:
         owner=OwnerRef("2", "Laura Hill"),
         type=ContactType.EMPLOYEE,
         status=ContactStatus.UNSUBSCRIBED,
+        lifecycle=Lifecycle.MEMBER,
         tags=[TagRef("vip", "tag", "3")],
         custom_fields={"plan": "pro", "seats": 3},
         do_not_contact=["email"],
@@ -48,7 +50,9 @@ def test_a_record_with_every_field_reads_back_equal_through_json() -> None:
         ],
         raw={"id": 42},
     )
-    assert decode(json.loads(json.dumps(encode(record)))) == record
+    again = decode(json.loads(json.dumps(encode(record))))
+    assert again == record
+    assert type(again.lifecycle) is Lifecycle
 
 
 def test_data_cached_before_a_field_existed_reads_with_its_default() -> None:
@@ -56,4 +60,5 @@ def test_data_cached_before_a_field_existed_reads_with_its_default() -> None:
     record = decode(cached)
     assert (record.type, record.status) == (ContactType.OTHER, None)
     assert (record.address, record.owner, record.last_active_at) == (None, None, None)
+    assert record.lifecycle is None
     assert (record.do_not_contact_entries, record.utm_tags) == ([], [])
