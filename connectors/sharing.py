@@ -19,8 +19,6 @@ import logging
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from connectors.settings import RateLimit
 
 logger = logging.getLogger("contact_gateway.pacing")
@@ -56,7 +54,10 @@ class SharedPace:
     def __init__(
         self, redis: Any, key: str, rate_limit: RateLimit, *, fallback_share: float = 1.0
     ) -> None:
+        from redis.exceptions import RedisError  # imported with Redis configured only
+
         self.redis = redis
+        self._errors = (RedisError, OSError)
         self.key = key
         self.interval = rate_limit.interval * MARGIN
         self._script = redis.register_script(RESERVE)
@@ -68,7 +69,7 @@ class SharedPace:
         """Seconds to wait before this call may start."""
         try:
             waited = await self._script(keys=[self.key], args=[int(self.interval * 1_000_000)])
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             return self._local(exc)
         return max(0.0, int(waited) / 1_000_000)
 

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from redis.exceptions import RedisError
 
 from gateway.domain.records import ContactRecord, Provider
 from gateway.store.codec import decode, encode
@@ -46,6 +45,9 @@ class RedisRecordCache:
     """
 
     def __init__(self, redis: Any, *, prefix: str, ttl: float) -> None:
+        from redis.exceptions import RedisError  # imported with Redis configured only
+
+        self._errors = (RedisError, OSError)
         self.redis = redis
         self.prefix = f"{prefix}cache:"
         self.ttl = timedelta(seconds=ttl)
@@ -63,7 +65,7 @@ class RedisRecordCache:
             return {}
         try:
             values = await self.redis.mget([self._key(provider, k) for k in keys])
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StoreUnavailable(f"redis did not answer ({type(exc).__name__})") from exc
         found: dict[str, tuple[ContactRecord | None, datetime]] = {}
         for key, raw in zip(keys, values, strict=True):
@@ -95,7 +97,7 @@ class RedisRecordCache:
                     value = {"r": encode(record) if record else None, "t": fetched_at.isoformat()}
                     pipe.set(self._key(provider, key), orjson.dumps(value), px=milliseconds)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StoreUnavailable(f"redis did not answer ({type(exc).__name__})") from exc
 
     async def drop(self, entries: Sequence[tuple[Provider, str]]) -> None:
@@ -104,5 +106,5 @@ class RedisRecordCache:
             return
         try:
             await self.redis.delete(*(self._key(p, key) for p, key in entries))
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise StoreUnavailable(f"redis did not answer ({type(exc).__name__})") from exc
