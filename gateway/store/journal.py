@@ -44,6 +44,8 @@ PROBLEMS = frozenset({"failed", "queued"})
 BULK = "startBulkUpsert"
 # Legs a transaction may write and still be done on the event loop (`Store.run`).
 SMALL = 20
+# Legs written by one INSERT: a bulk job has up to 250,000 (inputs x providers).
+LEG_SLICE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +224,10 @@ class Journal:
                     "inputs": inputs,
                 },
             )
-            if leg_keys:
+            # In slices: the parameters of every leg of a large job at once (and what
+            # SQLAlchemy builds from them) would all be in memory together.
+            status = "running" if until is not None else "pending"
+            for start in range(0, len(leg_keys), LEG_SLICE):
                 connection.execute(
                     _INSERT_LEGS,
                     [
@@ -230,12 +235,12 @@ class Journal:
                             "operation_id": operation_id,
                             "item": item,
                             "provider": provider.value,
-                            "status": "running" if until is not None else "pending",
+                            "status": status,
                             "attempts": 0,
                             "lease_until": until,
                             "updated_at": now,
                         }
-                        for item, provider in leg_keys
+                        for item, provider in leg_keys[start : start + LEG_SLICE]
                     ],
                 )
 
