@@ -16,6 +16,7 @@ and closed at shutdown (the app's lifespan); every GraphQL request gets a fresh
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import os
@@ -30,7 +31,6 @@ from types import FrameType
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -181,6 +181,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             redis = None
             if settings.redis.url is not None:
+                # Imported only here: the Redis client is ~6 MB of a worker's memory.
+                import redis.asyncio as aioredis
+
                 redis = aioredis.from_url(settings.redis.url.get())
                 stack.push_async_callback(redis.aclose)
             workers = _workers()
@@ -332,6 +335,27 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+# glibc's M_ARENA_MAX (mallopt's parameter number), and the arenas a worker keeps.
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def tune_malloc() -> None:
+    """At most `MALLOC_ARENAS` malloc arenas (glibc only; elsewhere nothing changes).
+
+    glibc gives threads that allocate arenas of their own, up to 8 per core, and
+    keeps what each arena once held: a worker has the event loop, the store's
+    thread and the executor threads that resolve host names. With two arenas a
+    bulk job's peak RSS was 155 MB instead of 163 (one run each); the worker's
+    threads rarely allocate at the same time, so two cost no contention.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):
+        pass
+
+
 def create_app_from_env() -> Starlette:
     """The app for `uvicorn --factory` and for each worker of `contact-gateway serve`.
 
@@ -350,6 +374,7 @@ def create_app_from_env() -> Starlette:
         raise RuntimeError(
             f"set {ENV_CONFIG} to a configuration file (contact-gateway serve does this for you)"
         )
+    tune_malloc()
     app = create_app(load_config(config))
     tune_gc()
     return app
