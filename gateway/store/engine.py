@@ -44,6 +44,9 @@ REVISIONS = ("0001", "0002")
 HEAD = REVISIONS[-1]
 # The advisory lock migrations hold on PostgreSQL (any number the gateway alone uses).
 LOCK = 0x636F6E74616374
+# Each connection's page cache, in KiB as SQLite takes it (negative). SQLite's default
+# is 2 MB, held by each of the several connections a worker opens.
+CACHE_KIB = -512
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -228,6 +231,7 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA cache_size={CACHE_KIB}")
     cursor.close()
 
 
