@@ -383,25 +383,7 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         pages. `brief` asks for `minimal` records: no tags, do-not-contact entries or
         grouped fields, about a quarter of the bytes (every core field is still in
         `fields.all`)."""
-        if cursor is not None and not is_remote_id(cursor):
-            raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=self.provider)
-        params: list[tuple[str, Any]] = [
-            ("limit", max(1, limit)),
-            ("orderBy", "id"),
-            ("orderByDir", "asc"),
-        ]
-        if cursor is not None:
-            params = [*where_params("id", "gt", str(int(cursor))), *params]
-        if brief:
-            params.append(("minimal", "true"))
-        body = await self.get_json("/contacts", params=params)
-        if not isinstance(body, Mapping):
-            body = {}
-        contacts = sorted(
-            (to_record(r) for r in entries(body.get("contacts"))),
-            key=lambda c: as_int(c.remote_id),
-        )
-        remaining = as_int(body.get("total"))  # of the contacts after the cursor
+        contacts, remaining = await self._by_id(cursor, limit, brief, after=True)
         positions = [c.remote_id for c in contacts]
         more = bool(contacts) and remaining > len(contacts)
         total = remaining if cursor is None else None  # every contact, on the first page
@@ -412,15 +394,25 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
     ) -> Page:
         """The `limit` contacts right before the id `cursor` (the last ones when None),
         read by id descending (`where id lt`) and answered in id order."""
+        contacts, remaining = await self._by_id(cursor, limit, brief, after=False)
+        positions = [c.remote_id for c in contacts]
+        more = bool(contacts) and remaining > len(contacts)
+        return Page(contacts, positions[0] if more else None, None, positions)
+
+    async def _by_id(
+        self, cursor: str | None, limit: int, brief: bool, *, after: bool
+    ) -> tuple[list[ContactRecord], int]:
+        """Up to `limit` contacts after (or before) the id `cursor`, in id order, and
+        how many lie that way of it in all (Adaptix's `total` for the `where`)."""
         if cursor is not None and not is_remote_id(cursor):
             raise BadInput(f"not a cursor of this provider: {cursor!r}", provider=self.provider)
         params: list[tuple[str, Any]] = [
             ("limit", max(1, limit)),
             ("orderBy", "id"),
-            ("orderByDir", "desc"),
+            ("orderByDir", "asc" if after else "desc"),
         ]
         if cursor is not None:
-            params = [*where_params("id", "lt", str(int(cursor))), *params]
+            params = [*where_params("id", "gt" if after else "lt", str(int(cursor))), *params]
         if brief:
             params.append(("minimal", "true"))
         body = await self.get_json("/contacts", params=params)
@@ -430,10 +422,7 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
             (to_record(r) for r in entries(body.get("contacts"))),
             key=lambda c: as_int(c.remote_id),
         )
-        remaining = as_int(body.get("total"))  # of the contacts before the cursor
-        positions = [c.remote_id for c in contacts]
-        more = bool(contacts) and remaining > len(contacts)
-        return Page(contacts, positions[0] if more else None, None, positions)
+        return contacts, as_int(body.get("total"))
 
     async def count_contacts(self) -> int:
         """How many contacts Adaptix holds: the `total` of a one-contact page."""
