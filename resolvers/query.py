@@ -58,7 +58,7 @@ from resolvers.types.inputs import (
     check_email,
     target_providers,
 )
-from resolvers.types.node import Node, PageInfo
+from resolvers.types.node import After, Before, Node, PageInfo
 from resolvers.types.operations import (
     BulkJob,
     WriteOperation,
@@ -170,15 +170,11 @@ class Query:
             int | None,
             strawberry.argument(description="How many contacts from the start (20)."),
         ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The cursor to go on after.")
-        ] = None,
+        after: After = None,
         last: Annotated[
             int | None, strawberry.argument(description="How many contacts from the end.")
         ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="The cursor to stop before.")
-        ] = None,
+        before: Before = None,
         filter: Annotated[
             ContactFilter | None,
             strawberry.argument(description="What the contacts must match (all of it)."),
@@ -231,9 +227,7 @@ class Query:
             int | None,
             strawberry.argument(description="How many contacts from the start (20)."),
         ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The cursor to go on after.")
-        ] = None,
+        after: After = None,
     ) -> ContactConnection:
         asked = paging(first, after, None, None, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         flt = ContactFilter(updated_since=since).to_filter(where="since")
@@ -357,9 +351,7 @@ class Query:
             int | None,
             strawberry.argument(description="How many items from the newest (10)."),
         ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The cursor to go on after.")
-        ] = None,
+        after: After = None,
         kinds: Annotated[
             list[ActivityKindEnum] | None, strawberry.argument(description=KINDS)
         ] = None,
@@ -415,16 +407,12 @@ class Query:
             int | None,
             strawberry.argument(description="How many operations from the newest (20)."),
         ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The cursor to go on after.")
-        ] = None,
+        after: After = None,
         last: Annotated[
             int | None,
             strawberry.argument(description="How many operations from the oldest."),
         ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="The cursor to stop before.")
-        ] = None,
+        before: Before = None,
     ) -> WriteOperationConnection:
         journal = _journal(info)
         asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)

@@ -13,7 +13,7 @@ from resolvers.runtime.cursors import DEFAULT_PAGE, MAX_PAGE, keyset_window, pag
 from resolvers.services.listing import account_people, listing_key
 from resolvers.services.lookup import account_id
 from resolvers.types.contact import ContactConnection
-from resolvers.types.node import Node
+from resolvers.types.node import After, Before, Node
 
 
 @strawberry.type(
@@ -68,15 +68,11 @@ class AccountNode(Node):
             int | None,
             strawberry.argument(description="How many contacts from the start (20)."),
         ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The cursor to go on after.")
-        ] = None,
+        after: After = None,
         last: Annotated[
             int | None, strawberry.argument(description="How many contacts from the end.")
         ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="The cursor to stop before.")
-        ] = None,
+        before: Before = None,
     ) -> ContactConnection:
         asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         people = self.people

@@ -39,7 +39,7 @@ from resolvers.runtime.cursors import (
 from resolvers.types.activity import KINDS, SINCE, UNTIL, ActivityConnection, activity_filter
 from resolvers.types.ids import contact_id
 from resolvers.types.marketing import ContactCompanyNode, DoNotContactNode, UtmTagNode
-from resolvers.types.node import Node, PageInfo
+from resolvers.types.node import After, Before, Node, PageInfo
 from resolvers.types.provenance import FieldConflictNode, FieldSourceNode
 from resolvers.types.scalars import (
     JSON,
@@ -427,15 +427,11 @@ class ContactNode(Node):
         first: Annotated[
             int | None, strawberry.argument(description="How many items from the start (10).")
         ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The cursor to go on after.")
-        ] = None,
+        after: After = None,
         last: Annotated[
             int | None, strawberry.argument(description="How many items from the end.")
         ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="The cursor to stop before.")
-        ] = None,
+        before: Before = None,
         kinds: Annotated[
             list[ActivityKindEnum] | None, strawberry.argument(description=KINDS)
         ] = None,

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from resolvers.runtime.cursors import Paging, Window
+
+# The cursor arguments every connection takes (Relay): what `first` and `last` count
+# differs per connection, so each names them itself.
+After = Annotated[
+    str | None,
+    strawberry.argument(description="The cursor to go on after (a page's `endCursor`)."),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="The cursor to stop before (a page's `startCursor`)."),
+]
 
 
 @strawberry.interface(description="An object with a stable, opaque global id that `node` resolves.")
