@@ -347,3 +347,19 @@ async def test_write_operations_page_both_ways(make_gateway: GatewayFactory) -> 
     assert info["hasPreviousPage"] is (len(everything) > 2)
     before = await execute(gateway, OPERATIONS, {"last": 2, "before": info["startCursor"]})
     assert [n["id"] for n in before.data["writeOperations"]["nodes"]] == everything[-4:-2]
+
+
+@pytest.mark.parametrize("size", [180, 181, 37])
+async def test_a_forward_page_s_end_cursor_bounds_a_backward_page(
+    make_gateway: GatewayFactory, size: int
+) -> None:
+    """A page ending at the last Adaptix contact hands out a cursor that goes on in
+    Trustmary; backward from it still ends right before that contact."""
+    gateway = make_gateway()
+    forward = await walk_forward(gateway, 200)
+    page_one = await page(gateway, first=size)
+    end = page_one["pageInfo"]["endCursor"]
+    back = await page(gateway, last=3, before=end)
+    assert ids(back) == forward[size - 4 : size - 1]
+    onward = await page(gateway, first=2, after=end)
+    assert ids(onward) == forward[size : size + 2]
