@@ -17,7 +17,7 @@ from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, PersonKey
 from gateway.domain.records import Provider
 from gateway.store import StoreUnavailable
-from gateway.store.journal import BULK, Journal
+from gateway.store.journal import BULK, Journal, OperationView
 from resolvers.runtime.context import Info
 from resolvers.runtime.cursors import (
     DEFAULT_ACTIVITY_PAGE,
@@ -381,7 +381,8 @@ class Query:
     @strawberry.field(
         description="A write operation (a mutation's `operationId`) as the journal keeps "
         "it: its status and each provider leg's. Null when no operation has this id (or "
-        "it is past the journal's retention)."
+        "it is past the journal's retention), and, with `[auth]`, when it was sent with "
+        "another key's or token's name."
     )
     async def write_operation(
         self,
@@ -392,10 +393,13 @@ class Query:
         ],
     ) -> WriteOperation | None:
         journal = _journal(info)
-        view = await _stored(journal.operation(_operation_id(str(id))))
+        view = _own(info, await _stored(journal.operation(_operation_id(str(id)))))
         return WriteOperation.of(view) if view is not None else None
 
-    @strawberry.field(description="Write operations, newest first.")
+    @strawberry.field(
+        description="Write operations, newest first; with `[auth]`, those sent with the "
+        "caller's own key or token name."
+    )
     async def write_operations(
         self,
         info: Info,
@@ -423,6 +427,7 @@ class Query:
                 after=operation_after(after),
                 before=operation_after(before, field="before"),
                 backward=asked.backward,
+                caller=info.context.principal.name if info.context.principal else None,
             )
         )
         edges = [
@@ -437,7 +442,10 @@ class Query:
         )
         return WriteOperationConnection(edges=edges, page_info=PageInfo.of(window, asked))
 
-    @strawberry.field(description="A bulk job (from `startBulkUpsert`) and how far along it is.")
+    @strawberry.field(
+        description="A bulk job (from `startBulkUpsert`) and how far along it is; with "
+        "`[auth]`, only one started with the caller's own key or token name."
+    )
     async def bulk_job(
         self,
         info: Info,
@@ -447,7 +455,7 @@ class Query:
         ],
     ) -> BulkJob | None:
         journal = _journal(info)
-        view = await _stored(journal.operation(_operation_id(str(id))))
+        view = _own(info, await _stored(journal.operation(_operation_id(str(id)))))
         if view is None or view.kind != BULK:
             return None
         progress = await _stored(journal.progress(view.id))
@@ -455,6 +463,15 @@ class Query:
 
 
 T = TypeVar("T")
+
+
+def _own(info: Info, view: OperationView | None) -> OperationView | None:
+    """`view` when the caller may see it: with `[auth]`, only the operations sent with
+    the caller's own key or token name (their legs tell whom the caller wrote)."""
+    principal = info.context.principal
+    if view is None or principal is None or view.caller == principal.name:
+        return view
+    return None
 
 
 def _journal(info: Info) -> Journal:

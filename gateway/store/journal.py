@@ -324,10 +324,12 @@ class Journal:
         after: str | None,
         before: str | None = None,
         backward: bool = False,
+        caller: str | None = None,
     ) -> tuple[list[OperationView], bool]:
         """Operations newest first (ids are time-ordered), older than the id `after` and
         newer than `before`: the `first` newest of them, or (`backward`) the oldest.
-        The flag says whether more follow (or, backward, precede) them."""
+        The flag says whether more follow (or, backward, precede) them. `caller`: only
+        the operations sent with that name."""
         order = operations.c.id.asc() if backward else operations.c.id.desc()
         query = select(operations).order_by(order).limit(first + 1)
         if status is not None:
@@ -336,6 +338,8 @@ class Journal:
             query = query.where(operations.c.id < after)
         if before is not None:
             query = query.where(operations.c.id > before)
+        if caller is not None:
+            query = query.where(operations.c.caller == caller)
         async with self.store.transaction() as connection:
             rows = (await connection.execute(query)).all()
             kept = rows[:first]

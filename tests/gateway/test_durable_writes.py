@@ -222,7 +222,7 @@ def test_fifty_concurrent_upserts_of_one_new_email_make_one_lunar_send_contact(
 def test_a_bulk_job_returns_at_once_and_reports_progress_until_done(sandbox_url: str) -> None:
     inputs = [person(f"bulk.{i}@example.com") for i in range(45)]
     with serve_in_thread(create_app(settings_for(sandbox_url, bulk_chunk=10))) as url:
-        controls(sandbox_url, "lunarsend", latency_ms=30)
+        controls(sandbox_url, "lunarsend", latency_ms=100)
         started = gql(
             url,
             """mutation($inputs: [ContactInput!]!) { startBulkUpsert(inputs: $inputs,

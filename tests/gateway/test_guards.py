@@ -129,6 +129,38 @@ def test_a_write_key_writes_and_the_log_names_the_key_never_the_secret(
     assert JOBS_KEY not in caplog.text
 
 
+def test_a_key_sees_the_write_operations_sent_with_its_own_name_only(keyed: str) -> None:
+    """The journal tells whom an operation wrote and what each provider answered: with
+    [auth] one key's operations are not another's to read."""
+    jobs = {"Authorization": f"Bearer {JOBS_KEY}"}
+    frontend = {"Authorization": f"Bearer {FRONTEND_KEY}"}
+    written = post(keyed, UPSERT.replace("results {", "operationId results {"), **jobs)
+    operation = written.json()["data"]["upsertContact"]["operationId"]
+    one = "query($id: ID!) { writeOperation(id: $id) { id caller } }"
+    listed = "{ writeOperations(first: 50) { nodes { id caller } } }"
+
+    mine = post(keyed, one, {"id": operation}, **jobs).json()["data"]["writeOperation"]
+    assert mine == {"id": operation, "caller": "jobs"}
+    assert post(keyed, one, {"id": operation}, **frontend).json()["data"] == {
+        "writeOperation": None
+    }
+    own = post(keyed, listed, **jobs).json()["data"]["writeOperations"]["nodes"]
+    assert {"id": operation, "caller": "jobs"} in own
+    assert {n["caller"] for n in own} == {"jobs"}
+    assert post(keyed, listed, **frontend).json()["data"]["writeOperations"]["nodes"] == []
+
+    started = post(
+        keyed,
+        'mutation { startBulkUpsert(inputs: [{email: "bulk.guard@example.com"}],'
+        " providers: [ADAPTIX]) { id } }",
+        **jobs,
+    )
+    job = started.json()["data"]["startBulkUpsert"]["id"]
+    ask = "query($id: ID!) { bulkJob(id: $id) { id } }"
+    assert post(keyed, ask, {"id": job}, **jobs).json()["data"]["bulkJob"] == {"id": job}
+    assert post(keyed, ask, {"id": job}, **frontend).json()["data"]["bulkJob"] is None
+
+
 def test_graphiql_is_served_without_credentials(keyed: str) -> None:
     page = httpx.get(f"{keyed}/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
