@@ -125,6 +125,13 @@ class GraphQLView(GraphQL[Context, None]):
         parsed = super().parse_json(data)
         if not isinstance(parsed, dict):
             raise HTTPException(400, "The request body must be a JSON object")
+        if not isinstance(parsed.get("operationName"), str | None):
+            # Strawberry checks `query`, `variables` and `extensions`, not this one: a
+            # `true` here reached graphql-core and came back as an error without a code.
+            raise HTTPException(
+                400,
+                "The GraphQL operation's `operationName` must be a string or null, if provided.",
+            )
         return parsed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -335,8 +335,28 @@ def test_a_body_past_the_limit_is_413(sandbox: Sandbox) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"42", b'"query"', b"null", b"[]", b'{"query": "\xff"}', b"[" * 5_000 + b"]" * 5_000, b"{"],
-    ids=["number", "string", "null", "array", "invalid-utf8", "deep", "truncated"],
+    [
+        b"42",
+        b'"query"',
+        b"null",
+        b"[]",
+        b'{"query": "\xff"}',
+        b"[" * 5_000 + b"]" * 5_000,
+        b"{",
+        b'{"query": "0", "operationName": true}',
+        b'{"query": "{ __typename }", "operationName": 5}',
+    ],
+    ids=[
+        "number",
+        "string",
+        "null",
+        "array",
+        "invalid-utf8",
+        "deep",
+        "truncated",
+        "operation-name-bool",
+        "operation-name-number",
+    ],
 )
 def test_a_body_that_is_not_a_json_object_is_400(
     open_gateway: str, sandbox_calls: Any, body: bytes
