@@ -228,8 +228,15 @@ class Query:
             strawberry.argument(description="How many contacts from the start (20)."),
         ] = None,
         after: After = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(description="How many contacts from the latest change."),
+        ] = None,
+        before: Before = None,
     ) -> ContactConnection:
-        asked = paging(first, after, None, None, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        decode_key(asked.after)  # refused before any provider call
+        decode_key(asked.before, field="before")
         flt = ContactFilter(updated_since=since).to_filter(where="since")
         found = await lookup_people(info.context, info, flt)
         order = Order(OrderField.UPDATED_AT)
@@ -352,6 +359,14 @@ class Query:
             strawberry.argument(description="How many items from the newest (10)."),
         ] = None,
         after: After = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="How many items from the oldest (without `before`, the feed's "
+                "total is asked for first: one more call)."
+            ),
+        ] = None,
+        before: Before = None,
         kinds: Annotated[
             list[ActivityKindEnum] | None, strawberry.argument(description=KINDS)
         ] = None,
@@ -359,23 +374,30 @@ class Query:
         until: Annotated[datetime | None, strawberry.argument(description=UNTIL)] = None,
     ) -> ActivityConnection:
         asked = paging(
-            first, after, None, None, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE
+            first, after, last, before, default=DEFAULT_ACTIVITY_PAGE, maximum=MAX_ACTIVITY_PAGE
         )
-        offset = decode_offset(after)
+        start = decode_offset(after)
+        end = decode_offset(before, field="before") - 1 if before is not None else None
         wanted = activity_filter(kinds, since, until)
-        items, total = [], 0
-        for feed in info.context.runtime.activity_feeds.values():
-            try:
-                page = await feed.activity_feed(offset=offset, limit=asked.size, wanted=wanted)
-            except ConnectorError as exc:
-                info.context.report(info, exc)
-                continue
-            items, total = page.items, page.total
-            break  # Adaptix's is the only feed there is
-        cursors = [encode_offset(offset + i) for i in range(1, len(items) + 1)]
-        window = Window(
-            items, cursors, has_next=offset + len(items) < total, has_previous=offset > 0
-        )
+        feed = next(iter(info.context.runtime.activity_feeds.values()), None)
+        if feed is None:  # Adaptix's is the only feed there is
+            return ActivityConnection.of(Window([], [], False), asked, total=0)
+        try:
+            if asked.backward:
+                if end is None:
+                    end = (await feed.activity_feed(offset=0, limit=1, wanted=wanted)).total
+                start = max(start, end - asked.size)
+                limit = end - start
+            else:
+                limit = asked.size if end is None else max(0, min(asked.size, end - start))
+            page = await feed.activity_feed(offset=start, limit=limit, wanted=wanted)
+        except ConnectorError as exc:
+            info.context.report(info, exc)
+            return ActivityConnection.of(Window([], [], False), asked, total=0)
+        items, total = page.items, page.total
+        cursors = [encode_offset(start + i) for i in range(1, len(items) + 1)]
+        more = start + len(items) < total or (asked.backward and before is not None)
+        window = Window(items, cursors, has_next=more, has_previous=start > 0)
         return ActivityConnection.of(window, asked, total=total)
 
     @strawberry.field(

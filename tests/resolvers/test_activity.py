@@ -403,3 +403,47 @@ def test_the_estimate_counts_the_calls_of_activity_and_fields(gateway: Runtime) 
 
     assert cost(gateway, "{ providerFields(provider: ADAPTIX) { alias } }") == {Provider.ADAPTIX: 1}
     assert cost(gateway, "{ providerFields(provider: LUNARSEND) { alias } }") == {}
+
+
+FEED_BOTH_WAYS = """
+query($first: Int, $after: String, $last: Int, $before: String, $since: DateTime) {
+  activity(first: $first, after: $after, last: $last, before: $before, since: $since) {
+    nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount
+  }
+}
+"""
+
+
+async def test_the_global_feed_read_backward_is_the_feed_read_forward(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway()
+    since = "2025-01-20T00:00:00Z"
+    forward: list[str] = []
+    after = None
+    while True:
+        result = await execute(
+            gateway, FEED_BOTH_WAYS, {"first": 60, "after": after, "since": since}
+        )
+        assert result.errors == []
+        page = result.data["activity"]
+        forward += [n["id"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(forward) == page["totalCount"] > 60
+
+    backward: list[str] = []
+    before = None
+    while True:
+        result = await execute(
+            gateway, FEED_BOTH_WAYS, {"last": 45, "before": before, "since": since}
+        )
+        assert result.errors == []
+        page = result.data["activity"]
+        backward = [n["id"] for n in page["nodes"]] + backward
+        assert page["pageInfo"]["hasNextPage"] is (before is not None)
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert backward == forward

@@ -363,3 +363,37 @@ async def test_a_forward_page_s_end_cursor_bounds_a_backward_page(
     assert ids(back) == forward[size - 4 : size - 1]
     onward = await page(gateway, first=2, after=end)
     assert ids(onward) == forward[size : size + 2]
+
+
+async def test_contact_changes_page_backward_from_the_latest_change(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    for n in range(4):
+        await execute(
+            gateway,
+            "mutation($input: ContactInput!) { upsertContact(input: $input,"
+            " providers: [ADAPTIX]) { results { status } } }",
+            {"input": {"email": f"later{n}@example.com", "firstName": f"Later{n}"}},
+        )
+    query = """
+    query($since: DateTime!, $last: Int, $before: String) {
+      contactChanges(since: $since, last: $last, before: $before) {
+        nodes { email } pageInfo { hasPreviousPage startCursor }
+      }
+    }"""
+    latest = await execute(gateway, query, {"since": since.isoformat(), "last": 2})
+    assert latest.errors == []
+    changes = latest.data["contactChanges"]
+    assert [n["email"] for n in changes["nodes"]] == ["later2@example.com", "later3@example.com"]
+    assert changes["pageInfo"]["hasPreviousPage"] is True
+    earlier = await execute(
+        gateway,
+        query,
+        {"since": since.isoformat(), "last": 5, "before": changes["pageInfo"]["startCursor"]},
+    )
+    assert [n["email"] for n in earlier.data["contactChanges"]["nodes"]] == [
+        "later0@example.com",
+        "later1@example.com",
+    ]
