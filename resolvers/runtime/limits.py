@@ -394,7 +394,9 @@ class _Cost:
             # then each item's contact is looked up (below, as `contact`).
             first = self.size(node, DEFAULT_ACTIVITY_PAGE, MAX_ACTIVITY_PAGE)
             if self.kinds(node) != {ActivityKind.NOTE}:
-                self.each(runtime.activity_feeds, times, per=2)
+                # `last` without `before` first asks for the feed's total: one more call.
+                from_end = self.argument(node, "last") and not self.argument(node, "before")
+                self.each(runtime.activity_feeds, times, per=3 if from_end else 2)
             inner = times * first
         elif name == "activity":
             first = self.size(node, DEFAULT_ACTIVITY_PAGE, MAX_ACTIVITY_PAGE)
