@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.domain.federation import Person
 from gateway.domain.keys import KeyKind, PersonKey
-from gateway.domain.records import DoNotContactReason, Provider, WriteStatus
+from gateway.domain.records import ContactWrite, DoNotContactReason, Provider, WriteStatus
 from gateway.store.identities import Identities, UnknownPerson
 from resolvers.runtime.context import Info
 from resolvers.runtime.errors import (
@@ -67,6 +67,17 @@ async def _person_or_error(info: Info, global_id: str) -> Person:
     if person is None:
         raise NotFoundError("no provider has a contact with this id", field="id")
     return person
+
+
+def _checked_batch(
+    info: Info, inputs: list[ContactInput], maximum: int, per: str
+) -> list[ContactWrite]:
+    """A batch's inputs checked whole (1 to `maximum` of them, every problem named)."""
+    if not inputs:
+        raise BadUserInput("inputs is empty", field="inputs")
+    if len(inputs) > maximum:
+        raise BadUserInput(f"at most {maximum} inputs {per}", field="inputs")
+    return contact_writes(inputs, "inputs", phone_region=info.context.runtime.phone_region)
 
 
 def _named(providers: list[Provider] | None) -> list[Provider] | None:
@@ -143,11 +154,7 @@ class Mutation:
             strawberry.argument(description=WRITE_TO),
         ] = None,
     ) -> UpsertContactsPayload:
-        if not inputs:
-            raise BadUserInput("inputs is empty", field="inputs")
-        if len(inputs) > MAX_BULK:
-            raise BadUserInput(f"at most {MAX_BULK} inputs per call", field="inputs")
-        batch = contact_writes(inputs, "inputs", phone_region=info.context.runtime.phone_region)
+        batch = _checked_batch(info, inputs, MAX_BULK, "per call")
         written = await writes.upsert_many(info.context, batch, target_providers(providers))
         runtime = info.context.runtime
         operation_id = strawberry.ID(written.operation_id)
@@ -191,11 +198,7 @@ class Mutation:
             strawberry.argument(description=WRITE_TO),
         ] = None,
     ) -> BulkJob:
-        if not inputs:
-            raise BadUserInput("inputs is empty", field="inputs")
-        if len(inputs) > MAX_JOB:
-            raise BadUserInput(f"at most {MAX_JOB} inputs per job", field="inputs")
-        batch = contact_writes(inputs, "inputs", phone_region=info.context.runtime.phone_region)
+        batch = _checked_batch(info, inputs, MAX_JOB, "per job")
         job = await bulk.start(info.context, batch, target_providers(providers))
         journal = info.context.runtime.journal
         view = await journal.operation(job) if journal is not None else None
