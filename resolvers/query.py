@@ -85,13 +85,6 @@ async def _completed(info: Info, window: Window[Person]) -> Window[Person]:
     return replace(window, items=[p for p, _ in kept], cursors=[c for _, c in kept])
 
 
-def _counted(count: int) -> Callable[[], Awaitable[int | None]]:
-    async def total() -> int | None:
-        return count
-
-    return total
-
-
 def _listing_count(info: Info, phases: list[Provider]) -> Callable[[], Awaitable[int | None]]:
     """An unfiltered listing's size: Adaptix's own count when it is all the listing reads;
     unknown (None) once Trustmary is in it."""
@@ -204,7 +197,7 @@ class Query:
             window = keyset_window(people, sort_key(order), asked, descending=order.descending)
             if not flt.needs_lookup:  # sorted as the listing knows them; shown complete
                 window = await _completed(info, window)
-            return ContactConnection.of(window, asked, _counted(len(people)), covered)
+            return ContactConnection.of(window, asked, len(people), covered)
         window = await enumerate_people(ctx, info, paging=asked, provider=flt.provider)
         phases = enumerable(ctx, flt.provider)
         return ContactConnection.of(window, asked, _listing_count(info, phases), phases)
@@ -242,7 +235,7 @@ class Query:
         order = Order(OrderField.UPDATED_AT)
         people = ordered(found.people, order)
         window = keyset_window(people, sort_key(order), asked)
-        return ContactConnection.of(window, asked, _counted(len(people)), found.covered)
+        return ContactConnection.of(window, asked, len(people), found.covered)
 
     @strawberry.field(description="Any object by its global id.")
     async def node(

@@ -504,7 +504,8 @@ class ContactEdge:
 class ContactConnection:
     edges: list[ContactEdge] = strawberry.field(description="The page's contacts, with cursors.")
     page_info: PageInfo = strawberry.field(description="Where the page starts and ends.")
-    counter: strawberry.Private[Callable[[], Awaitable[int | None]] | None] = None
+    # The listing's size when known, or how to ask a provider for it (only when asked).
+    counter: strawberry.Private[int | Callable[[], Awaitable[int | None]] | None] = None
     covered_providers: list[ProviderEnum] = strawberry.field(  # type: ignore[valid-type]
         default_factory=list,
         description="The providers this listing could find people in: a person held only "
@@ -523,14 +524,16 @@ class ContactConnection:
         "Trustmary does not say how many contacts it holds."
     )
     async def total_count(self) -> int | None:
-        return await self.counter() if self.counter is not None else None
+        if self.counter is None or isinstance(self.counter, int):
+            return self.counter
+        return await self.counter()
 
     @classmethod
     def of(
         cls,
         window: Window[Person],
         paging: Paging,
-        counter: Callable[[], Awaitable[int | None]] | None = None,
+        counter: int | Callable[[], Awaitable[int | None]] | None = None,
         covered: list[Provider] | None = None,
     ) -> ContactConnection:
         return cls(
