@@ -43,7 +43,7 @@ from connectors.errors import ConnectorError
 from connectors.protocol import EmailReader, IdWriter, Planner, Writer
 from gateway.domain.federation import Person
 from gateway.domain.keys import PersonKey
-from gateway.domain.normalize import normalize_email
+from gateway.domain.normalize import normalize_email, normalize_text
 from gateway.domain.records import (
     ContactChange,
     ContactRecord,
@@ -67,7 +67,7 @@ from resolvers.runtime.policy import WritePolicy
 logger = logging.getLogger("contact_gateway.writes")
 
 NOT_ENABLED = "not enabled in this gateway"
-READ_BACK = "the provider did not answer; read back, the record is there"
+READ_BACK = "the provider did not answer; read back, the record holds what was written"
 STOPPING = "the gateway was stopping before the provider answered"
 # A provider that did not answer a write may be slow to answer the read-back too;
 # past this the leg is queued and read back when it is tried again.
@@ -559,7 +559,7 @@ async def settle(
     ]
     found = await _read_back(runtime, unknown, writes)
     for key, result in results.items():
-        if key in found:
+        if key in found and _shows(runtime, found[key], writes.get(key[0])):
             record = found[key]
             result = WriteResult(
                 result.provider,
@@ -609,11 +609,43 @@ def _delay(policy: WritePolicy, attempts: int, retry_after: float | None) -> flo
     return float(base * random.uniform(0.5, 1.0))
 
 
+# Fields a read-back compares with what the write set (text compared as `provenance` does).
+_READ_BACK_FIELDS = ("first_name", "last_name", "company", "job_title", "external_id")
+
+
+def _shows(runtime: Runtime, record: ContactRecord, write: ContactWrite | None) -> bool:
+    """Whether `record` holds what `write` set, where the provider stores it: a contact
+    found by the write's email proves nothing by being there (an upsert mostly goes to
+    one that was), only by holding the write's values. Not shown: the leg is queued and
+    the upsert sent again, which lands it or changes nothing."""
+    writer = runtime.writers.get(record.provider)
+    if write is None or writer is None:
+        return False
+    stored = writer.writable_fields
+    for name in _READ_BACK_FIELDS:
+        value = getattr(write, name)
+        if (
+            value is not None
+            and name in stored
+            and normalize_text(getattr(record, name)) != normalize_text(value)
+        ):
+            return False
+    if write.phones and "phones" in stored:
+        held = {_digits(p) for p in record.phones}
+        if _digits(write.phones[0]) not in held:
+            return False
+    return True
+
+
+def _digits(phone: str) -> str:
+    return "".join(c for c in phone if c.isdigit())
+
+
 async def _read_back(
     runtime: Runtime, keys: Sequence[LegKey], writes: Mapping[int, ContactWrite | None]
 ) -> dict[LegKey, ContactRecord]:
     """For writes whose answer never came, the record now at a provider that can be
-    read: it is there (by the write's email) when the write landed."""
+    read, by the write's email (`_shows` tells whether it holds the write)."""
     wanted: dict[Provider, dict[str, list[LegKey]]] = {}
     if runtime.stopping.is_set():
         return {}  # no time to ask: the legs are queued, and read back when tried again

@@ -116,7 +116,7 @@ def test_answers_lost_after_the_provider_stored_the_record_are_never_failed(
         payload = gql(url, UPSERT, {"input": person(email)})["upsertContact"]
         results = {r["provider"]: r for r in payload["results"]}
 
-        # Readable providers are read back: the record is there, so the write landed.
+        # Readable providers are read back: the record holds the write, so it landed.
         for provider in ("TRUSTMARY", "ADAPTIX", "LUNARSEND"):
             assert results[provider]["status"] == "UPDATED", results[provider]
             assert "read back" in results[provider]["message"]

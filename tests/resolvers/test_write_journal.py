@@ -326,3 +326,36 @@ async def test_an_unknown_operation_is_null(gateway: Runtime) -> None:
 
     assert not result.errors
     assert result.data == {"writeOperation": None, "bulkJob": None}
+
+
+async def test_a_lost_answer_is_landed_only_when_the_record_holds_the_write(
+    make_gateway: Factory, sandbox: Any
+) -> None:
+    """A contact found by the write's email proves nothing by being there: an upsert
+    mostly goes to one that was. Only a record holding the write's values counts."""
+    from gateway.domain.records import ContactWrite, WriteResult, WriteStatus
+    from resolvers.services.writes import settle
+
+    gateway = make_gateway(writes=QUICK)
+    person = next(p for p in sandbox.data.in_provider("adaptix"))
+    held = person.records["adaptix"]
+    lost = WriteResult(
+        Provider.ADAPTIX,
+        WriteStatus.FAILED,
+        message="no answer",
+        retriable=True,
+        outcome_unknown=True,
+    )
+    key = (0, Provider.ADAPTIX)
+
+    other = ContactWrite(email=held.email, first_name=held.first_name + "-renamed")
+    result, outcome = (await settle(gateway, "upsertContact", {key: lost}, {0: other}, attempts=1))[
+        key
+    ]
+    assert result.status is WriteStatus.QUEUED
+    assert outcome.status == "queued"
+
+    same = ContactWrite(email=held.email, first_name=held.first_name.upper())
+    result, _ = (await settle(gateway, "upsertContact", {key: lost}, {0: same}, attempts=1))[key]
+    assert result.status is WriteStatus.UPDATED
+    assert "holds what was written" in (result.message or "")
