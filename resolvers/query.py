@@ -230,7 +230,11 @@ class Query:
         asked = paging(first, after, last, before, default=DEFAULT_PAGE, maximum=MAX_PAGE)
         decode_key(asked.after)  # refused before any provider call
         decode_key(asked.before, field="before")
-        flt = ContactFilter(updated_since=since).to_filter(where="since")
+        if since.tzinfo is None:
+            raise BadUserInput(
+                "since needs a time zone offset (e.g. 2026-01-31T09:00:00Z)", field="since"
+            )
+        flt = ContactFilter(updated_since=since).to_filter()
         found = await lookup_people(info.context, info, flt)
         order = Order(OrderField.UPDATED_AT)
         people = ordered(found.people, order)
@@ -385,8 +389,8 @@ class Query:
                 limit = asked.size if end is None else max(0, min(asked.size, end - start))
             page = await feed.activity_feed(offset=start, limit=limit, wanted=wanted)
         except ConnectorError as exc:
-            info.context.report(info, exc)
-            return ActivityConnection.of(Window([], [], False), asked, total=0)
+            info.context.report(info, exc)  # not an empty feed: one that could not be read
+            return ActivityConnection.of(Window([], [], False), asked, total=None)
         items, total = page.items, page.total
         cursors = [encode_offset(start + i) for i in range(1, len(items) + 1)]
         more = start + len(items) < total or (asked.backward and before is not None)

@@ -175,7 +175,7 @@ def apply(
         return _ready(skipped(provider, f"the contact has no record in {provider.name}"))
     record = record_of(provider, target)
     if kind == "deleteContact":
-        return _deleted(connector.delete(record))
+        return connector.delete(record)  # type: ignore[no-any-return]
     if kind == "updateContact":
         return connector.edit(record, ContactChange.of_json(args["patch"]))  # type: ignore[no-any-return]
     if kind == "tagContact":
@@ -250,14 +250,6 @@ async def known_records(
         logger.warning("event=store_unavailable during=match msg=%s", str(exc).replace(" ", "_"))
         return {}
     return {i: found[eid] for i, eid in wanted.items() if eid in found}
-
-
-async def _deleted(call: Awaitable[WriteResult]) -> WriteResult:
-    result = await call
-    # Tried again after an answer that never came: nothing to delete means it was.
-    if result.status is WriteStatus.FAILED and (result.message or "").lower() == "not found":
-        return replace(result, status=WriteStatus.DELETED, message="already deleted")
-    return result
 
 
 # -- the three kinds of write -------------------------------------------------------------
@@ -559,6 +551,11 @@ async def settle(
     ]
     found = await _read_back(runtime, unknown, writes)
     for key, result in results.items():
+        tries = attempts if isinstance(attempts, int) else attempts.get(key, 1)
+        if kind == "deleteContact" and tries > 1 and _not_found(result):
+            # Tried again after an answer that never came: nothing to delete means the
+            # first try did. On a first try "not found" stays a failure: nothing was.
+            result = replace(result, status=WriteStatus.DELETED, message="already deleted")
         if key in found and _shows(runtime, found[key], writes.get(key[0])):
             record = found[key]
             result = WriteResult(
@@ -570,7 +567,6 @@ async def settle(
                 contact=record,
             )
         if result.status is WriteStatus.FAILED and _worth_another_try(kind, result):
-            tries = attempts if isinstance(attempts, int) else attempts.get(key, 1)
             expired = created_at is not None and now - created_at > timedelta(
                 seconds=policy.retry_for
             )
@@ -591,6 +587,10 @@ async def settle(
             ),
         )
     return settled
+
+
+def _not_found(result: WriteResult) -> bool:
+    return result.status is WriteStatus.FAILED and (result.message or "").lower() == "not found"
 
 
 def _worth_another_try(kind: str, result: WriteResult) -> bool:
