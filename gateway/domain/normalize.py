@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from gateway.domain.phones import DEFAULT_REGION, PhoneError, normalize_phone
+
 # Something, an @, a domain with a dot, no whitespace: what every email the gateway is
 # given (an input, a filter, a lookup) must look like. Providers check further.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -41,17 +43,20 @@ def normalize_text(text: str | None) -> str | None:
     return cleaned or None
 
 
-def normalize_phone(phone: str | None) -> str | None:
-    """A phone number by its digits: "+1 (555) 0100" and "0015550100" compare equal.
-
-    No provider gives numbers in E.164 and the gateway knows no caller's country, so
-    only the international prefix is understood ("+" or "00"); None without digits.
-    """
+def phone_key(phone: str | None, region: str | None = DEFAULT_REGION) -> str | None:
+    """How two spellings of one phone number compare equal: its E.164 form where it is
+    a number (one without a leading "+" read in `region`, the input's default), else
+    its digits ("+" or "00" as the international prefix); None without digits.
+    "+1 555 010 0100" and "(555) 010-0100" are one number."""
     if phone is None:
         return None
+    if phone.strip().startswith("00"):  # the international prefix, spelled out
+        phone = "+" + phone.strip()[2:]
+    try:
+        return normalize_phone(phone, region)
+    except PhoneError:
+        pass
     digits = "".join(ch for ch in phone if ch in "0123456789")
-    if phone.strip().startswith("00"):
-        digits = digits[2:]
     return digits or None
 
 

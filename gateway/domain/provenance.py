@@ -24,9 +24,9 @@ from gateway.domain.federation import PRECEDENCE_FIELDS, Person
 from gateway.domain.normalize import (
     normalize_company,
     normalize_email,
-    normalize_phone,
     normalize_text,
     normalize_url,
+    phone_key,
 )
 from gateway.domain.records import ContactRecord, Provider
 
@@ -114,7 +114,7 @@ _TEXT_FORMS: dict[str, Callable[[str | None], str | None]] = {
     "account_external_id": _exact,
 }
 _LIST_FORMS: dict[str, Callable[[str | None], str | None]] = {
-    "phones": normalize_phone,
+    "phones": phone_key,
     "urls": normalize_url,
     "emails": normalize_email,
 }

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from gateway.domain.federation import PRECEDENCE_FIELDS, Person, Precedence, merge
-from gateway.domain.normalize import normalize_phone
+from gateway.domain.normalize import phone_key
 from gateway.domain.provenance import (
     FieldConflict,
     FieldSource,
@@ -195,20 +195,25 @@ def test_fields_keep_the_order_asked_for() -> None:
 @pytest.mark.parametrize(
     ("phone", "form"),
     [
-        ("+358 40 123 4567", "358401234567"),
-        ("00358401234567", "358401234567"),
-        ("(040) 123-4567", "0401234567"),
+        ("+358 40 123 4567", "+358401234567"),
+        ("00358401234567", "+358401234567"),
+        ("+1 555 010 0100", "+15550100100"),
+        ("(555) 010-0100", "+15550100100"),
+        ("12", "12"),
         ("ext.", None),
         ("", None),
         (None, None),
     ],
 )
-def test_phones_compare_by_digits(phone: str | None, form: str | None) -> None:
-    assert normalize_phone(phone) == form
+def test_phones_compare_in_e164_else_by_digits(phone: str | None, form: str | None) -> None:
+    assert phone_key(phone) == form
 
 
 def test_lists_compare_as_sets_and_blank_forms_are_empty() -> None:
     assert comparable("phones", ["+1 555", "1555"]) == frozenset({"1555"})
+    assert comparable("phones", ["+1 555 010 0100", "(555) 010-0100"]) == frozenset(
+        {"+15550100100"}
+    )
     assert comparable("phones", ["n/a"]) is None
     assert comparable("email", "  ") is None
     assert comparable("points", 0) == 0
