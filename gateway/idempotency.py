@@ -10,10 +10,11 @@ As in the IETF draft "The Idempotency-Key HTTP Header Field" and Stripe's API:
 - the same key while its first request still runs: 409, `IDEMPOTENCY_KEY_IN_USE`.
 
 Keys belong to a caller (an API key's or token's name): two callers may use the
-same key. An answer is kept only once the operation ran: a request refused
-before it (bad input, a limit, no scope) keeps nothing, so it can be mended and
-sent again under the same key. A key on a query is ignored (a query is safe to
-send again).
+same key. A request refused before it ran (bad input, a limit, no scope) keeps
+nothing, so it can be mended and sent again under the same key; one that may
+have written keeps its answer, or, when it ended without one (its client left,
+the gateway stopped), an error saying so: its writes are not sent twice. A key
+on a query is ignored (a query is safe to send again).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from graphql.utilities import get_operation_ast
 
 from gateway.store import StoreUnavailable
 from gateway.store.journal import Journal
+from resolvers.runtime.extensions import CLIENT_ERRORS
 
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
@@ -105,19 +107,55 @@ async def claim(
     )
 
 
+# Kept for a key whose first request ended without an answer (its client left, or the
+# gateway stopped): its writes were carried out or queued all the same, so a retry
+# must not send them again.
+UNANSWERED = orjson.dumps(
+    {
+        "data": None,
+        "errors": [
+            {
+                "message": "the first request with this Idempotency-Key ended before its "
+                "answer (the client left, or the gateway stopped or failed); its writes were "
+                "carried out or queued all the same: see writeOperations",
+                "extensions": {"code": "IDEMPOTENT_REQUEST_UNANSWERED"},
+            }
+        ],
+    }
+).decode()
+# Errors that refuse a request before any write: the key may then be used again.
+REFUSED_BEFORE_WRITING = CLIENT_ERRORS | {"UNAUTHENTICATED"}
+
+
 async def keep(journal: Journal, key: str, status: int, body: bytes | None) -> None:
-    """Keep the first answer for `key`, or forget the key when the operation did not run
-    (no answer, not a 200, or no `data`): it may then be sent again as new."""
-    ran = False
-    if body is not None and status == 200:
-        try:
-            ran = orjson.loads(body).get("data") is not None
-        except (orjson.JSONDecodeError, AttributeError):
-            ran = False
+    """Keep what a retry with `key` is answered (`kept`), or forget the key when the
+    request was refused before anything ran."""
     try:
-        await journal.finish_key(key, body.decode() if ran and body is not None else None)
+        await journal.finish_key(key, kept(status, body))
     except StoreUnavailable:
         return  # the key stays "in use" until its time runs out; nothing is replayed wrong
+
+
+def kept(status: int, body: bytes | None) -> str | None:
+    """The answer a key keeps: the first one when the operation answered (a timeout's
+    too: its writes went on in the journal), `UNANSWERED` when no answer was given
+    (status 0), the gateway was stopping or failed (5xx); None (forget the key) only
+    for a request refused before it ran (a 4xx, or errors that all refuse it)."""
+    if status == 200 and body is not None:
+        payload = _payload(body)
+        if payload is None:
+            return UNANSWERED
+        if payload.get("data") is not None:
+            return body.decode()
+        codes = {
+            (error.get("extensions") or {}).get("code")
+            for error in payload.get("errors") or []
+            if isinstance(error, dict)
+        }
+        return None if codes and codes <= REFUSED_BEFORE_WRITING else body.decode()
+    if 400 <= status < 500:
+        return None
+    return UNANSWERED
 
 
 def _payload(body: bytes) -> dict[str, Any] | None:

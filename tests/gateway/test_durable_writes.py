@@ -351,3 +351,56 @@ def test_a_malformed_key_is_refused(sandbox: Sandbox, key: bytes) -> None:
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_a_key_whose_client_left_mid_write_replays_and_writes_nothing_again(
+    sandbox: Sandbox,
+) -> None:
+    """The writes of a request whose client hung up are carried out all the same: the
+    retry with the same key is told so, and nothing is written twice."""
+    email = "left.idem@example.com"
+    variables = {"input": person(email), "providers": ["ADAPTIX"]}
+    sandbox.emulators["adaptix"].controls.latency_ms = 600
+    with serve_gateway(sandbox) as url:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(
+                f"{url}/graphql",
+                json={"query": UPSERT, "variables": variables},
+                headers={"Idempotency-Key": "left-1"},
+                timeout=0.2,
+            )
+        sandbox.emulators["adaptix"].controls.latency_ms = 0
+        writes = writes_made(sandbox)
+        again = wait_for(
+            lambda: (r := post(url, UPSERT, variables, "left-1")).status_code != 409 and r
+        )
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    codes = [e["extensions"]["code"] for e in again.json()["errors"]]
+    assert codes == ["IDEMPOTENT_REQUEST_UNANSWERED"]
+    assert writes_made(sandbox) == writes  # the retry wrote nothing
+    stored = [r for r in sandbox.emulators["adaptix"].records() if email in str(r)]
+    assert len(stored) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kept"),
+    [
+        (200, b'{"data": {"upsertContact": {}}}', "first"),
+        (
+            200,
+            b'{"data": null, "errors": [{"extensions": {"code": "OPERATION_TIMEOUT"}}]}',
+            "first",
+        ),
+        (200, b'{"data": null, "errors": [{"extensions": {"code": "BAD_USER_INPUT"}}]}', None),
+        (401, b'{"errors": [{"extensions": {"code": "UNAUTHENTICATED"}}]}', None),
+        (413, None, None),
+        (0, None, "unanswered"),
+        (503, b'{"errors": [{"extensions": {"code": "SERVICE_STOPPING"}}]}', "unanswered"),
+    ],
+)
+def test_what_a_key_keeps(status: int, body: bytes | None, kept: str | None) -> None:
+    from gateway import idempotency
+
+    expected = {"first": body.decode() if body else None, "unanswered": idempotency.UNANSWERED}
+    assert idempotency.kept(status, body) == (expected[kept] if kept else None)
