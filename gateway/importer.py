@@ -149,7 +149,7 @@ def _csv_rows(path: str, text: str) -> Iterator[tuple[int, Any]]:
         for h in header
         if h not in FIELDS
         and not h.startswith(CUSTOM)
-        and h.removeprefix(ADDRESS) not in ADDRESS_PARTS
+        and not (h.startswith(ADDRESS) and h[len(ADDRESS) :] in ADDRESS_PARTS)
     ]
     if unknown:
         raise ImportFailed(

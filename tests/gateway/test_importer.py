@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.importer import read_file
+import pytest
+
+from gateway.importer import ImportFailed, read_file
 
 
 def test_a_row_is_skipped_with_every_problem_it_has_and_national_phones_go_on(
@@ -70,3 +72,15 @@ def test_the_new_fields_are_read_from_csv_and_sent_as_graphql_spells_them(
             "ownerId is not an Adaptix user id (a number)",
         )
     ]
+
+
+def test_an_address_part_without_its_prefix_is_an_unknown_column_of_the_file(
+    tmp_path: Path,
+) -> None:
+    """Said once, on line 1, not once per row."""
+    path = tmp_path / "people.csv"
+    path.write_text("email,city\na@example.com,Oulu\nb@example.com,Turku\n")
+    with pytest.raises(ImportFailed, match="line 1: unknown column 'city'"):
+        read_file(str(path))
+    path.write_text("email,address.city\na@example.com,Oulu\n")
+    assert read_file(str(path)).bad == []
