@@ -16,6 +16,7 @@ processes it knows of, and says so in the log, until Redis answers again.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -63,7 +64,7 @@ class SharedPace:
         self._script = redis.register_script(RESERVE)
         self._fallback_interval = self.interval / max(fallback_share, 1e-6)
         self._fallback_next = 0.0
-        self._warned = 0.0
+        self._warned = -math.inf  # the first fallback is said at once
 
     async def reserve(self) -> float:
         """Seconds to wait before this call may start."""
