@@ -21,13 +21,13 @@ paths (the write journal) use `run`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, create_engine, event, false, inspect, or_, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -233,19 +233,3 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA cache_size={CACHE_KIB}")
     cursor.close()
-
-
-def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Any:
-    """`(first, second) IN pairs`, written so an index on (first, second) serves it.
-
-    SQLite plans a row-value `IN (VALUES ...)` of two or more pairs as a scan of
-    the whole table (2-4 ms at 10,000 persons, growing with the store); grouped by
-    the first column (a provider, a kind: a handful) each group is
-    `first = ? AND second IN (...)`, an index search.
-    """
-    grouped: dict[Any, list[Any]] = {}
-    for a, b in pairs:
-        grouped.setdefault(a, []).append(b)
-    if not grouped:
-        return false()
-    return or_(*(and_(first == a, second.in_(values)) for a, values in grouped.items()))
