@@ -7,7 +7,7 @@ from typing import Any
 
 from connectors.base import HTTPConnector, OneByOneWrites, basic_auth
 from connectors.errors import ConnectorError
-from connectors.interakt.mapping import request_for
+from connectors.interakt.mapping import is_member, request_for
 from connectors.interakt.settings import InteraktSettings
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import (
@@ -148,7 +148,7 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
             return self.skipped(
                 "; ".join(notes) or "nothing given that Interakt can change", dropped=dropped
             )
-        member = _is_member(contact)
+        member = is_member(contact)
         if member:
             kept.setdefault("external_id", contact.external_id)
         lifecycle = Lifecycle.MEMBER if member else Lifecycle.LEAD
@@ -166,11 +166,3 @@ class InteraktConnector(OneByOneWrites, HTTPConnector[InteraktSettings]):
             message="; ".join([CHANGE_STORED, *notes]),
             dropped_fields=(*dropped, *unsent),
         )
-
-
-def _is_member(contact: ContactRecord) -> bool:
-    """Whether Interakt holds `contact` as a member: as it was written (its lifecycle),
-    else by the rule of a write without one (a member when it has an external id)."""
-    if contact.lifecycle is not None:
-        return contact.lifecycle is Lifecycle.MEMBER
-    return contact.external_id is not None

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from gateway.domain.records import ContactWrite, Lifecycle
+from gateway.domain.records import ContactRecord, ContactWrite, Lifecycle
 
 
 def request_for(contact: ContactWrite) -> tuple[str, dict[str, Any], list[str]]:
@@ -62,9 +62,9 @@ def request_for(contact: ContactWrite) -> tuple[str, dict[str, Any], list[str]]:
     return ("/members" if member else "/leads"), body, dropped
 
 
-def is_member(contact: ContactWrite) -> bool:
-    """Whether `contact` is written as a member: as its `lifecycle` says, else when it
-    carries the customer's own user id."""
+def is_member(contact: ContactWrite | ContactRecord) -> bool:
+    """Whether `contact` is (or was written as) a member: as its `lifecycle` says, else
+    when it carries the customer's own user id."""
     if contact.lifecycle is not None:
         return contact.lifecycle is Lifecycle.MEMBER
     return contact.external_id is not None

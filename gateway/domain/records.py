@@ -481,8 +481,7 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, PostalAddress):
-        parts = {f.name: getattr(value, f.name) for f in fields(value)}
-        return {k: v for k, v in parts.items() if v is not None}
+        return _address_parts(value)
     return value
 
 
