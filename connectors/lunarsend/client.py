@@ -17,7 +17,6 @@ from typing import Any
 from connectors.base import HTTPConnector, OneByOneWrites
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
 from connectors.lunarsend.mapping import (
-    EDIT_ONLY_MESSAGE,
     create_dropped,
     edit_plan,
     to_record,
@@ -180,8 +179,6 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
         self, existing: ContactRecord, change: ContactChange, *, upsert: bool
     ) -> WriteResult:
         fields, dropped, notes = edit_plan(existing, change)
-        if dropped and not notes and not upsert:
-            notes.append(EDIT_ONLY_MESSAGE)
         message = "; ".join(notes) or None
         if not fields:
             if dropped or not upsert:

@@ -18,6 +18,7 @@ from gateway.domain.records import (
 
 EDITABLE = frozenset({"first_name", "last_name", "email", "phones"})
 EDIT_ONLY_MESSAGE = "Lunar Send only lets name, email and phone be edited"
+ONE_PHONE_MESSAGE = "Lunar Send keeps one phone"
 NAME_SPLIT_MESSAGE = (
     "Lunar Send edits a name as one text split at its first space, "
     "which would not give this first and last name"
@@ -107,7 +108,11 @@ def edit_plan(
     if change.has("phones"):
         fields["phone"] = phones[0] if phones else None
     dropped = refused + [f"phones[{i}]" for i in range(1, len(phones))]
+    if len(phones) > 1:
+        notes.append(ONE_PHONE_MESSAGE)
     others = [n for n in change.given() if n not in EDITABLE and n not in refused]
+    if others and EDIT_ONLY_MESSAGE not in notes:
+        notes.append(EDIT_ONLY_MESSAGE)
     return fields, dropped + others, notes
 
 
