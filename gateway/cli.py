@@ -33,12 +33,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.logs import FORMATS, SANDBOX_THREAD, log_config
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger("contact_gateway.cli")
 
@@ -150,13 +147,15 @@ def _run_uvicorn(settings: dict[str, Any], *, host: str, port: int, workers: int
     `workers` processes with a socket each (`gateway.workers`)."""
     from uvicorn import Config, Server
 
+    from gateway.app import ENV_WORKERS
+    from gateway.telemetry.metrics import ENV_MULTIPROC
     from gateway.workers import Supervisor
 
     if workers > 1:
         # Each worker keeps its metrics in files here; /metrics adds them all up.
         metrics_dir = tempfile.mkdtemp(prefix="contact-gateway-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        os.environ["CONTACT_GATEWAY_WORKERS"] = str(workers)
+        os.environ[ENV_MULTIPROC] = metrics_dir
+        os.environ[ENV_WORKERS] = str(workers)
         try:
             supervisor = Supervisor(settings, host=host, port=port, workers=workers)
         except OSError as exc:
@@ -428,6 +427,7 @@ _port = _whole(0, 65535)
 def _import(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from gateway.app import ENV_CONFIG
     from gateway.importer import ImportFailed, run
 
     console = Console(highlight=False, soft_wrap=True)
@@ -441,7 +441,7 @@ def _import(args: argparse.Namespace) -> int:
         return run(
             file=args.file if not args.resume else None,
             url=args.url,
-            config=args.config or os.environ.get("CONTACT_GATEWAY_CONFIG") or None,
+            config=args.config or os.environ.get(ENV_CONFIG) or None,
             api_key=args.api_key,
             providers=providers,
             resume=args.resume,
