@@ -1002,8 +1002,9 @@ def journal(h: Harness) -> Outcome:
 
 
 def telemetry(h: Harness) -> Outcome:
-    """contact(email:) with traces on (every span made, then dropped) and off, in turns,
-    1 client, sandbox at 0 ms; and what recording one such operation's metrics costs."""
+    """contact(email:) with traces on (10% of requests sampled, their spans made, then
+    dropped) and off, in turns, 1 client, sandbox at 0 ms; and what recording one such
+    operation's metrics costs."""
     sandbox, _ = h.sandbox()
     emails = three_provider_emails()
     units = [[graphql(ONE_CONTACT, {"email": email})] for email in emails]

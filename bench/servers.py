@@ -273,7 +273,8 @@ def gateway_config(
         cache_ttl: `[cache] ttl`, seconds; the record cache stays off when None.
         limits: `[limits]` keys to set (`max_provider_calls`, `timeout`, ...); the
             gateway's defaults for the others.
-        traces: make every span and drop it (`[telemetry] exporter = "none"`).
+        traces: traces on at `TRACE_SAMPLE` (10%) sampling, every span made for a
+            sampled request dropped (`[telemetry] exporter = "none"`).
     """
     document = sandbox_document(sandbox_url, providers)
     for key, table in document["providers"].items():
