@@ -239,7 +239,7 @@ class ContactInput:
             if tag.startswith("-"):
                 errors.refuse(
                     f"{where}.tags[{i}] must not start with '-'; use untagContact to remove a tag",
-                    field=f"{where}.tags",
+                    field=f"{where}.tags[{i}]",
                 )
         custom = self.custom_fields
         if custom is not None:
@@ -539,18 +539,10 @@ def _address(value: AddressInput | None, where: str, errors: InputErrors) -> Pos
     """The address given, trimmed; a blank part or an address of no parts is a problem."""
     if value is None:
         return None
-    parts: dict[str, str | None] = {}
-    for name in ADDRESS_PARTS:
-        part = getattr(value, name)
-        if part is not None:
-            part = part.strip()
-            if not part:
-                errors.refuse(
-                    f"{where}.{_camel(name)} must not be blank; leave it out to keep what "
-                    "the providers have",
-                    field=f"{where}.{_camel(name)}",
-                )
-        parts[name] = part
+    parts = {
+        name: _text(getattr(value, name), f"{where}.{_camel(name)}", errors, BLANK_INPUT)
+        for name in ADDRESS_PARTS
+    }
     if all(part is None for part in parts.values()):
         errors.refuse(f"{where} is empty: give at least one part", field=where)
         return None
@@ -584,8 +576,9 @@ def _clean_list(
     if values is None:
         return None
     cleaned = tuple(v.strip() for v in values)
-    if any(not v for v in cleaned):
-        errors.refuse(f"{where} must not contain blank values", field=where)
+    for index, value in enumerate(cleaned):
+        if not value:
+            errors.refuse(f"{where}[{index}] must not be blank", field=f"{where}[{index}]")
     return cleaned
 
 

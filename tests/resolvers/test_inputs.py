@@ -95,7 +95,7 @@ async def test_one_input_gets_every_problem_it_has(
         "input.email",
         "input.phones[0]",
         "input.phones[1]",
-        "input.tags",
+        "input.tags[0]",
     ]
     assert "lacks its area code" in result.errors[3]["message"]
     assert await nothing_was_asked(client)

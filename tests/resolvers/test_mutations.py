@@ -157,7 +157,7 @@ async def test_a_disabled_provider_is_skipped(make_gateway: GatewayFactory) -> N
         ({"input": {"email": "not-an-email"}}, "input.email"),
         ({"input": {}}, "input"),
         ({"input": {"email": "a@b.test", "firstName": "  "}}, "input.firstName"),
-        ({"input": {"email": "a@b.test", "tags": ["-vip"]}}, "input.tags"),
+        ({"input": {"email": "a@b.test", "tags": ["-vip"]}}, "input.tags[0]"),
         ({"input": {"email": "a@b.test", "customFields": [1, 2]}}, "input.customFields"),
         ({"input": {"email": "a@b.test"}, "providers": []}, "providers"),
     ],

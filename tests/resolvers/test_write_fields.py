@@ -286,7 +286,7 @@ async def test_writable_fields_list_the_new_fields_where_they_are_kept(
         ({"urls": ["ada.example.test"]}, "input.urls[0]"),
         ({"urls": ["https://ok.test", "ftp://files.test"]}, "input.urls[1]"),
         ({"urls": ["https://"]}, "input.urls[0]"),
-        ({"urls": [" "]}, "input.urls"),
+        ({"urls": [" "]}, "input.urls[0]"),
         ({"notes": "  "}, "input.notes"),
         ({"type": "OTHER"}, "input.type"),
         ({"address": {}}, "input.address"),
