@@ -132,6 +132,17 @@ class Runtime:
         self.segment_readers = _having(ordered, SegmentReader)  # type: ignore[type-abstract]
         self.company_readers = _having(ordered, CompanyReader)  # type: ignore[type-abstract]
         self.utm_taggers = _having(ordered, UtmTagger)  # type: ignore[type-abstract]
+        # The providers that can make each change to a known contact, by mutation.
+        self.changers: dict[str, Mapping[Provider, Any]] = {
+            "deleteContact": self.deleters,
+            "updateContact": self.editors,
+            "tagContact": self.taggers,
+            "untagContact": self.taggers,
+            "setDoNotContact": self.dnc_setters,
+            "addPoints": self.points_keepers,
+            "addUtmTags": self.utm_taggers,
+            "removeUtmTag": self.utm_taggers,
+        }
         store = identities.store if identities is not None else None
         self.health = HealthMonitor(ordered, store, interval=health_interval)
         self.tracer = tracer

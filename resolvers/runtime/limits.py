@@ -460,17 +460,7 @@ class _Cost:
             return times * count
         # A change to a known person: found first, then one call where they are held.
         self.people(times)
-        protocols: dict[str, Mapping[Provider, object]] = {
-            "deleteContact": runtime.deleters,
-            "updateContact": runtime.editors,
-            "tagContact": runtime.taggers,
-            "untagContact": runtime.taggers,
-            "setDoNotContact": runtime.dnc_setters,
-            "addPoints": runtime.points_keepers,
-            "addUtmTags": runtime.utm_taggers,
-            "removeUtmTag": runtime.utm_taggers,
-        }
-        changed = protocols.get(name, {})
+        changed = runtime.changers.get(name, {})
         self.each(changed, times)
         return times
 

@@ -154,17 +154,7 @@ def apply(
         return _upserted(runtime, provider, writer, write_of(request["inputs"][item]))
     target = request.get("records", {}).get(provider.value)
     args = request.get("args", {})
-    by_kind: dict[str, Mapping[Provider, Any]] = {
-        "deleteContact": runtime.deleters,
-        "updateContact": runtime.editors,
-        "tagContact": runtime.taggers,
-        "untagContact": runtime.taggers,
-        "setDoNotContact": runtime.dnc_setters,
-        "addPoints": runtime.points_keepers,
-        "addUtmTags": runtime.utm_taggers,
-        "removeUtmTag": runtime.utm_taggers,
-    }
-    connector = by_kind[kind].get(provider)
+    connector = runtime.changers[kind].get(provider)
     if connector is None:
         cannot = (
             "cannot delete contacts" if kind == "deleteContact" else "has no API for this change"
