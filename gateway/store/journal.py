@@ -404,30 +404,35 @@ class Journal:
         """Queued legs whose time has come, taken by this process for `lease` seconds."""
         now = datetime.now(UTC)
         until = now + timedelta(seconds=lease)
-        async with self.store.transaction() as connection:
-            query = (
-                select(legs.c.operation_id, legs.c.item, legs.c.provider, legs.c.attempts)
-                .where(legs.c.status == "queued")
-                .where(legs.c.next_attempt_at <= now)
-                .order_by(legs.c.next_attempt_at)
-                .limit(limit)
-            )
-            if self.store.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            due = (await connection.execute(query)).all()
-            taken = []
-            for row in due:
-                claimed = await connection.execute(
+        query = (
+            select(legs.c.operation_id, legs.c.item, legs.c.provider, legs.c.attempts)
+            .where(legs.c.status == "queued")
+            .where(legs.c.next_attempt_at <= now)
+            .order_by(legs.c.next_attempt_at)
+            .limit(limit)
+        )
+        if self.store.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+
+        def claim(connection: Connection) -> tuple[list[Any], dict[str, Any]]:
+            # One transaction in one hop (`Store.run`): the legs found, each taken only
+            # if it is still queued (another process may have taken it meanwhile).
+            taken = [
+                row
+                for row in connection.execute(query).all()
+                if connection.execute(
                     update(legs)
                     .where(legs.c.operation_id == row.operation_id)
                     .where(legs.c.item == row.item)
                     .where(legs.c.provider == row.provider)
                     .where(legs.c.status == "queued")
                     .values(status="running", lease_until=until, updated_at=now)
-                )
-                if claimed.rowcount == 1:
-                    taken.append(row)
-            requests = await self._requests(connection, {row.operation_id for row in taken})
+                ).rowcount
+                == 1
+            ]
+            return taken, _requests(connection, {row.operation_id for row in taken})
+
+        taken, requests = await self.store.run(claim)
         return [
             DueLeg(
                 operation_id=row.operation_id,
@@ -440,19 +445,6 @@ class Journal:
             )
             for row in taken
         ]
-
-    async def _requests(
-        self, connection: Any, ids: Iterable[str]
-    ) -> dict[str, tuple[str, Mapping[str, Any], datetime]]:
-        wanted = list(ids)
-        if not wanted:
-            return {}
-        rows = await connection.execute(
-            select(
-                operations.c.id, operations.c.kind, operations.c.request, operations.c.created_at
-            ).where(operations.c.id.in_(wanted))
-        )
-        return {row.id: (row.kind, row.request, _aware(row.created_at)) for row in rows}
 
     async def queue_stats(self) -> tuple[int, datetime | None]:
         """How many legs are queued, and when the oldest one's operation began."""
@@ -566,8 +558,7 @@ class Journal:
         return items
 
     async def request(self, operation_id: str) -> Mapping[str, Any] | None:
-        async with self.store.transaction() as connection:
-            found = await self._requests(connection, [operation_id])
+        found = await self.store.run(lambda connection: _requests(connection, [operation_id]))
         return found[operation_id][1] if operation_id in found else None
 
     # -- retention --------------------------------------------------------------------
@@ -639,6 +630,21 @@ class Journal:
                     .where(idempotency_keys.c.key == key)
                     .values(response=response)
                 )
+
+
+def _requests(
+    connection: Connection, ids: Iterable[str]
+) -> dict[str, tuple[str, Mapping[str, Any], datetime]]:
+    """The kind, request and start of each operation in `ids`."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = connection.execute(
+        select(
+            operations.c.id, operations.c.kind, operations.c.request, operations.c.created_at
+        ).where(operations.c.id.in_(wanted))
+    )
+    return {row.id: (row.kind, row.request, _aware(row.created_at)) for row in rows}
 
 
 def _view(row: Any) -> OperationView:
