@@ -115,33 +115,48 @@ async def retry(runtime: Runtime, journal: Journal, due: Sequence[DueLeg]) -> No
     answers = await writes.gather_until_stopped(
         runtime, calls, lambda n: writes.stopped((due[n].item, due[n].provider))
     )
+    # Settled, written down and remembered per operation, not per leg: one read-back
+    # per provider and one journal transaction for all of an operation's due legs.
+    by_operation: dict[str, list[int]] = {}
     for n, leg in enumerate(due):
-        key: LegKey = (leg.item, leg.provider)
-        write = _input(leg.request, leg.item) if leg.kind in writes.UPSERTS else None
+        by_operation.setdefault(leg.operation_id, []).append(n)
+    for operation_id, numbers in by_operation.items():
+        first = due[numbers[0]]
+        keys: list[LegKey] = [(due[n].item, due[n].provider) for n in numbers]
+        inputs: dict[int, ContactWrite | None] = {
+            due[n].item: _input(due[n].request, due[n].item)
+            if first.kind in writes.UPSERTS
+            else None
+            for n in numbers
+        }
         settled = await writes.settle(
             runtime,
-            leg.kind,
-            {key: answers[n]},
-            {leg.item: write},
-            attempts=leg.attempts + 1,
-            created_at=leg.created_at,
+            first.kind,
+            {key: answers[n] for key, n in zip(keys, numbers, strict=True)},
+            inputs,
+            attempts={key: due[n].attempts + 1 for key, n in zip(keys, numbers, strict=True)},
+            created_at=first.created_at,
         )
-        result, outcome = settled[key]
         writes.count_legs(settled.values())
         try:
-            await journal.record(leg.operation_id, {key: outcome})
+            await journal.record(
+                operation_id, {key: outcome for key, (_, outcome) in settled.items()}
+            )
         except StoreUnavailable as exc:
             _store_trouble("retries", exc)
         finally:
-            runtime.holds.drop(leg.operation_id, [key])
-        await writes.remember(runtime, [(write, [result])])
-        logger.info(
-            "event=write_retried operation=%s provider=%s attempt=%d status=%s",
-            leg.operation_id,
-            leg.provider.value,
-            leg.attempts + 1,
-            outcome.status,
+            runtime.holds.drop(operation_id, keys)
+        await writes.remember(
+            runtime, [(inputs[item], [settled[(item, provider)][0]]) for item, provider in keys]
         )
+        for key, n in zip(keys, numbers, strict=True):
+            logger.info(
+                "event=write_retried operation=%s provider=%s attempt=%d status=%s",
+                operation_id,
+                key[1].value,
+                due[n].attempts + 1,
+                settled[key][1].status,
+            )
 
 
 def _input(request: Any, item: int) -> ContactWrite:
