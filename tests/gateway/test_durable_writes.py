@@ -241,7 +241,7 @@ def test_a_bulk_job_returns_at_once_and_reports_progress_until_done(sandbox_url:
             )
         )
 
-    assert (job["succeeded"], job["failed"], job["queued"], job["pending"]) == (90, 0, 0, 0)
+    assert (job["succeeded"], job["failed"], job["queued"], job["pending"]) == (90, 0, 0, 0), job
     assert job["finishedAt"] is not None
     assert job["estimatedFinishAt"] is None
     running = [j for j in seen if j["status"] == "RUNNING"]
