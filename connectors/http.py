@@ -6,26 +6,36 @@ connect, and for each read of an answer), TLS verification and CA file, and an
 optional proxy. Proxy environment variables are never read (`trust_env=False`):
 what a provider is reached through is in its settings, nowhere else.
 
+A connector sends through `sender`: with the client's own transport
+(`WholeAnswers`) straight to its aiohttp session, with any other transport (the
+tests' ASGI and mock transports, traces' instrumented one) as an `httpx.Request`.
+Either way the answer is read whole and has the same interface (`ProviderAnswer`).
+
 `failure` turns a transport error into the gateway's error tree, telling a
 request that never left (a connection that could not be made: safe to send
 again, even a write) from one whose outcome is unknown (the connection was lost
 after the request was sent). httpx-aiohttp maps aiohttp's exceptions to httpx's
 coarsely (a dropped connection becomes `ConnectTimeout`), so the aiohttp
 exception it chains as `__cause__` is asked first. A body its Content-Encoding
-does not decode (httpx's `DecodingError`, not a transport error) is an answer the
-connector cannot use.
+does not decode is an answer the connector cannot use.
 """
 
 from __future__ import annotations
 
+import re
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import certifi
 import httpx
+import multidict
+import orjson
+import yarl
+from aiohttp.http_exceptions import ContentEncodingError
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 
@@ -84,6 +94,9 @@ class WholeAnswers(AiohttpTransport):
     reads the body in one call and httpx gets it as the response's content (its
     Content-Encoding still decoded by httpx, as before). The session, the
     request and the mapping of aiohttp's exceptions are the library's own.
+
+    The connectors themselves send through `direct`, which skips httpx's request
+    and response objects too; this method serves whoever holds the client.
     """
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -123,6 +136,42 @@ class WholeAnswers(AiohttpTransport):
             request=request,
             extensions=extensions,
         )
+
+    def direct(self, base: httpx.URL, headers: httpx.Headers, json_headers: httpx.Headers) -> Send:
+        """Requests sent straight to the session (`sender`), answered as `Answer`s.
+
+        aiohttp decodes the Content-Encoding itself here; a body it cannot decode
+        is a `ClientPayloadError`, which `failure` tells from a lost connection.
+        """
+        plain = multidict.CIMultiDict(headers.multi_items())
+        with_body = multidict.CIMultiDict(json_headers.multi_items())
+        proxy = str(self.proxy.url) if self.proxy else None
+        proxy_auth = aiohttp.BasicAuth(*self.proxy.auth) if self.proxy and self.proxy.auth else None
+        proxy_headers = self.proxy.headers if self.proxy else None
+
+        async def send(
+            method: str, path: str, query: str | None, content: bytes | None, seconds: float
+        ) -> Answer:
+            if not isinstance(self.client, aiohttp.ClientSession):
+                self.client = self.get_client()
+            async with self.client.request(
+                method,
+                aiohttp_url(base, path, query),
+                headers=plain if content is None else with_body,
+                data=content,
+                allow_redirects=False,
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=seconds, sock_read=seconds, connect=seconds
+                ),
+                proxy=proxy,
+                proxy_auth=proxy_auth,
+                proxy_headers=proxy_headers,
+            ) as answer:
+                body = await answer.read()
+            return Answer(answer.status, answer.headers, body, answer.reason or "")
+
+        return send
 
 
 def build_client(
@@ -164,23 +213,123 @@ def build_client(
     )
 
 
-Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
+class ProviderAnswer(Protocol):
+    """What a provider answered, read whole: an `httpx.Response` or an `Answer`."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def reason_phrase(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
 
 
-def sender(client: httpx.AsyncClient) -> Send:
-    """How a connector sends a request it built whole: straight to the client's transport,
-    its answer read whole.
+@dataclass(slots=True)
+class Answer:
+    """An answer aiohttp read whole, with the part of `httpx.Response`'s interface the
+    connectors use (`headers` is aiohttp's, case-insensitive as httpx's is)."""
 
-    `AsyncClient.send` would add, per call, a cookie jar round (about 20 us: provider
-    APIs are not cookie sessions, and a PHP session cookie sent back would only
-    serialize calls), redirect and auth handling the connectors never ask for, and
-    event hooks: together about a third of a provider call's CPU. The transport is
-    the client's own (`AsyncClient._transport`, which httpx keeps private), so its
-    lifecycle stays the client's; `tests/connectors/test_http.py` fails if it moves.
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    reason_phrase: str
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        # As httpx decodes it: the Content-Type's charset, else UTF-8, never failing.
+        charset = "utf-8"
+        for part in self.headers.get("Content-Type", "").split(";")[1:]:
+            name, _, value = part.strip().partition("=")
+            if name.lower() == "charset" and value:
+                charset = value.strip("\"' ")
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+
+# One exchange: method, path (under the provider's base URL), encoded query or None,
+# JSON body or None, and the seconds it may take.
+Send = Callable[[str, str, str | None, bytes | None, float], Awaitable[ProviderAnswer]]
+
+# A path whose characters httpx would leave as they are (no percent-encoding to add).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~-]*")
+
+
+def provider_url(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
+    """`base` + `path` + `?query` (an `urlencode`d query), as `httpx.URL` would parse it.
+
+    Parsing a URL is about 30 us of httpx's pure-Python parser, three times per
+    lookup; a plain path and an encoded query need none of its normalizing, so the
+    URL is made from the base's parsed parts (`tests/connectors/test_base.py` checks
+    that it equals the parsed one). Anything else is parsed.
+    """
+    if not _PLAIN_PATH.fullmatch(path) or "?" in path:
+        joined = str(base) + path
+        if query:
+            joined += ("&" if "?" in joined else "?") + query
+        return httpx.URL(joined)
+    parts = base._uri_reference
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = parts._replace(path=parts.path + path, query=query or None)
+    return url
+
+
+def aiohttp_url(base: httpx.URL, path: str, query: str | None) -> yarl.URL:
+    """The same URL as `provider_url`, as aiohttp takes it: already encoded, so yarl
+    neither parses nor re-quotes it (`tests/connectors/test_base.py` compares them)."""
+    if _PLAIN_PATH.fullmatch(path):
+        joined = str(base) + path
+        if query:
+            joined += "?" + query
+        return yarl.URL(joined, encoded=True)
+    return yarl.URL(str(provider_url(base, path, query)), encoded=True)
+
+
+def sender(
+    client: httpx.AsyncClient, base_url: str, headers: httpx.Headers, json_headers: httpx.Headers
+) -> Send:
+    """How a connector sends a request: `headers` with it, `json_headers` with a body.
+
+    Through the gateway's own transport (`WholeAnswers`, the production case) the
+    request goes straight to its aiohttp session and comes back as an `Answer`: no
+    `httpx.Request` or `httpx.Response` is built, which was about half of a provider
+    call's CPU in the client. Any other transport (the tests' ASGI and mock
+    transports, traces' instrumented one) gets an `httpx.Request` as
+    `AsyncClient.build_request` would make it, and its answer is read whole.
+
+    `AsyncClient.send` is never used: it would add, per call, a cookie jar round
+    (provider APIs are not cookie sessions, and a PHP session cookie sent back would
+    only serialize calls), redirect and auth handling the connectors never ask for,
+    and event hooks. The transport is the client's own (`AsyncClient._transport`,
+    which httpx keeps private), so its lifecycle stays the client's;
+    `tests/connectors/test_http.py` fails if it moves.
     """
     transport: httpx.AsyncBaseTransport = client._transport
+    base = httpx.URL(base_url)
+    if type(transport) is WholeAnswers:
+        return transport.direct(base, headers, json_headers)
 
-    async def send(request: httpx.Request) -> httpx.Response:
+    async def send(
+        method: str, path: str, query: str | None, content: bytes | None, seconds: float
+    ) -> httpx.Response:
+        # `httpx.Timeout(timeout).as_dict()`, without building a Timeout per call.
+        timeouts = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+        request = httpx.Request(
+            method,
+            provider_url(base, path, query),
+            headers=headers if content is None else json_headers,
+            content=content,
+            extensions={"timeout": timeouts},
+        )
         response = await transport.handle_async_request(request)
         try:
             await response.aread()
@@ -193,11 +342,14 @@ def sender(client: httpx.AsyncClient) -> Send:
 
 def failure(exc: BaseException, provider: Provider, timeout: float) -> ConnectorError:
     """The connector error for a failed exchange (`timeout`: the seconds it was given)."""
-    if isinstance(exc, httpx.DecodingError):
+    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+    if isinstance(exc, httpx.DecodingError) or (
+        isinstance(cause, aiohttp.ClientPayloadError)
+        and isinstance(cause.__cause__, ContentEncodingError)
+    ):
         return ProviderError(
             "answered with a body its Content-Encoding does not decode", provider=provider
         )
-    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
     if isinstance(cause, aiohttp.ConnectionTimeoutError):
         return NotConnected(f"no connection within {timeout:g}s", provider=provider)
     if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ClientProxyConnectionError):

@@ -51,6 +51,7 @@ from connectors.adaptix.mapping import (
 from connectors.adaptix.settings import AdaptixSettings
 from connectors.base import HTTPConnector, basic_auth, with_field_errors
 from connectors.errors import BadInput, ConnectorError, NotFound, ProviderError
+from connectors.http import ProviderAnswer
 from gateway.domain.activity import EVERYTHING, ActivityFilter, FeedPage
 from gateway.domain.fields import FieldInfo
 from gateway.domain.normalize import normalize_email
@@ -139,7 +140,7 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
     def auth_headers(self) -> Mapping[str, str]:
         return basic_auth(self.settings.username, self.settings.password.get())
 
-    def error_message(self, response: httpx.Response) -> str:
+    def error_message(self, response: ProviderAnswer) -> str:
         try:
             body = response.json()
         except ValueError:

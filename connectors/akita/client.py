@@ -8,12 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from connectors.akita.mapping import contact_body, missing_ids, to_record
 from connectors.akita.settings import AkitaSettings
 from connectors.base import HTTPConnector, with_field_errors
 from connectors.errors import ConnectorError
+from connectors.http import ProviderAnswer
 from gateway.domain.records import (
     ContactChange,
     ContactRecord,
@@ -68,7 +67,7 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
     def auth_headers(self) -> Mapping[str, str]:
         return {"Authorization": f"Bearer {self.settings.api_key.get()}"}
 
-    def error_message(self, response: httpx.Response) -> str:
+    def error_message(self, response: ProviderAnswer) -> str:
         """Laravel's `{"message", "errors": {field: [messages]}}`, flattened to one line."""
         try:
             body = response.json()
@@ -232,7 +231,7 @@ class AkitaConnector(HTTPConnector[AkitaSettings]):
         ]
 
 
-def _data(response: httpx.Response) -> dict[str, Any]:
+def _data(response: ProviderAnswer) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from connectors.akita import AkitaConnector
-from connectors.base import provider_url, query_string
+from connectors.base import query_string
+from connectors.http import aiohttp_url, provider_url
 from connectors.settings import RetryPolicy
 from gateway.domain.records import ContactWrite, Provider, WriteStatus
 from tests.connectors.support import Script, scripted
@@ -166,3 +167,7 @@ def test_a_provider_url_is_the_url_httpx_would_parse(
     assert made == httpx.URL(joined)
     assert str(made) == str(httpx.URL(joined))
     assert made.raw_path == httpx.URL(joined).raw_path
+    # What aiohttp is given sends the same request line and reaches the same host.
+    sent = aiohttp_url(httpx.URL(base), path, query)
+    assert sent.raw_path_qs == httpx.URL(joined).raw_path.decode("ascii")
+    assert (sent.scheme, sent.host, sent.explicit_port) == (made.scheme, made.host, made.port)
