@@ -38,6 +38,8 @@ import yarl
 from aiohttp.http_exceptions import ContentEncodingError
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
 
 from connectors.errors import (
     ConnectorError,
@@ -137,11 +139,18 @@ class WholeAnswers(AiohttpTransport):
             extensions=extensions,
         )
 
+    # Set by `build_client` when traces are on: each call sent through `direct` is a span.
+    tracer: Tracer | None = None
+    provider: str = "provider"
+
     def direct(self, base: httpx.URL, headers: httpx.Headers, json_headers: httpx.Headers) -> Send:
         """Requests sent straight to the session (`sender`), answered as `Answer`s.
 
         aiohttp decodes the Content-Encoding itself here; a body it cannot decode
         is a `ClientPayloadError`, which `failure` tells from a lost connection.
+        With traces on, each call is a client span (as the httpx instrumentation
+        makes them, named by `tracing.provider_call_hook`'s rule) and sends
+        `traceparent` on.
         """
         plain = multidict.CIMultiDict(headers.multi_items())
         with_body = multidict.CIMultiDict(json_headers.multi_items())
@@ -150,14 +159,21 @@ class WholeAnswers(AiohttpTransport):
         proxy_headers = self.proxy.headers if self.proxy else None
 
         async def send(
-            method: str, path: str, query: str | None, content: bytes | None, seconds: float
+            method: str,
+            path: str,
+            query: str | None,
+            content: bytes | None,
+            seconds: float,
+            headers: multidict.CIMultiDict[str] | None = None,
         ) -> Answer:
             if not isinstance(self.client, aiohttp.ClientSession):
                 self.client = self.get_client()
+            if headers is None:
+                headers = plain if content is None else with_body
             async with self.client.request(
                 method,
                 aiohttp_url(base, path, query),
-                headers=plain if content is None else with_body,
+                headers=headers,
                 data=content,
                 allow_redirects=False,
                 compress=False,
@@ -171,7 +187,28 @@ class WholeAnswers(AiohttpTransport):
                 body = await answer.read()
             return Answer(answer.status, answer.headers, body, answer.reason or "")
 
-        return send
+        tracer = self.tracer
+        if tracer is None:
+            return send
+        named = tracing.provider_call_name(self.provider)
+
+        async def traced(
+            method: str, path: str, query: str | None, content: bytes | None, seconds: float
+        ) -> Answer:
+            url = provider_url(base, path, query)
+            with tracer.start_as_current_span(named(method, url), kind=SpanKind.CLIENT) as span:
+                if span.is_recording():
+                    tracing.describe_provider_call(span, self.provider, method, url)
+                carried = multidict.CIMultiDict(plain if content is None else with_body)
+                propagate.inject(carried)
+                answer = await send(method, path, query, content, seconds, carried)
+                if span.is_recording():
+                    span.set_attribute("http.response.status_code", answer.status_code)
+                    if answer.status_code >= 400:
+                        span.set_status(StatusCode.ERROR)
+                return answer
+
+        return traced
 
 
 def build_client(
@@ -197,7 +234,10 @@ def build_client(
             client=partial(_session, settings),
             proxy=httpx.Proxy(settings.proxy.get()) if settings.proxy is not None else None,
         )
-    if tracer_provider is not None:
+        if tracer_provider is not None:
+            transport.tracer = tracer_provider.get_tracer(__name__)
+            transport.provider = provider
+    elif tracer_provider is not None:
         from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
 
         transport = AsyncOpenTelemetryTransport(

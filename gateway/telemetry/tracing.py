@@ -7,8 +7,8 @@
 
 One span per HTTP request (the ASGI instrumentation, which continues an
 incoming `traceparent`), one per GraphQL operation inside it, and one per
-provider call (the httpx instrumentation around each provider's transport,
-which sends `traceparent` on). A provider call's span is named
+provider call (made by `connectors.http` around each call, or by the httpx
+instrumentation around a transport given to the app; both send `traceparent` on). A provider call's span is named
 `<provider> <METHOD> <route>` and carries the route with its ids replaced by
 `{id}` and no query string, so no email or id of a person reaches the traces.
 Sampling follows the caller's decision when a `traceparent` came, else
@@ -18,11 +18,11 @@ Sampling follows the caller's decision when a `traceparent` came, else
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+import httpx
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -90,22 +90,38 @@ def route(path: str) -> str:
     return "/".join("{id}" if _ID_SEGMENT.match(part) else part for part in path.split("/"))
 
 
+def provider_call_name(provider: str) -> Callable[[str, httpx.URL], str]:
+    """A provider call's span name: `<provider> <METHOD> <route>`."""
+
+    def name(method: str, url: httpx.URL) -> str:
+        return f"{provider} {method} {route(url.path)}"
+
+    return name
+
+
+def describe_provider_call(span: Span, provider: str, method: str, url: httpx.URL) -> None:
+    """A provider call's attributes: its URL without ids or query string, its route."""
+    template = route(url.path)
+    bare = f"{url.scheme}://{url.netloc.decode('ascii')}{template}"
+    span.set_attribute("http.request.method", method)
+    span.set_attribute("url.full", bare)  # semantic conventions, new and old
+    span.set_attribute("http.url", bare)
+    span.set_attribute("http.route", template)
+    span.set_attribute("contact_gateway.provider", provider)
+
+
 def provider_call_hook(provider: str) -> Any:
-    """The httpx instrumentation's request hook for one provider's client: the span's
-    name and URL without ids or query string."""
+    """The httpx instrumentation's request hook for one provider's client (a transport
+    given to the app; the gateway's own makes its spans in `connectors.http`)."""
+    named = provider_call_name(provider)
 
     async def hook(span: Span, request: Any) -> None:
         if not span.is_recording():
             return
-        url = urlsplit(str(request.url))
-        template = route(url.path)
         method = request.method.decode() if isinstance(request.method, bytes) else request.method
-        span.update_name(f"{provider} {method} {template}")
-        bare = f"{url.scheme}://{url.netloc}{template}"
-        span.set_attribute("url.full", bare)  # semantic conventions, new and old
-        span.set_attribute("http.url", bare)
-        span.set_attribute("http.route", template)
-        span.set_attribute("contact_gateway.provider", provider)
+        url = httpx.URL(str(request.url))
+        span.update_name(named(method, url))
+        describe_provider_call(span, provider, method, url)
 
     return hook
 

@@ -87,6 +87,55 @@ def test_a_request_is_one_trace_continued_from_the_caller_and_sent_on(sandbox: S
     assert "?" not in "".join(str((s.attributes or {}).get("url.full", "")) for s in calls)
 
 
+class Listening:
+    """The sandbox as an ASGI app that remembers the headers of every request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.headers: list[dict[str, str]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+        await self.app(scope, receive, send)
+
+
+def test_provider_calls_over_sockets_are_spans_that_send_the_trace_on(sandbox: Sandbox) -> None:
+    # The gateway's own HTTP stack (aiohttp), not a transport given to the app.
+    spans = InMemorySpanExporter()
+    listening = Listening(sandbox.app)
+    with serve_in_thread(listening) as providers:
+        app = create_app(gateway_settings(f"{providers}/"), span_exporter=spans)
+        with serve_in_thread(app) as url:
+            listening.headers.clear()
+            answer = httpx.post(
+                f"{url}/graphql", json={"query": FIND}, headers={"traceparent": PARENT}
+            )
+            sent = [h.get("traceparent", "") for h in listening.headers]
+    finished = spans.get_finished_spans()
+
+    assert answer.json()["data"]["contact"]["email"] == "ada.lovelace.0@stark.test"
+    mine = [s for s in finished if format(s.context.trace_id, "032x") == TRACE]
+    operation = next(s for s in mine if s.name == "graphql query Find")
+    calls = [s for s in mine if s.attributes and s.attributes.get("contact_gateway.provider")]
+    assert {s.attributes["contact_gateway.provider"] for s in calls} >= {
+        "adaptix",
+        "trustmary",
+        "lunarsend",
+    }
+    assert all(
+        s.parent is not None and s.parent.span_id == operation.context.span_id for s in calls
+    )
+    assert all(s.name.split(" ")[1] == "GET" for s in calls)
+    assert all((s.attributes or {}).get("http.response.status_code") == 200 for s in calls)
+    # Each request carried the trace on, with its own span as the parent.
+    carried = {value.split("-")[2] for value in sent if value.startswith(f"00-{TRACE}-")}
+    assert carried == {format(s.context.span_id, "016x") for s in calls}
+    everything = repr([(s.name, dict(s.attributes or {})) for s in finished])
+    assert "ada.lovelace" not in everything
+    assert "?" not in "".join(str((s.attributes or {}).get("url.full", "")) for s in calls)
+
+
 def test_without_telemetry_no_span_is_made_and_nothing_is_sent(sandbox: Sandbox) -> None:
     transport = Recording(sandbox.app)
     app = create_app(gateway_settings(SANDBOX_URL), transport=transport)
