@@ -81,6 +81,9 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
 
     async def _find_each(self, field: str, values: Iterable[str]) -> dict[str, ContactRecord]:
         wanted = list(values)
+        if len(wanted) == 1:  # the usual lookup: no task for one search
+            contact = await self._find(field, wanted[0])
+            return {wanted[0]: contact} if contact else {}
         found = await asyncio.gather(*(self._find(field, value) for value in wanted))
         return {value: contact for value, contact in zip(wanted, found, strict=True) if contact}
 

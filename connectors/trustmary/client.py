@@ -79,7 +79,10 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
         wanted = list(dict.fromkeys(e for e in map(normalize_email, emails) if e))
         if not wanted:
             return {}
-        if len(wanted) == 1 or len(wanted) < self._pages:
+        if len(wanted) == 1:  # the usual lookup: no task for one call
+            contact = await self._fetch_one(wanted[0])
+            return {wanted[0]: contact} if contact else {}
+        if len(wanted) < self._pages:
             found = await asyncio.gather(*(self._fetch_one(email) for email in wanted))
             return {email: contact for email, contact in zip(wanted, found, strict=True) if contact}
         return await self._scan_for(set(wanted))

@@ -11,11 +11,11 @@ through the records and identifiers the store links to them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -41,6 +41,9 @@ from gateway.store.identities import Identified, StoredPerson
 if TYPE_CHECKING:
     from resolvers.runtime.context import Failure, Runtime, StoreFailure
 
+K = TypeVar("K")
+V = TypeVar("V")
+C = TypeVar("C")
 Fetch = Callable[[list[str]], Awaitable[Mapping[str, ContactRecord]]]
 
 PageKey = tuple[Provider, str | None, int, bool]
@@ -68,6 +71,48 @@ async def _answer(
     return [found.get(key) for key in keys]
 
 
+class PerProvider(Mapping[Provider, "DataLoader[K, V]"]):
+    """One dataloader per provider that can serve it, made when first asked for.
+
+    A request asks for a few of the thirty-odd loaders it could use (a lookup by
+    email: three); making each one costs more than the lookup's own bookkeeping.
+    """
+
+    def __init__(
+        self,
+        serving: Mapping[Provider, C],
+        batch: Callable[[Provider, C], Callable[[list[K]], Coroutine[Any, Any, list[Any]]]],
+    ) -> None:
+        self._serving = serving
+        self._batch = batch
+        self._made: dict[Provider, DataLoader[K, V]] = {}
+
+    def __getitem__(self, provider: Provider) -> DataLoader[K, V]:
+        loader = self._made.get(provider)
+        if loader is None:
+            loader = self._made[provider] = DataLoader(
+                self._batch(provider, self._serving[provider])
+            )
+        return loader
+
+    def __contains__(self, provider: object) -> bool:
+        return provider in self._serving
+
+    def __iter__(self) -> Iterator[Provider]:
+        return iter(self._serving)
+
+    def __len__(self) -> int:
+        return len(self._serving)
+
+    def made(self) -> list[DataLoader[K, V]]:
+        """The loaders made so far."""
+        return list(self._made.values())
+
+    def drop(self) -> None:
+        """Forget every loader made (and what each holds)."""
+        self._made.clear()
+
+
 class Loaders:
     """The dataloaders of one request, and the listing pages it has read.
 
@@ -84,29 +129,25 @@ class Loaders:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.precedence = runtime.precedence
-        self.by_email: dict[Provider, DataLoader[str, ContactRecord | None]] = {
-            p: DataLoader(partial(self._load_records, p, "email", c.fetch_by_emails))
-            for p, c in runtime.email_readers.items()
-        }
-        self.by_id: dict[Provider, DataLoader[str, ContactRecord | None]] = {
-            p: DataLoader(partial(self._load_records, p, "id", c.fetch_by_ids))
-            for p, c in runtime.id_readers.items()
-        }
-        self.by_external_id: dict[Provider, DataLoader[str, ContactRecord | None]] = {
-            p: DataLoader(partial(_answer, c.fetch_by_external_ids))
-            for p, c in runtime.external_id_readers.items()
-        }
-        self.activity: dict[Provider, DataLoader[ActivityKey, list[ActivityRecord]]] = {
-            p: DataLoader(partial(_load_activity, c)) for p, c in runtime.activity_sources.items()
-        }
-        self.segments: dict[Provider, DataLoader[str, list[TagRef]]] = {
-            p: DataLoader(partial(_load_per_contact, c.fetch_segments))
-            for p, c in runtime.segment_readers.items()
-        }
-        self.companies: dict[Provider, DataLoader[str, list[CompanyLink]]] = {
-            p: DataLoader(partial(_load_per_contact, c.fetch_companies))
-            for p, c in runtime.company_readers.items()
-        }
+        self.by_email: PerProvider[str, ContactRecord | None] = PerProvider(
+            runtime.email_readers,
+            lambda p, c: partial(self._load_records, p, "email", c.fetch_by_emails),
+        )
+        self.by_id: PerProvider[str, ContactRecord | None] = PerProvider(
+            runtime.id_readers, lambda p, c: partial(self._load_records, p, "id", c.fetch_by_ids)
+        )
+        self.by_external_id: PerProvider[str, ContactRecord | None] = PerProvider(
+            runtime.external_id_readers, lambda p, c: partial(_answer, c.fetch_by_external_ids)
+        )
+        self.activity: PerProvider[ActivityKey, list[ActivityRecord]] = PerProvider(
+            runtime.activity_sources, lambda p, c: partial(_load_activity, c)
+        )
+        self.segments: PerProvider[str, list[TagRef]] = PerProvider(
+            runtime.segment_readers, lambda p, c: partial(_load_per_contact, c.fetch_segments)
+        )
+        self.companies: PerProvider[str, list[CompanyLink]] = PerProvider(
+            runtime.company_readers, lambda p, c: partial(_load_per_contact, c.fetch_companies)
+        )
         self.people: DataLoader[PersonKey, Lookup] = DataLoader(self._load_people)
         # Pages read while enumerating: a page read to skip duplicates is not read again.
         self._pages: dict[PageKey, Page] = {}
@@ -148,7 +189,7 @@ class Loaders:
         """Forget every answer (reads must see the providers anew), then keep the
         records the providers answered the write with: they are what is stored now."""
         for loaders in self._per_provider():
-            for loader in loaders.values():
+            for loader in loaders.made():
                 loader.clear_all()
         self.people.clear_all()
         self._pages.clear()
@@ -167,12 +208,12 @@ class Loaders:
         which a serving worker runs rarely: thousands of records per bulk request
         piled up between collections."""
         for loaders in self._per_provider():
-            loaders.clear()
+            loaders.drop()
         self.people.clear_all()
         self._pages.clear()
         self._complete.clear()
 
-    def _per_provider(self) -> tuple[dict[Provider, DataLoader[Any, Any]], ...]:
+    def _per_provider(self) -> tuple[PerProvider[Any, Any], ...]:
         return (
             self.by_email,
             self.by_id,
