@@ -17,10 +17,10 @@ import asyncio
 import base64
 import random
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
-from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -73,10 +73,35 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+# `quote_plus` for ASCII text, as one `str.translate` (urlencode's quoting is a Python
+# loop over the bytes: a third of a lookup's query-building CPU). Text with any other
+# character goes to `quote_plus` itself; tests/connectors/test_base.py compares them.
+_ASCII_QUOTED = {
+    code: (
+        chr(code)
+        if chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_.-~")
+        else "+"
+        if code == 32
+        else f"%{code:02X}"
+    )
+    for code in range(128)
+}
+
+
+def quote_plus(text: str) -> str:
+    """`urllib.parse.quote_plus(text)`, faster for ASCII text."""
+    if text.isascii():
+        return text.translate(_ASCII_QUOTED)
+    return urllib.parse.quote_plus(text)
+
+
 def query_string(params: Mapping[str, Any] | list[tuple[str, Any]]) -> str:
-    """`params` URL-encoded, primitives spelled as httpx spells them (true, false, "")."""
+    """`params` URL-encoded as `urlencode` does it, primitives spelled as httpx spells
+    them (true, false, "")."""
     items = params.items() if isinstance(params, Mapping) else params
-    return urlencode([(key, _primitive(value)) for key, value in items])
+    return "&".join(
+        f"{quote_plus(str(key))}={quote_plus(_primitive(value))}" for key, value in items
+    )
 
 
 def _primitive(value: Any) -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.akita import AkitaConnector
-from connectors.base import query_string
+from connectors.base import query_string, quote_plus
 from connectors.http import aiohttp_url, provider_url
 from connectors.settings import RetryPolicy
 from gateway.domain.records import ContactWrite, Provider, WriteStatus
@@ -144,6 +148,12 @@ async def test_requests_carry_the_clients_headers_and_the_credentials() -> None:
 )
 def test_query_strings_are_encoded_as_httpx_encodes_them(params: Any) -> None:
     assert query_string(params) == str(httpx.QueryParams(params))
+
+
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=30)), max_size=4))
+def test_query_strings_are_what_urlencode_makes(pairs: list[tuple[str, str]]) -> None:
+    assert query_string(pairs) == urlencode(pairs)
+    assert all(quote_plus(value) == urllib.parse.quote_plus(value) for _, value in pairs)
 
 
 @pytest.mark.parametrize(
