@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -116,10 +117,23 @@ def operation(name: str | None, kind: str, outcome: str, seconds: float) -> None
     OPERATION_SECONDS.labels(kind).observe(seconds)
 
 
+# The labelled series of every provider call, looked up once each: `labels()` checks
+# and joins its values under a lock on every call, three times per merged lookup.
+_CALL_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def provider_call(provider: str, method: str, status: int, seconds: float) -> None:
     """One exchange the provider answered with `status`."""
-    PROVIDER_CALLS.labels(provider, method, _outcome(status)).inc()
-    PROVIDER_CALL_SECONDS.labels(provider).observe(seconds)
+    series = _CALL_SERIES.get((provider, method, status))
+    if series is None:
+        series = (
+            PROVIDER_CALLS.labels(provider, method, _outcome(status)),
+            PROVIDER_CALL_SECONDS.labels(provider),
+        )
+        if len(_CALL_SERIES) < 1000:  # providers x methods x statuses: a few dozen
+            _CALL_SERIES[(provider, method, status)] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def provider_failure(provider: str, method: str, *, timed_out: bool, seconds: float) -> None:

@@ -8,9 +8,10 @@
 One span per HTTP request (the ASGI instrumentation, which continues an
 incoming `traceparent`), one per GraphQL operation inside it, and one per
 provider call (made by `connectors.http` around each call, or by the httpx
-instrumentation around a transport given to the app; both send `traceparent` on). A provider call's span is named
-`<provider> <METHOD> <route>` and carries the route with its ids replaced by
-`{id}` and no query string, so no email or id of a person reaches the traces.
+instrumentation around a transport given to the app; both send `traceparent`
+on). A provider call's span is named `<provider> <METHOD> <route>` and carries
+the route with its ids replaced by `{id}` and no query string, so no email or id
+of a person reaches the traces.
 Sampling follows the caller's decision when a `traceparent` came, else
 `sample_ratio`.
 """
