@@ -60,32 +60,46 @@ def _plain_attribute(field_def: GraphQLField, field_details: Any) -> tuple[str, 
     return definition.python_name, leaf, non_null
 
 
+def _planned(parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step] | None:
+    """Each field's step: read directly, or the stock path; None when none is direct."""
+    steps: list[_Step] = []
+    fields = parent_type.fields
+    for response_name, details in grouped_field_set.items():
+        field_def = fields.get(details[0].node.name.value)
+        plain = _plain_attribute(field_def, details) if field_def is not None else None
+        if plain is None:
+            steps.append((response_name, details, None, None, False))
+        else:
+            steps.append((response_name, details, *plain))
+    return steps if any(step[2] is not None for step in steps) else None
+
+
+# Plans outlive the execution that made them: documents are cached (`DocumentCache`), so
+# the same selection of the same field nodes comes back with every request sending the
+# document. Keyed by the parent type's name and the fields' response names and node ids;
+# the nodes themselves are kept with the plan, so an id is never reused while its plan is.
+_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[_Step] | None]] = {}
+MAX_PLANS = 2048
+
+
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context with plain leaf fields read directly."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # id(grouped field set) -> (the set, kept alive so its id stays unique; the plan)
-        self._plans: dict[int, tuple[Any, list[_Step] | None]] = {}
-
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step] | None:
-        cached = self._plans.get(id(grouped_field_set))
-        if cached is not None and cached[0] is grouped_field_set:
-            return cached[1]
-        steps: list[_Step] = []
         # Strawberry passes a manager even when no extension wraps resolvers.
         manager = self.middleware_manager
-        if manager is None or not manager.middlewares:
-            fields = parent_type.fields
-            for response_name, details in grouped_field_set.items():
-                field_def = fields.get(details[0].node.name.value)
-                plain = _plain_attribute(field_def, details) if field_def is not None else None
-                if plain is None:
-                    steps.append((response_name, details, None, None, False))
-                else:
-                    steps.append((response_name, details, *plain))
-        plan = steps if any(step[2] is not None for step in steps) else None
-        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        if manager is not None and manager.middlewares:
+            return None
+        nodes = tuple(details[0].node for details in grouped_field_set.values())
+        key = (parent_type.name, *grouped_field_set, *map(id, nodes))
+        cached = _PLANS.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached[0], nodes, strict=True)):
+            plan = cached[1]
+        else:
+            plan = _planned(parent_type, grouped_field_set)
+            if len(_PLANS) >= MAX_PLANS:
+                _PLANS.clear()
+            _PLANS[key] = (nodes, plan)
         return plan
 
     def execute_fields(
@@ -103,7 +117,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             )
         results: dict[str, Any] = {}
         slow: dict[str, Any] = {}
-        for response_name, details, attribute, leaf, non_null in steps:
+        # A step's field details are the first request's; this request's are its own.
+        for response_name, _, attribute, leaf, non_null in steps:
             if attribute is not None and leaf is not None:
                 try:
                     value = getattr(source_value, attribute)
@@ -120,7 +135,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                     pass
             # Keep the response's key order: a placeholder now, the stock result below.
             results[response_name] = None
-            slow[response_name] = details
+            slow[response_name] = grouped_field_set[response_name]
         if not slow:
             return results
         # The stock executor for the rest, one object's worth at a time.
