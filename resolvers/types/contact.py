@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from aiodataloader import DataLoader
@@ -157,6 +157,54 @@ class Owner:
         return cls(id=strawberry.ID(owner.id), name=owner.name, email=owner.email)
 
 
+def _name(person: Person) -> str | None:
+    first, last = person.pick("first_name"), person.pick("last_name")
+    return person.pick("name") or (" ".join(p for p in (first, last) if p) or None)
+
+
+def _picked(name: str, wrap: Callable[[Any], Any] | None = None) -> Callable[[Person], Any]:
+    def shown(person: Person) -> Any:
+        value = person.pick(name)
+        return value if wrap is None or value is None else wrap(value)
+
+    return shown
+
+
+def _providers(person: Person) -> list[Provider]:
+    return sorted(
+        {r.provider for r in person.sources} | {w.provider for w in person.written},
+        key=_PROVIDER_ORDER.__getitem__,
+    )
+
+
+# How each plain field of a contact is shown, from its person (`ContactNode.from_person`).
+_SHOWN_FROM: dict[str, Callable[[Person], Any]] = {
+    "email": _picked("email"),
+    "emails": lambda person: person.emails,
+    "first_name": _picked("first_name"),
+    "last_name": _picked("last_name"),
+    "name": _name,
+    "phones": lambda person: list(person.pick("phones") or []),
+    "urls": lambda person: list(person.pick("urls") or []),
+    "company": _picked("company"),
+    "job_title": _picked("job_title"),
+    "title": _picked("title"),
+    "address": _picked("address", lambda a: Address.from_address(a)),
+    "website": _picked("website"),
+    "owner": _picked("owner", lambda o: Owner.from_ref(o)),
+    "external_id": _picked("external_id"),
+    "type": _picked("type", lambda t: ContactTypeEnum(t.value)),
+    "status": _picked("status", lambda s: ContactStatusEnum(s.value)),
+    "points": _picked("points"),
+    "last_active_at": _picked("last_active_at"),
+    "custom_fields": lambda person: JSON(person.custom_fields),
+    "do_not_contact": lambda person: sorted({c for r in person.sources for c in r.do_not_contact}),
+    "providers": _providers,
+    "created_at": lambda person: person.created_at,
+    "updated_at": lambda person: person.updated_at,
+}
+
+
 @strawberry.type(
     name="Contact",
     description=(
@@ -256,41 +304,23 @@ class ContactNode(Node):
 
     @classmethod
     def from_person(cls, person: Person) -> ContactNode:
-        first, last = person.pick("first_name"), person.pick("last_name")
-        name = person.pick("name") or (" ".join(p for p in (first, last) if p) or None)
-        dnc = sorted({c for r in person.sources for c in r.do_not_contact})
-        address, owner = person.pick("address"), person.pick("owner")
-        contact_type, status = person.pick("type"), person.pick("status")
-        return cls(
-            id=strawberry.ID(contact_id(PersonKey.person(person.id) if person.id else person.key)),
-            email=person.pick("email"),
-            emails=person.emails,
-            first_name=first,
-            last_name=last,
-            name=name,
-            phones=list(person.pick("phones") or []),
-            urls=list(person.pick("urls") or []),
-            company=person.pick("company"),
-            job_title=person.pick("job_title"),
-            title=person.pick("title"),
-            address=Address.from_address(address) if address else None,
-            website=person.pick("website"),
-            owner=Owner.from_ref(owner) if owner else None,
-            external_id=person.pick("external_id"),
-            type=ContactTypeEnum(contact_type.value) if contact_type else None,
-            status=ContactStatusEnum(status.value) if status else None,
-            points=person.pick("points"),
-            last_active_at=person.pick("last_active_at"),
-            custom_fields=JSON(person.custom_fields),
-            do_not_contact=dnc,
-            providers=sorted(
-                {r.provider for r in person.sources} | {w.provider for w in person.written},
-                key=_PROVIDER_ORDER.__getitem__,
-            ),
-            created_at=person.created_at,
-            updated_at=person.updated_at,
-            person=person,
+        """The contact shown for `person`; each field is worked out (by precedence) when it
+        is first read, so a query asking for a few fields pays for those alone."""
+        node = cls.__new__(cls)
+        node.id = strawberry.ID(
+            contact_id(PersonKey.person(person.id) if person.id else person.key)
         )
+        node.person = person
+        return node
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for an attribute not set yet: a field not read before.
+        shown = _SHOWN_FROM.get(name)
+        person = self.__dict__.get("person")
+        if shown is None or person is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = self.__dict__[name] = shown(person)
+        return value
 
     @strawberry.field(
         description="Every provider record this contact was federated from, and the records "

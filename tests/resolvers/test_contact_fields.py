@@ -160,3 +160,16 @@ async def test_the_new_fields_cost_no_provider_call_a_plain_lookup_does_not(
         costs.append({key: await stats(client, key) for key in ("adaptix", "trustmary")})
     assert costs[0] == costs[1]
     assert "GET /api/contacts/list/owners" not in costs[1]["adaptix"]
+
+
+def test_every_plain_contact_field_is_worked_out_when_read() -> None:
+    # A contact's plain fields are computed on first read (ContactNode.__getattr__): a
+    # field added without its rule would fail every query that asks for it.
+    from strawberry.types import get_object_definition
+
+    from resolvers.types.contact import _SHOWN_FROM, ContactNode
+
+    definition = get_object_definition(ContactNode, strict=True)
+    plain = {f.python_name for f in definition.fields if f.base_resolver is None}
+    plain -= {"id", "person"}  # set by from_person
+    assert plain == set(_SHOWN_FROM)
