@@ -1,25 +1,20 @@
-"""`DocumentCache`: parse and validate each distinct document once per process.
+"""Parse and validate each distinct document once per process.
 
 Frontends send the same few documents again and again. The first time a
 document parses and validates, its parsed tree is kept (bounded, least recently
 used first out) under its text; later requests with the same text skip both
 steps. A document that does not parse or does not validate is never marked
-good: Strawberry parses and validates it again, so its errors are reported,
-coded, exactly as without the cache (Strawberry's own ParserCache raises a
-syntax error past the extensions that code it).
+good: it is parsed and validated again, so its errors are reported, coded,
+exactly as without the cache (Strawberry's own ParserCache raises a syntax
+error past the code that codes it). `resolvers.runtime.pipeline` uses it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from graphql import DocumentNode, validate
-from strawberry.extensions import SchemaExtension
-
-from resolvers.runtime.context import Context
-from resolvers.runtime.internals import graphql_schema
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, validate
 
 # Documents kept per process, and the longest text kept: a flood of distinct or
 # huge documents cannot grow the cache past MAXSIZE documents of MAX_TEXT characters.
@@ -43,47 +38,34 @@ def _entry(text: str | None) -> _Entry | None:
     return entry
 
 
-class DocumentCache(SchemaExtension):
-    """Skip parsing and validating a document this process has seen pass both."""
+def cached(text: str | None) -> DocumentNode | None:
+    """The parsed tree kept for `text`, or None."""
+    entry = _entry(text)
+    return entry.document if entry is not None else None
 
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        text = context.query
-        usable = bool(text) and context.graphql_document is None
-        entry = _entry(text) if usable else None
-        if entry is not None:
-            context.graphql_document = entry.document
-        elif usable and isinstance(context.context, Context):
-            # A document longer than the limit is refused while it is read, not after.
-            max_tokens = context.context.runtime.limits.max_tokens
-            context.parse_options = {**context.parse_options, "max_tokens": max_tokens}
-        yield
-        if usable and entry is None and context.graphql_document is not None:
-            assert text is not None
-            if len(text) <= MAX_TEXT:
-                _ENTRIES[text] = _Entry(context.graphql_document)
-                while len(_ENTRIES) > MAXSIZE:
-                    _ENTRIES.popitem(last=False)
 
-    def on_validate(self) -> Iterator[None]:
-        # Validation is done here, before the other extensions' validation hooks, so
-        # that `OperationGuard` checks a valid document and may still refuse it:
-        # Strawberry looks at the errors before any hook's code after its `yield` runs.
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None and context.pre_execution_errors is None:
-            entry = _ENTRIES.get(context.query) if context.query else None
-            if entry is not None and entry.document is not document:
-                entry = None
-            if entry is not None and entry.valid:
-                context.pre_execution_errors = []
-            else:
-                schema = graphql_schema(context.schema)
-                errors = validate(schema, document, context.validation_rules)
-                context.pre_execution_errors = errors
-                if entry is not None and not errors:
-                    entry.valid = True
-        yield
+def keep(text: str, document: DocumentNode) -> None:
+    """Keep `document` as `text`'s parsed tree (not yet known to validate)."""
+    if len(text) <= MAX_TEXT:
+        _ENTRIES[text] = _Entry(document)
+        while len(_ENTRIES) > MAXSIZE:
+            _ENTRIES.popitem(last=False)
+
+
+def validated(
+    schema: GraphQLSchema, text: str | None, document: DocumentNode
+) -> list[GraphQLError]:
+    """`document`'s validation errors: none at once for a kept document that passed before;
+    a document that validates is marked so."""
+    entry = _ENTRIES.get(text) if text else None
+    if entry is not None and entry.document is not document:
+        entry = None
+    if entry is not None and entry.valid:
+        return []
+    errors = validate(schema, document)
+    if entry is not None and not errors:
+        entry.valid = True
+    return errors
 
 
 def clear() -> None:

@@ -74,7 +74,7 @@ def _planned(parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_St
     return steps if any(step[2] is not None for step in steps) else None
 
 
-# Plans outlive the execution that made them: documents are cached (`DocumentCache`), so
+# Plans outlive the execution that made them: documents are cached (`documents`), so
 # the same selection of the same field nodes comes back with every request sending the
 # document. Keyed by the parent type's name and the fields' response names and node ids;
 # the nodes themselves are kept with the plan, so an id is never reused while its plan is.

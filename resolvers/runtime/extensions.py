@@ -17,12 +17,13 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import GraphQLError
 from opentelemetry.trace import Tracer
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from connectors import budget
 from connectors.errors import CallBudgetExceeded, OperationTimeout
@@ -97,122 +98,142 @@ def _operation_span(tracer: Tracer | None, ec: Any) -> Iterator[None]:
             span.set_attribute("graphql.operation.name", name)
 
 
+@contextlib.contextmanager
+def operation_scope(ec: ExecutionContext) -> Iterator[budget.OperationBudget]:
+    """What one operation runs inside: its span (with traces on) and its budget of
+    provider calls and time, counted by the connectors (the estimate of
+    `resolvers.runtime.limits` can be low; this cannot be overrun)."""
+    context = ec.context
+    max_calls = deadline = None
+    tracer = None
+    if isinstance(context, Context):
+        limits = context.runtime.limits
+        max_calls = limits.max_provider_calls
+        deadline = time.monotonic() + limits.timeout
+        tracer = context.runtime.tracer
+    with (
+        _operation_span(tracer, ec),
+        budget.operation(max_calls=max_calls, deadline=deadline) as spent,
+    ):
+        yield spent
+
+
+def settle(ec: ExecutionContext, result: Any, started: float, calls: Mapping[Any, int]) -> None:
+    """After an operation: its errors coded (provider failures added, anything
+    unexpected masked and logged), its loaders released, its one log line written."""
+    context = ec.context
+    errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
+    errors = [processed for e in errors for processed in _process(e)]
+    if isinstance(context, Context):
+        errors.extend(
+            GraphQLError(
+                str(failure.error),
+                path=list(failure.path),
+                extensions=_provider_extensions(failure.error),
+            )
+            for failure in context.failures
+        )
+    if result is not None:
+        result.errors = errors or None
+    elif errors:
+        ec.pre_execution_errors = errors
+    if isinstance(context, Context):
+        context.loaders.release()
+    _log(ec, started, dict(calls), errors)
+    codes = {(e.extensions or {}).get("code") for e in errors}
+    if len(ec.query or "") > LARGE_DOCUMENT or LIMIT_CODE in codes:
+        memory.relieve()
+
+
 class GatewayErrors(SchemaExtension):
+    """`operation_scope` and `settle` around an operation Strawberry runs through its
+    extensions (the gateway's own schema runs them in `resolvers.runtime.pipeline`)."""
+
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        context = self.execution_context.context
-        max_calls = deadline = None
-        if isinstance(context, Context):
-            # What the operation may spend at the providers, counted by the connectors:
-            # the estimate (OperationGuard) can be low; this cannot be overrun.
-            limits = context.runtime.limits
-            max_calls = limits.max_provider_calls
-            deadline = time.monotonic() + limits.timeout
-        tracer = context.runtime.tracer if isinstance(context, Context) else None
-        with (
-            _operation_span(tracer, self.execution_context),
-            budget.operation(max_calls=max_calls, deadline=deadline) as spent,
-        ):
+        with operation_scope(self.execution_context) as spent:
             yield
-        calls = spent.calls
-        result = self.execution_context.result
-        errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
-        errors = [processed for e in errors for processed in self._process(e)]
-        if isinstance(context, Context):
-            errors.extend(
-                GraphQLError(
-                    str(failure.error),
-                    path=list(failure.path),
-                    extensions=_provider_extensions(failure.error),
-                )
-                for failure in context.failures
+        settle(self.execution_context, self.execution_context.result, started, spent.calls)
+
+
+def _process(error: GraphQLError) -> list[GraphQLError]:
+    original = error.original_error
+    if isinstance(original, BadUserInputs):
+        return [
+            GraphQLError(
+                problem.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=problem,
+                extensions=problem.extensions,
             )
-        if result is not None:
-            result.errors = errors or None
-        elif errors:
-            self.execution_context.pre_execution_errors = errors
-        if isinstance(context, Context):
-            context.loaders.release()
-        self._log(started, dict(calls), errors)
-        codes = {(e.extensions or {}).get("code") for e in errors}
-        if len(self.execution_context.query or "") > LARGE_DOCUMENT or LIMIT_CODE in codes:
-            memory.relieve()
+            for problem in original.errors()
+        ]
+    return [_one(error)]
 
-    def _process(self, error: GraphQLError) -> list[GraphQLError]:
-        original = error.original_error
-        if isinstance(original, BadUserInputs):
-            return [
-                GraphQLError(
-                    problem.message,
-                    nodes=error.nodes,
-                    source=error.source,
-                    positions=error.positions,
-                    path=error.path,
-                    original_error=problem,
-                    extensions=problem.extensions,
-                )
-                for problem in original.errors()
-            ]
-        return [self._one(error)]
 
-    def _one(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        # A value the schema cannot coerce (a variable of the wrong type, an Int literal
-        # past Python's digit limit) carries the coercion's exception, but it is the
-        # request's fault, not the server's: such errors come before execution (no path).
-        coercion = isinstance(original, ValueError | TypeError | OverflowError | GraphQLError)
-        if original is None or (error.path is None and coercion):
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), **_request_error_extensions(error)}
-            return error
-        if isinstance(original, GatewayError):
-            return error
-        internal_logger.error(
-            "unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original
-        )
-        return GraphQLError(
-            "Unexpected error.",
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR"},
-        )
+def _one(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    # A value the schema cannot coerce (a variable of the wrong type, an Int literal
+    # past Python's digit limit) carries the coercion's exception, but it is the
+    # request's fault, not the server's: such errors come before execution (no path).
+    coercion = isinstance(original, ValueError | TypeError | OverflowError | GraphQLError)
+    if original is None or (error.path is None and coercion):
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), **_request_error_extensions(error)}
+        return error
+    if isinstance(original, GatewayError):
+        return error
+    internal_logger.error(
+        "unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original
+    )
+    return GraphQLError(
+        "Unexpected error.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR"},
+    )
 
-    def _log(self, started: float, calls: dict[Any, int], errors: list[GraphQLError]) -> None:
-        ec = self.execution_context
-        try:
-            kind = ec.operation_type.value
-        except RuntimeError:  # the document did not parse
-            kind = "unknown"
-        operation = ec.operation_name or (kind if kind != "unknown" else "?")
-        context = ec.context
-        principal = context.principal if isinstance(context, Context) else None
-        codes = sorted({str((e.extensions or {}).get("code")) for e in errors})
-        legs = context.write_legs if isinstance(context, Context) else {}
-        # A write leg that failed or waits for another try is an error of the operation,
-        # though the response has no `errors` for it (its payload says what happened).
-        codes += [f"WRITE_{status.upper()}" for status in ("failed", "queued") if legs.get(status)]
-        # A client's mistake is worth a warning, never the document or the variables
-        # (they may be megabytes, and hold emails): the document is named by its hash.
-        refused = set(codes) & CLIENT_ERRORS
-        level = logging.WARNING if refused else logging.INFO
-        seconds = time.perf_counter() - started
-        outcome = "refused" if refused else "failed" if codes else "ok"
-        metrics.operation(ec.operation_name, kind, outcome, seconds)
-        for error in errors:
-            extensions = error.extensions or {}
-            if extensions.get("code") == LIMIT_CODE and extensions.get("limit"):
-                metrics.LIMIT_REJECTIONS.labels(str(extensions["limit"])).inc()
-        logger.log(
-            level,
-            "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s "
-            "write_legs=%s errors=%s",
-            _NAME.sub("_", operation)[:64] or "?",
-            hashlib.sha256((ec.query or "").encode()).hexdigest()[:12],
-            _NAME.sub("_", principal.name)[:64] if principal else "-",
-            seconds * 1000,
-            ",".join(f"{p.value}:{n}" for p, n in sorted(calls.items())) or "none",
-            ",".join(f"{status}:{n}" for status, n in sorted(legs.items())) or "none",
-            ",".join(codes) or "none",
-        )
+
+def _log(
+    ec: ExecutionContext, started: float, calls: dict[Any, int], errors: list[GraphQLError]
+) -> None:
+    try:
+        kind = ec.operation_type.value
+    except RuntimeError:  # the document did not parse
+        kind = "unknown"
+    operation = ec.operation_name or (kind if kind != "unknown" else "?")
+    context = ec.context
+    principal = context.principal if isinstance(context, Context) else None
+    codes = sorted({str((e.extensions or {}).get("code")) for e in errors})
+    legs = context.write_legs if isinstance(context, Context) else {}
+    # A write leg that failed or waits for another try is an error of the operation,
+    # though the response has no `errors` for it (its payload says what happened).
+    codes += [f"WRITE_{status.upper()}" for status in ("failed", "queued") if legs.get(status)]
+    # A client's mistake is worth a warning, never the document or the variables
+    # (they may be megabytes, and hold emails): the document is named by its hash.
+    refused = set(codes) & CLIENT_ERRORS
+    level = logging.WARNING if refused else logging.INFO
+    seconds = time.perf_counter() - started
+    outcome = "refused" if refused else "failed" if codes else "ok"
+    metrics.operation(ec.operation_name, kind, outcome, seconds)
+    for error in errors:
+        extensions = error.extensions or {}
+        if extensions.get("code") == LIMIT_CODE and extensions.get("limit"):
+            metrics.LIMIT_REJECTIONS.labels(str(extensions["limit"])).inc()
+    logger.log(
+        level,
+        "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s "
+        "write_legs=%s errors=%s",
+        _NAME.sub("_", operation)[:64] or "?",
+        hashlib.sha256((ec.query or "").encode()).hexdigest()[:12],
+        _NAME.sub("_", principal.name)[:64] if principal else "-",
+        seconds * 1000,
+        ",".join(f"{p.value}:{n}" for p, n in sorted(calls.items())) or "none",
+        ",".join(f"{status}:{n}" for status, n in sorted(legs.items())) or "none",
+        ",".join(codes) or "none",
+    )
