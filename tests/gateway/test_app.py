@@ -296,6 +296,40 @@ def test_a_syntax_error_is_a_graphql_error_not_a_crash(gateway_url: str) -> None
     assert errors[0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "answer"),
+    [
+        (b'{"query": "{ __typename }"}', "application/json", 200, '{"data":{"__typename"'),
+        (b'{"query": "{ __typename }"}', "application/json; charset=utf-8", 200, '{"data"'),
+        (b"{", "application/json", 400, "Unable to parse request body as JSON"),
+        (b"[1]", "application/json", 400, "The request body must be a JSON object"),
+        (b'{"query": 1}', "application/json", 400, "`query` must be a string or null"),
+        (b'{"query": "{ a }", "variables": []}', "application/json", 400, "`variables` must be"),
+        (b'{"query": "{ a }", "extensions": 1}', "application/json", 400, "`extensions` must be"),
+        (b'{"query": "{ a }", "operationName": 1}', "application/json", 400, "`operationName`"),
+        (b"{}", "application/json", 400, "No GraphQL query found in the request"),
+        (
+            b'{"query": "query A { __typename }", "operationName": "B"}',
+            "application/json",
+            400,
+            'Unknown operation named "B".',
+        ),
+        (b'{"query": "{ __typename }"}', "text/plain", 400, "Unsupported content type"),
+    ],
+)
+def test_a_post_is_answered_or_refused_as_graphql_over_http_says(
+    gateway_url: str, body: bytes, content_type: str, status: int, answer: str
+) -> None:
+    response = httpx.post(
+        f"{gateway_url}/graphql", content=body, headers={"Content-Type": content_type}
+    )
+
+    assert response.status_code == status
+    assert answer in response.text
+    if status == 200:
+        assert response.headers["content-type"] == "application/json"
+
+
 # -- GraphiQL --------------------------------------------------------------------
 
 
