@@ -80,9 +80,19 @@ class KeyValueFormatter(logging.Formatter):
     building them one by one: two lines are written per request.)
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The timestamp's text up to its seconds, made once a second, not once a line.
+        self._second = -1
+        self._prefix = ""
+
     def format(self, record: logging.LogRecord) -> str:
-        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-        head = f"ts={stamp[:-3]}Z level={record.levelname.lower()} logger={record.name}"
+        second = int(record.created)
+        if second != self._second:
+            stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second, self._prefix = second, f"ts={stamp}."
+        millis = int((record.created - second) * 1000)
+        head = f"{self._prefix}{millis:03d}Z level={record.levelname.lower()} logger={record.name}"
         request_id = getattr(record, "request_id", None) or current_request_id()
         if request_id:
             head += f" request_id={_text(request_id)}"

@@ -72,3 +72,19 @@ def test_the_sandbox_threads_uvicorn_lines_are_dropped_below_warning() -> None:
     assert quiet.filter(record("uvicorn.access", "x"))
     assert quiet.filter(record("contact_gateway.cli", "x", thread=SANDBOX_THREAD))
     assert quiet.filter(record("uvicorn.error", "x", level=logging.WARNING, thread=SANDBOX_THREAD))
+
+
+def test_each_line_has_its_own_time_to_the_millisecond() -> None:
+    formatter = KeyValueFormatter()
+    stamps = []
+    for created in (1_767_225_599.9996, 1_767_225_600.0004, 1_767_225_600.25, 1_767_225_599.5):
+        line = record("contact_gateway.operation", "a=b")
+        line.created = created
+        stamps.append(formatter.format(line).split(" ")[0])
+
+    assert stamps == [
+        "ts=2025-12-31T23:59:59.999Z",
+        "ts=2026-01-01T00:00:00.000Z",
+        "ts=2026-01-01T00:00:00.250Z",
+        "ts=2025-12-31T23:59:59.500Z",
+    ]
