@@ -34,7 +34,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import process_result
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -299,7 +298,9 @@ class GraphQLView(GraphQL[Context, None]):
         answered with one JSON body (no upload, no stream): what `_post` answers."""
         if self._stream_transport_map:
             return False
-        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        # The media type as Strawberry's parse_content_type reads it (case kept), without
+        # building an email.message.Message for every request.
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip()
         return "application/json" in content_type
 
     async def _post(self, request: Request, body: bytes) -> Response:
