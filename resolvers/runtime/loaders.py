@@ -315,21 +315,23 @@ class Loaders:
                     )
         await asyncio.gather(*first)
 
-        async def by_email(loader: DataLoader[str, ContactRecord | None]) -> None:
+        if emails:
+            # Every provider's answer for every email, awaited together: the loaders'
+            # futures, without a task per provider around them.
             wanted = [(key, email) for key, found in emails.items() for email in sorted(found)]
-            answers = await asyncio.gather(
-                *(loader.load(email) for _, email in wanted), return_exceptions=True
-            )
-            for (key, _), answer in zip(wanted, answers, strict=True):
+            asked = [
+                (key, loader.load(email))
+                for loader in self.by_email.values()
+                for key, email in wanted
+            ]
+            answers = await asyncio.gather(*(f for _, f in asked), return_exceptions=True)
+            for (key, _), answer in zip(asked, answers, strict=True):
                 if isinstance(answer, ConnectorError):
                     failures[key].append(answer)
                 elif isinstance(answer, BaseException):
                     raise answer
                 elif answer is not None:
                     _add(records[key], answer)
-
-        if emails:
-            await asyncio.gather(*(by_email(loader) for loader in self.by_email.values()))
 
         people: dict[PersonKey, Person | None] = {}
         for key in keys:
