@@ -352,13 +352,9 @@ class HTTPConnector(Generic[S]):
         timeout = max(timeout, 0.001)
         query = query_string(params) if params else None
         content = None if json is None else orjson.dumps(json)
+        total = None if stop is None else max(stop - now, 0.001)
         try:
-            if stop is None:
-                response = await self._send(method, path, query, content, timeout)
-            else:
-                # The deadline holds even where a transport ignores its timeout.
-                async with asyncio.timeout(max(stop - now, 0.001)):
-                    response = await self._send(method, path, query, content, timeout)
+            response = await self._send(method, path, query, content, timeout, total)
         except http.TRANSPORT_ERRORS as exc:
             error = http.failure(exc, self.provider, timeout)
             metrics.provider_failure(

@@ -22,6 +22,7 @@ does not decode is an answer the connector cannot use.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -164,6 +165,7 @@ class WholeAnswers(AiohttpTransport):
             query: str | None,
             content: bytes | None,
             seconds: float,
+            total: float | None,
             headers: multidict.CIMultiDict[str] | None = None,
         ) -> Answer:
             if not isinstance(self.client, aiohttp.ClientSession):
@@ -178,7 +180,7 @@ class WholeAnswers(AiohttpTransport):
                 allow_redirects=False,
                 compress=False,
                 timeout=aiohttp.ClientTimeout(
-                    sock_connect=seconds, sock_read=seconds, connect=seconds
+                    total=total, sock_connect=seconds, sock_read=seconds, connect=seconds
                 ),
                 proxy=proxy,
                 proxy_auth=proxy_auth,
@@ -193,7 +195,12 @@ class WholeAnswers(AiohttpTransport):
         named = tracing.provider_call_name(self.provider)
 
         async def traced(
-            method: str, path: str, query: str | None, content: bytes | None, seconds: float
+            method: str,
+            path: str,
+            query: str | None,
+            content: bytes | None,
+            seconds: float,
+            total: float | None,
         ) -> Answer:
             url = provider_url(base, path, query)
             with tracer.start_as_current_span(named(method, url), kind=SpanKind.CLIENT) as span:
@@ -201,7 +208,7 @@ class WholeAnswers(AiohttpTransport):
                     tracing.describe_provider_call(span, self.provider, method, url)
                 carried = multidict.CIMultiDict(plain if content is None else with_body)
                 propagate.inject(carried)
-                answer = await send(method, path, query, content, seconds, carried)
+                answer = await send(method, path, query, content, seconds, total, carried)
                 if span.is_recording():
                     span.set_attribute("http.response.status_code", answer.status_code)
                     if answer.status_code >= 400:
@@ -297,8 +304,11 @@ class Answer:
 
 
 # One exchange: method, path (under the provider's base URL), encoded query or None,
-# JSON body or None, and the seconds it may take.
-Send = Callable[[str, str, str | None, bytes | None, float], Awaitable[ProviderAnswer]]
+# JSON body or None, the seconds each step of it may take (to connect, between reads),
+# and the seconds it may take in all (the operation's deadline) or None.
+Send = Callable[
+    [str, str, str | None, bytes | None, float, float | None], Awaitable[ProviderAnswer]
+]
 
 # A path whose characters httpx would leave as they are (no percent-encoding to add).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~-]*")
@@ -337,7 +347,8 @@ def aiohttp_url(base: httpx.URL, path: str, query: str | None) -> yarl.URL:
 def sender(
     client: httpx.AsyncClient, base_url: str, headers: httpx.Headers, json_headers: httpx.Headers
 ) -> Send:
-    """How a connector sends a request: `headers` with it, `json_headers` with a body.
+    """How a connector sends a request: `headers` with it, `json_headers` with a body; no
+    exchange runs past its `total` seconds, whatever the transport does.
 
     Through the gateway's own transport (`WholeAnswers`, the production case) the
     request goes straight to its aiohttp session and comes back as an `Answer`: no
@@ -359,7 +370,12 @@ def sender(
         return transport.direct(base, headers, json_headers)
 
     async def send(
-        method: str, path: str, query: str | None, content: bytes | None, seconds: float
+        method: str,
+        path: str,
+        query: str | None,
+        content: bytes | None,
+        seconds: float,
+        total: float | None,
     ) -> httpx.Response:
         # `httpx.Timeout(timeout).as_dict()`, without building a Timeout per call.
         timeouts = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
@@ -370,11 +386,13 @@ def sender(
             content=content,
             extensions={"timeout": timeouts},
         )
-        response = await transport.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
+        # A transport given to the app may ignore its timeouts: the deadline holds anyway.
+        async with asyncio.timeout(total):
+            response = await transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         return response
 
     return send
