@@ -20,7 +20,7 @@ from gateway.domain.records import Provider
 from sandbox.app import Sandbox
 from tests.gateway.conftest import serve_gateway
 from tests.rawhttp import Exchange, running
-from tests.support import SANDBOX_URL, gateway_settings
+from tests.support import SANDBOX_URL, gateway_settings, serve_in_thread
 
 CONTACTS = "{ contacts(first: 5) { edges { node { id email sources { provider remoteId } } } } }"
 UPSERT = """
@@ -32,6 +32,9 @@ mutation {
   }
 }
 """
+
+
+FIND = '{ contact(email: "ada.lovelace.0@stark.test") { email sources { provider } } }'
 
 
 def only(settings: GatewaySettings, *providers: Provider) -> GatewaySettings:
@@ -328,6 +331,34 @@ def test_a_post_is_answered_or_refused_as_graphql_over_http_says(
     assert answer in response.text
     if status == 200:
         assert response.headers["content-type"] == "application/json"
+
+
+def test_graphql_answers_the_same_straight_and_through_starlettes_router(
+    sandbox: Sandbox,
+) -> None:
+    # /graphql goes straight to its view; mounted under a root path it goes through
+    # Starlette's stack. Both must answer alike, request id and CORS headers included.
+    settings = gateway_settings(SANDBOX_URL)
+    settings = replace(settings, server=replace(settings.server, cors_origins=("https://a.test",)))
+    app = create_app(settings, transport=httpx.ASGITransport(app=sandbox.app))
+
+    async def mounted(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "root_path": "/gw", "path": "/gw" + scope["path"]}
+        await app(scope, receive, send)
+
+    headers = {"Origin": "https://a.test", "X-Request-ID": "r-1"}
+    answers = []
+    with serve_in_thread(app) as straight, serve_in_thread(mounted) as routed:
+        for url in (straight, routed):
+            for body in ({"query": FIND}, {"query": "{ nope }"}):
+                answers.append(httpx.post(f"{url}/graphql", json=body, headers=headers))
+
+    assert answers[0].json()["data"]["contact"]["email"] == "ada.lovelace.0@stark.test"
+    for one, other in zip(answers[:2], answers[2:], strict=True):
+        assert (one.status_code, one.json()) == (other.status_code, other.json())
+        for name in ("x-request-id", "access-control-allow-origin", "content-type"):
+            assert one.headers.get(name) == other.headers.get(name) is not None, name
 
 
 # -- GraphiQL --------------------------------------------------------------------
