@@ -305,15 +305,23 @@ class Journal:
         return Counter({row[0]: int(row[1]) for row in rows})
 
     async def operation(self, operation_id: str) -> OperationView | None:
-        """An operation, its legs counted by status."""
+        """An operation, its legs counted by status.
+
+        The legs are counted before the operation's row is read: each statement may see
+        a newer database than the one before it (SQLite's and PostgreSQL's default for
+        reads), and `record` writes a leg's end and the operation's status together, so
+        legs seen ended mean the row read after them has the status and end time too.
+        Read the other way round, a job could show every leg done but no end time.
+        """
         async with self.store.transaction() as connection:
+            counts = await self._counts(connection, operation_id)
             row = (
                 await connection.execute(select(operations).where(operations.c.id == operation_id))
             ).first()
-            if row is None:
-                return None
-            view = _view(row)
-            view.counts = await self._counts(connection, operation_id)
+        if row is None:
+            return None
+        view = _view(row)
+        view.counts = counts
         return view
 
     async def operations(
@@ -350,9 +358,17 @@ class Journal:
                     .where(legs.c.operation_id.in_([v.id for v in views]))
                     .group_by(legs.c.operation_id, legs.c.status)
                 )
-                by_id = {view.id: view for view in views}
+                counts: dict[str, Counter[str]] = {view.id: Counter() for view in views}
                 for operation_id, leg_status, count in counted:
-                    by_id[operation_id].counts[leg_status] = int(count)
+                    counts[operation_id][leg_status] = int(count)
+                # Read again after the legs (see `operation`): their rows as of the counts.
+                fresh = await connection.execute(
+                    select(operations).where(operations.c.id.in_(list(counts)))
+                )
+                by_id = {row.id: _view(row) for row in fresh}
+                views = [by_id[view.id] for view in views if view.id in by_id]
+                for view in views:
+                    view.counts = counts[view.id]
         return views, len(rows) > first
 
     async def progress(self, operation_id: str) -> dict[Provider, Counter[str]]:
