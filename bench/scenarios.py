@@ -11,6 +11,8 @@
     telemetry   a lookup with traces on and off, and what its metrics cost
     hive        the merged lookup through contact-gateway and Hive Gateway side by side
                 (not by default: needs node and npm)
+    instructions  the same lookup in instructions per request, under callgrind (not by
+                default: needs valgrind)
     abuse       requests the gateway was found vulnerable to: refused, at no provider call?
     store       contact(email:) with the identity store and without it: the added p50
     cached      contacts(first: 50) with sources, Lunar Send at 2/s: cold, then from [cache]
@@ -36,6 +38,7 @@ import httpx
 
 from bench import chart
 from bench import hive as peer
+from bench import instructions as counted
 from bench.abuse import Abuse, Answer, abuses, send
 from bench.bounds import (
     WRITE_BATCH,
@@ -1428,6 +1431,54 @@ def hive(h: Harness) -> Outcome:
     return Outcome(figures=figures, details=details)
 
 
+# -- instructions per merged lookup (callgrind) ---------------------------------------------
+
+COUNTED_LOOKUPS = 300
+COUNTED_CLIENTS = 16
+
+
+def instructions(h: Harness) -> Outcome:
+    """The merged lookup of `hive` (`contact(email:)` over Adaptix, Trustmary and Lunar
+    Send) in instructions the gateway's process executes per request: one worker under
+    callgrind, 16 clients, 300 lookups after a warm-up (see `bench.instructions`)."""
+    why = counted.missing()
+    if why is not None:
+        raise BenchError(f"instructions: {why}")
+    sandbox, _ = h.sandbox()
+    units = [[graphql(peer.OURS, {"email": e})] for e in three_provider_emails()]
+    server = counted.start_counted(h.workdir, gateway_config(sandbox.url), peer.free_port())
+    h.servers.append(server)
+    h.gateways.add(server.name)  # its answers are checked for GraphQL errors
+    warm = 2 * len(units) + 50
+    h.load(server, units, "counted warm-up", concurrency=COUNTED_CLIENTS, count=warm, timeout=120)
+    counted.counting(server, on=True)
+    h.load(
+        server,
+        units,
+        "counted lookups",
+        concurrency=COUNTED_CLIENTS,
+        count=COUNTED_LOOKUPS,
+        timeout=120,
+    )
+    counted.counting(server, on=False)
+    h.servers.remove(server)
+    total = counted.collected(server)
+    h.stop(sandbox)
+    per_request = total / COUNTED_LOOKUPS
+    return Outcome(
+        figures=[
+            Figure(
+                "instructions.merged_lookup",
+                per_request / 1e6,
+                "M",
+                note=f"instructions per contact(email:) in the gateway's process, "
+                f"{COUNTED_CLIENTS} clients, {COUNTED_LOOKUPS} lookups (callgrind)",
+            )
+        ],
+        details={"instructions": total, "lookups": COUNTED_LOOKUPS},
+    )
+
+
 SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "loadgen": loadgen_ceiling,
     "fanout": fanout,
@@ -1440,14 +1491,16 @@ SCENARIOS: dict[str, Callable[[Harness], Outcome]] = {
     "journal": journal,
     "telemetry": telemetry,
     "hive": hive,
+    "instructions": instructions,
     "cached": cached,
     "memory": memory,
     "growth": growth,
 }
 # Not run unless asked for by name: cached waits ~26 s a run for Lunar Send's pace, and
 # growth's 10,000 people take ~50 s a run; with them the default run would pass 6 minutes.
-# hive needs node and npm (and fills an npm cache the first time).
-BY_NAME_ONLY = ("hive", "cached", "growth")
+# hive needs node and npm (and fills an npm cache the first time); instructions needs
+# valgrind, and a minute.
+BY_NAME_ONLY = ("hive", "instructions", "cached", "growth")
 DEFAULT = tuple(name for name in SCENARIOS if name not in BY_NAME_ONLY)
 
 
@@ -1473,6 +1526,7 @@ def estimate_seconds(name: str, options: Options) -> float:
         + 2 * HIVE_WARMUP
         + runs * 2 * (seconds + 1.5)
         + runs * 2 * max(50, seconds * 15) * 0.06,
+        "instructions": 60,
         "cached": 2 + runs * (3 + cold_listing) + 11,
         "memory": 1,
         "growth": 1 + runs * GROWTH_PEOPLE * 0.0055,

@@ -4,6 +4,9 @@ import asyncio
 import cProfile
 import json
 import os
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -592,7 +595,12 @@ def test_abuse_scenario_smoke(
 
 
 def test_the_default_run_leaves_out_the_slow_ones_and_ends_with_memory() -> None:
-    assert set(scenarios.SCENARIOS) - set(scenarios.DEFAULT) == {"hive", "cached", "growth"}
+    assert set(scenarios.SCENARIOS) - set(scenarios.DEFAULT) == {
+        "hive",
+        "instructions",
+        "cached",
+        "growth",
+    }
     # memory reads the peak RSS of every gateway started before it.
     assert scenarios.DEFAULT[-1] == "memory"
 
@@ -764,3 +772,33 @@ def test_a_peer_s_cpu_is_read_over_its_whole_process_tree(tmp_path: Path) -> Non
         assert len(hive.tree(process.pid)) == 2
     finally:
         server.stop(grace=0.1)
+
+
+def test_the_count_is_read_from_callgrind_at_the_servers_end(tmp_path: Path) -> None:
+    # A stand-in for the counted server: it prints what valgrind prints as it exits.
+    from bench import instructions
+
+    log = tmp_path / "counted.log"
+    program = (
+        "import signal, sys, time\n"
+        "def end(*_):\n"
+        "    print('==1== Collected : 123456789', flush=True)\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGINT, end)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", program],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 10
+    while "ready" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server = Server("counted", process, log)
+
+    assert instructions.collected(server) == 123_456_789
+    assert process.poll() is not None
