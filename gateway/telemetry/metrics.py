@@ -106,15 +106,25 @@ _NAME = re.compile(r"[^A-Za-z0-9_]")
 _names: set[str] = set()
 
 
+# The labelled series of each (operation name, type, outcome), looked up once each.
+_OPERATION_SERIES: dict[tuple[str | None, str, str], tuple[Any, Any]] = {}
+
+
 def operation(name: str | None, kind: str, outcome: str, seconds: float) -> None:
-    label = _NAME.sub("_", name or "")[:64] or "anonymous"
-    if label not in _names:
-        if len(_names) >= MAX_OPERATION_NAMES:
-            label = "other"
-        else:
-            _names.add(label)
-    OPERATIONS.labels(label, kind, outcome).inc()
-    OPERATION_SECONDS.labels(kind).observe(seconds)
+    series = _OPERATION_SERIES.get((name, kind, outcome))
+    if series is None:
+        label = _NAME.sub("_", name or "")[:64] or "anonymous"
+        if label not in _names:
+            if len(_names) >= MAX_OPERATION_NAMES:
+                label = "other"
+            else:
+                _names.add(label)
+        series = (OPERATIONS.labels(label, kind, outcome), OPERATION_SECONDS.labels(kind))
+        # Names come from clients: a flood of new ones is labelled "other" and not kept.
+        if len(_OPERATION_SERIES) < 4 * MAX_OPERATION_NAMES:
+            _OPERATION_SERIES[(name, kind, outcome)] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 # The labelled series of every provider call, looked up once each: `labels()` checks

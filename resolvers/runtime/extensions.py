@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -28,7 +29,7 @@ from strawberry.types import ExecutionContext
 from connectors import budget
 from connectors.errors import CallBudgetExceeded, OperationTimeout
 from gateway.telemetry import metrics
-from resolvers.runtime import memory
+from resolvers.runtime import documents, memory
 from resolvers.runtime.context import Context, Failure
 from resolvers.runtime.errors import BadUserInputs, GatewayError
 
@@ -199,6 +200,21 @@ def _one(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _document_hash(text: str) -> str:
+    """How the log names a document: its SHA-256, 12 hex digits; kept for the documents
+    the document cache would keep (the same few come again and again)."""
+    if len(text) > documents.MAX_TEXT:
+        return _sha256(text)
+    return _kept_sha256(text)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+_kept_sha256 = functools.lru_cache(maxsize=documents.MAXSIZE)(_sha256)
+
+
 def _log(
     ec: ExecutionContext, started: float, calls: dict[Any, int], errors: list[GraphQLError]
 ) -> None:
@@ -230,7 +246,7 @@ def _log(
         "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s "
         "write_legs=%s errors=%s",
         _NAME.sub("_", operation)[:64] or "?",
-        hashlib.sha256((ec.query or "").encode()).hexdigest()[:12],
+        _document_hash(ec.query or ""),
         _NAME.sub("_", principal.name)[:64] if principal else "-",
         seconds * 1000,
         ",".join(f"{p.value}:{n}" for p, n in sorted(calls.items())) or "none",
