@@ -111,7 +111,7 @@ def _cache(settings: GatewaySettings, store: Store | None, redis: Any) -> Cache 
 async def _stop(runtime: Runtime, work: asyncio.Future[Any]) -> None:
     """Stop the background work and wait for writes still in flight: each gets the
     grace (`[writes] stop_grace`), then what is unfinished is queued for the next start."""
-    runtime.stopping.set()
+    runtime.stop()
     pending = {work, *runtime.in_flight}
     _, late = await asyncio.wait(pending, timeout=runtime.writes.stop_grace + STOP_MARGIN)
     for task in late:
@@ -134,7 +134,7 @@ def _stop_on_signal(runtime: Runtime) -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def handle(sig: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(runtime.stopping.set)
+        loop.call_soon_threadsafe(runtime.stop)
         earlier = previous[signal.Signals(sig)]
         if callable(earlier):
             earlier(sig, frame)

@@ -87,17 +87,6 @@ class _Replay:
                 return
 
 
-async def _stopped(request: Request) -> None:
-    """Returns when the gateway has been stopping for longer than writes' grace (and a
-    second more, for them to answer first): an operation still running is then cut."""
-    runtime = getattr(request.state, "runtime", None)
-    if not isinstance(runtime, Runtime):
-        await asyncio.Event().wait()
-        return
-    await runtime.stopping.wait()
-    await asyncio.sleep(runtime.writes.stop_grace + 1.0)
-
-
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with the gateway's guards, context and GraphiQL page.
 
@@ -251,16 +240,17 @@ class GraphQLView(GraphQL[Context, None]):
         """The operation's response; None when the client left before it was ready."""
         run = asyncio.ensure_future(self._run(request, replay.body_read))
         gone = asyncio.ensure_future(replay.watch())
-        stop = asyncio.ensure_future(_stopped(request))
+        runtime = getattr(request.state, "runtime", None)
+        cut = runtime.cut_off() if isinstance(runtime, Runtime) else None
+        waited: set[asyncio.Future[Any]] = {run, gone} if cut is None else {run, gone, cut}
         try:
             await asyncio.wait(
-                {run, gone, stop},
+                waited,
                 timeout=self.limits.timeout + BACKSTOP,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             gone.cancel()
-            stop.cancel()
         if run.done():
             return run.result()
         run.cancel()
@@ -269,7 +259,7 @@ class GraphQLView(GraphQL[Context, None]):
         if replay.gone.is_set():
             logger.info("event=client_gone method=%s path=%s", request.method, request.url.path)
             return None
-        if stop.done() and not stop.cancelled():
+        if cut is not None and cut.done():
             return _graphql_error(
                 503,
                 "The gateway is stopping and the operation did not finish in time; send it "

@@ -104,8 +104,9 @@ class Runtime:
         self.cache = cache
         self.journal = journal
         self.writes = writes or WritePolicy()
-        # Set when the process is asked to stop: writes in flight are then queued.
+        # Set when the process is asked to stop (`stop`): writes in flight are then queued.
         self.stopping = asyncio.Event()
+        self._cut: asyncio.Future[None] | None = None
         # The journal's legs this process works on (their leases are renewed).
         self.holds = Holds()
         # Set when a bulk job is started, so the runner takes it up at once.
@@ -147,6 +148,26 @@ class Runtime:
         self.health = HealthMonitor(ordered, store, interval=health_interval)
         self.tracer = tracer
         self.phone_region = phone_region
+
+    def stop(self) -> None:
+        """Start stopping: writes in flight get their grace (`[writes] stop_grace`) and a
+        second more to answer, then operations still running are cut (`cut_off`)."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        asyncio.get_running_loop().call_later(self.writes.stop_grace + 1.0, self._cut_now)
+
+    def cut_off(self) -> asyncio.Future[None]:
+        """Done once operations still running must be cut (see `stop`): one future that
+        every request waits on, not a task per request."""
+        if self._cut is None:
+            self._cut = asyncio.get_running_loop().create_future()
+        return self._cut
+
+    def _cut_now(self) -> None:
+        cut = self.cut_off()
+        if not cut.done():
+            cut.set_result(None)
 
     def enabled(self, provider: Provider) -> bool:
         return provider in self.connectors

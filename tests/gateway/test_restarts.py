@@ -193,6 +193,35 @@ def test_sigterm_answers_the_write_in_flight_with_its_slow_leg_queued_and_it_lan
     assert copies(sandbox_url, "adaptix", email) == 1
 
 
+def test_sigterm_cuts_a_read_still_waiting_for_a_provider_after_the_grace(
+    tmp_path: Path, sandbox_url: str, gateway: Any
+) -> None:
+    config = write_config(tmp_path, sandbox_url, stop_grace=1)
+    controls(sandbox_url, "adaptix", latency_ms=8000)
+    url, first = gateway(config)
+    query = '{ contact(email: "ada.lovelace.0@stark.test") { email } }'
+
+    import concurrent.futures
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(httpx.post, f"{url}/graphql", json={"query": query}, timeout=30)
+            time.sleep(0.8)
+            started = time.monotonic()
+            first.send_signal(signal.SIGTERM)
+            response = answer.result()
+            answered_in = time.monotonic() - started
+            first.communicate(timeout=20)
+    finally:
+        controls(sandbox_url, "adaptix", latency_ms=0)
+
+    # The grace (1 s) and a second more, then the operation is cut: not 8 s.
+    assert response.status_code == 503, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "SERVICE_STOPPING"
+    assert response.headers["retry-after"] == "5"
+    assert 1.5 < answered_in < 6
+
+
 # -- contact-gateway import ------------------------------------------------------------------
 
 
