@@ -46,7 +46,7 @@ from resolvers.services.listing import (
     ordered,
     sort_key,
 )
-from resolvers.services.lookup import account_key, complete, find_person
+from resolvers.services.lookup import account_key, complete, find_at_root, find_person
 from resolvers.types.account import AccountNode
 from resolvers.types.activity import KINDS, SINCE, UNTIL, ActivityConnection, activity_filter
 from resolvers.types.contact import ContactConnection, ContactNode
@@ -102,8 +102,11 @@ def _listing_count(info: Info, phases: list[Provider]) -> Callable[[], Awaitable
     return total
 
 
-async def _contact(info: Info, key: PersonKey) -> ContactNode | None:
-    person = await find_person(info.context, info, key)
+async def _contact(info: Info, key: PersonKey, *, root: bool = False) -> ContactNode | None:
+    if root:
+        person = await find_at_root(info.context, info, key)
+    else:
+        person = await find_person(info.context, info, key)
     return ContactNode.from_person(person) if person else None
 
 
@@ -144,7 +147,7 @@ class Query:
             key = PersonKey.email(check_email(email, "email"))
         else:
             key = person_key(str(id))
-        return await _contact(info, key)
+        return await _contact(info, key, root=True)
 
     @strawberry.field(
         description="Contacts, one per person across providers. Filtered or not, they come "

@@ -268,6 +268,10 @@ class Loaders:
             for key in keys
         ]
 
+    async def find(self, key: PersonKey) -> Lookup:
+        """One person's lookup, made at once (see `lookup.find_at_root`)."""
+        return (await self._load_people([key]))[0]
+
     async def _load_people(self, keys: list[PersonKey]) -> list[Lookup]:
         records: dict[PersonKey, list[ContactRecord]] = {key: [] for key in keys}
         failures: dict[PersonKey, list[Failure]] = {key: [] for key in keys}

@@ -19,6 +19,16 @@ async def find_person(ctx: Context, info: Info, key: PersonKey) -> Person | None
     return lookup.person
 
 
+async def find_at_root(ctx: Context, info: Info, key: PersonKey) -> Person | None:
+    """`find_person` for a root field (`contact`): looked up at once, not through the
+    people loader. A root field asks for one person, so the loader's batch holds one key
+    and costs two tasks; the providers' loaders below still batch what several root
+    fields of one document ask for in the same tick."""
+    lookup = await ctx.loaders.find(key)
+    ctx.report(info, *lookup.failures)
+    return lookup.person
+
+
 async def complete(ctx: Context, info: Info, keys: Sequence[PersonKey]) -> list[Person | None]:
     """The person behind each key (None if no provider has them), with every readable record."""
     lookups = await ctx.loaders.people.load_many(list(keys))

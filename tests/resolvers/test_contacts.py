@@ -594,3 +594,26 @@ async def test_do_not_contact_entries_carry_reason_date_and_comments(
         "provider": "ADAPTIX",
     }
     assert entry["addedAt"]
+
+
+async def test_root_lookups_of_one_document_share_each_providers_calls(
+    client: httpx.AsyncClient, make_gateway: GatewayFactory
+) -> None:
+    emails = ["ada.lovelace.0@stark.test", "grace.hopper.1@wayne.test"]
+    document = """query($a: String!, $b: String!, $same: String!) {
+      a: contact(email: $a) { email sources { provider } }
+      b: contact(email: $b) { email }
+      again: contact(email: $same) { email }
+    }"""
+    gateway = make_gateway()
+    await reset(client)
+    result = await execute(gateway, document, {"a": emails[0], "b": emails[1], "same": emails[0]})
+
+    assert result.errors == []
+    assert [result.data[k]["email"] for k in ("a", "again")] == [emails[0], emails[0]]
+    # Adaptix reads both emails in one call, Trustmary its one page (fewer calls than a
+    # search per email), Lunar Send one search per email: each email once, though one is
+    # asked for twice.
+    assert await stats(client, "adaptix") == {"GET /api/contacts": 1}
+    assert await stats(client, "trustmary") == {"GET /v1/contacts": 1}
+    assert await stats(client, "lunarsend") == {"GET /api/contacts": 2}
