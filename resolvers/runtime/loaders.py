@@ -148,7 +148,7 @@ class Loaders:
         self.companies: PerProvider[str, list[CompanyLink]] = PerProvider(
             runtime.company_readers, lambda p, c: partial(_load_per_contact, c.fetch_companies)
         )
-        self.people: DataLoader[PersonKey, Lookup] = DataLoader(self._load_people)
+        self._people: DataLoader[PersonKey, Lookup] | None = None
         # Pages read while enumerating: a page read to skip duplicates is not read again.
         self._pages: dict[PageKey, Page] = {}
         # Every record of a provider whose whole listing was read in this request,
@@ -191,7 +191,7 @@ class Loaders:
         for loaders in self._per_provider():
             for loader in loaders.made():
                 loader.clear_all()
-        self.people.clear_all()
+        self._people = None
         self._pages.clear()
         self._complete.clear()
         for result in results:
@@ -209,9 +209,17 @@ class Loaders:
         piled up between collections."""
         for loaders in self._per_provider():
             loaders.drop()
-        self.people.clear_all()
+        self._people = None
         self._pages.clear()
         self._complete.clear()
+
+    @property
+    def people(self) -> DataLoader[PersonKey, Lookup]:
+        """`PersonKey` -> `Lookup`, made when first asked for (a root `contact` field
+        does without it: `find`)."""
+        if self._people is None:
+            self._people = DataLoader(self._load_people)
+        return self._people
 
     def _per_provider(self) -> tuple[PerProvider[Any, Any], ...]:
         return (
