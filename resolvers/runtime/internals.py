@@ -1,4 +1,5 @@
-"""Every use of Strawberry's and graphql-core's non-public API, in one place.
+"""Every use of Strawberry's, graphql-core's and aiodataloader's non-public API, in one
+place.
 
 The gateway reads a few internals for speed (`resolvers.runtime.execution`)
 and for one question Strawberry's `Info` cannot answer (which fragments the
@@ -12,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from typing import Any, TypeGuard, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
+from aiodataloader import DataLoader, dispatch_queue
+from aiodataloader import Loader as _Queued
 from graphql import FragmentDefinitionNode, GraphQLField, GraphQLSchema
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -24,6 +27,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 __all__ = [
+    "BatchLoader",
     "StrawberryGraphQLCoreExecutionContext",
     "describe_enum_values",
     "document_fragments",
@@ -32,6 +36,29 @@ __all__ = [
     "is_default_resolver",
     "strawberry_field",
 ]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BatchLoader(DataLoader[K, V]):
+    """aiodataloader's `DataLoader`, its batch dispatched with one task instead of two.
+
+    On a batch's first key, aiodataloader schedules a task whose only work is to start
+    another task for the batch (the private `enqueue_post_future_job`). Here two turns
+    of the event loop pass first, exactly as there (so a batch closes at the same
+    moment and takes the same keys), then the library's own `dispatch_queue` starts
+    the batch's one task.
+    """
+
+    def do_resolve_reject(self, key: K, future: Any) -> None:
+        self._queue.append(_Queued(key=key, future=future))
+        if len(self._queue) == 1:
+            if self.batch:
+                self.loop.call_soon(self.loop.call_soon, dispatch_queue, self)
+            else:
+                dispatch_queue(self)
 
 
 # Strawberry's test for awaitable results, faster than graphql-core's default (what its

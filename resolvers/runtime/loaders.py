@@ -37,6 +37,7 @@ from gateway.domain.records import (
 )
 from gateway.store import StoreUnavailable
 from gateway.store.identities import Identified, StoredPerson
+from resolvers.runtime.internals import BatchLoader
 
 if TYPE_CHECKING:
     from resolvers.runtime.context import Failure, Runtime, StoreFailure
@@ -90,7 +91,7 @@ class PerProvider(Mapping[Provider, "DataLoader[K, V]"]):
     def __getitem__(self, provider: Provider) -> DataLoader[K, V]:
         loader = self._made.get(provider)
         if loader is None:
-            loader = self._made[provider] = DataLoader(
+            loader = self._made[provider] = BatchLoader(
                 self._batch(provider, self._serving[provider])
             )
         return loader
@@ -218,7 +219,7 @@ class Loaders:
         """`PersonKey` -> `Lookup`, made when first asked for (a root `contact` field
         does without it: `find`)."""
         if self._people is None:
-            self._people = DataLoader(self._load_people)
+            self._people = BatchLoader(self._load_people)
         return self._people
 
     def _per_provider(self) -> tuple[PerProvider[Any, Any], ...]:

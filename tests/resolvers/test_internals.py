@@ -6,6 +6,7 @@ one fails here, with that message, before it fails anywhere else.
 
 from __future__ import annotations
 
+import asyncio
 from enum import StrEnum
 from typing import Any
 
@@ -92,3 +93,33 @@ def test_every_value_of_a_domain_enum_needs_a_description() -> None:
     strawberry.enum(Colour)
     with pytest.raises(ValueError, match="no description for BLUE"):
         internals.describe_enum_values(Colour, {Colour.RED: "Red."})
+
+
+async def test_a_batch_loader_closes_its_batch_when_aiodataloader_does() -> None:
+    # BatchLoader replaces aiodataloader's two-task dispatch with its own scheduling:
+    # keys asked for over the next turns of the event loop must fall into the same
+    # batches as with the library's own DataLoader.
+    from aiodataloader import DataLoader
+
+    async def batches_of(loader_class: type[DataLoader[int, int]]) -> list[list[int]]:
+        seen: list[list[int]] = []
+
+        async def load(keys: list[int]) -> list[int]:
+            seen.append(list(keys))
+            return keys
+
+        loader = loader_class(load)
+
+        async def ask(key: int, turns: int) -> int:
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            return await loader.load(key)
+
+        answers = await asyncio.gather(*(ask(key, turns) for key, turns in enumerate(range(6))))
+        assert answers == list(range(6))
+        return seen
+
+    assert await batches_of(internals.BatchLoader) == await batches_of(DataLoader), (
+        "aiodataloader changed when a batch is dispatched: BatchLoader "
+        "(resolvers/runtime/internals.py) must schedule its batches the same way"
+    )
