@@ -103,32 +103,21 @@ class WholeAnswers(AiohttpTransport):
     """
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
         timeout = request.extensions.get("timeout", {})
         with map_aiohttp_exceptions():
-            content = request.content
-            async with self.client.request(
-                method=request.method,
-                url=str(request.url),
-                headers=request.headers,
-                data=content or None,
-                allow_redirects=False,
-                auto_decompress=False,
-                compress=False,
-                timeout=aiohttp.ClientTimeout(
+            answer, body = await self._exchange(
+                request.method,
+                str(request.url),
+                request.headers,
+                request.content or None,
+                aiohttp.ClientTimeout(
                     sock_connect=timeout.get("connect"),
                     sock_read=timeout.get("read"),
                     connect=timeout.get("pool"),
                 ),
+                decompress=False,
                 server_hostname=request.extensions.get("sni_hostname"),
-                proxy=str(self.proxy.url) if self.proxy else None,
-                proxy_auth=aiohttp.BasicAuth(*self.proxy.auth)
-                if self.proxy and self.proxy.auth
-                else None,
-                proxy_headers=self.proxy.headers if self.proxy else None,
-            ) as answer:
-                body = await answer.read()
+            )
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if answer.reason:
             extensions["reason_phrase"] = answer.reason.encode()
@@ -139,6 +128,39 @@ class WholeAnswers(AiohttpTransport):
             request=request,
             extensions=extensions,
         )
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str | yarl.URL,
+        headers: Any,
+        data: bytes | None,
+        limits: aiohttp.ClientTimeout,
+        *,
+        decompress: bool,
+        server_hostname: str | None = None,
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        """One request on the session (made on first use), its answer read whole: what
+        both ways through this transport share (`handle_async_request`, `direct`)."""
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        proxy = self.proxy
+        async with self.client.request(
+            method,
+            url,
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            auto_decompress=decompress,
+            compress=False,
+            timeout=limits,
+            server_hostname=server_hostname,
+            proxy=str(proxy.url) if proxy else None,
+            proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+            proxy_headers=proxy.headers if proxy else None,
+        ) as answer:
+            body = await answer.read()
+        return answer, body
 
     # Set by `build_client` when traces are on: each call sent through `direct` is a span.
     tracer: Tracer | None = None
@@ -155,9 +177,6 @@ class WholeAnswers(AiohttpTransport):
         """
         plain = multidict.CIMultiDict(headers.multi_items())
         with_body = multidict.CIMultiDict(json_headers.multi_items())
-        proxy = str(self.proxy.url) if self.proxy else None
-        proxy_auth = aiohttp.BasicAuth(*self.proxy.auth) if self.proxy and self.proxy.auth else None
-        proxy_headers = self.proxy.headers if self.proxy else None
 
         async def send(
             method: str,
@@ -168,25 +187,16 @@ class WholeAnswers(AiohttpTransport):
             total: float | None,
             headers: multidict.CIMultiDict[str] | None = None,
         ) -> Answer:
-            if not isinstance(self.client, aiohttp.ClientSession):
-                self.client = self.get_client()
-            if headers is None:
-                headers = plain if content is None else with_body
-            async with self.client.request(
+            answer, body = await self._exchange(
                 method,
                 aiohttp_url(base, path, query),
-                headers=headers,
-                data=content,
-                allow_redirects=False,
-                compress=False,
-                timeout=aiohttp.ClientTimeout(
+                headers if headers is not None else plain if content is None else with_body,
+                content,
+                aiohttp.ClientTimeout(
                     total=total, sock_connect=seconds, sock_read=seconds, connect=seconds
                 ),
-                proxy=proxy,
-                proxy_auth=proxy_auth,
-                proxy_headers=proxy_headers,
-            ) as answer:
-                body = await answer.read()
+                decompress=True,
+            )
             return Answer(answer.status, answer.headers, body, answer.reason or "")
 
         tracer = self.tracer
