@@ -7,9 +7,9 @@ problem becomes its own error in the response (up to `MAX_INPUT_ERRORS`, then
 one saying how many more there were), each with its `extensions.field`.
 
 A provider's failure is not raised: resolvers record it with `Context.report`,
-and `GatewayErrors` turns it into an error with `extensions.provider`, beside
+and `extensions.settle` turns it into an error with `extensions.provider`, beside
 the data the other providers gave.
-Anything else that escapes a resolver is masked by `GatewayErrors`.
+Anything else that escapes a resolver is masked by `extensions.settle`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`GatewayErrors`: the one place where errors meet the GraphQL response.
+"""`operation_scope` and `settle`: what each operation runs in, and the one place where
+its errors meet the GraphQL response (`resolvers.runtime.pipeline` calls both).
 
 - Provider failures recorded during execution become entries in `errors`
   with the field's `path` and `extensions {code, provider}`; the data that
@@ -23,7 +24,6 @@ from typing import Any
 
 from graphql import GraphQLError
 from opentelemetry.trace import Tracer
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from connectors import budget
@@ -144,17 +144,6 @@ def settle(ec: ExecutionContext, result: Any, started: float, calls: Mapping[Any
     codes = {(e.extensions or {}).get("code") for e in errors}
     if len(ec.query or "") > LARGE_DOCUMENT or LIMIT_CODE in codes:
         memory.relieve()
-
-
-class GatewayErrors(SchemaExtension):
-    """`operation_scope` and `settle` around an operation Strawberry runs through its
-    extensions (the gateway's own schema runs them in `resolvers.runtime.pipeline`)."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        with operation_scope(self.execution_context) as spent:
-            yield
-        settle(self.execution_context, self.execution_context.result, started, spent.calls)
 
 
 def _process(error: GraphQLError) -> list[GraphQLError]:

@@ -12,18 +12,16 @@ from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.runtime.context import Context
 from resolvers.runtime.execution import PlainFieldExecution
-from resolvers.runtime.extensions import GatewayErrors
-from resolvers.schema import schema
+from resolvers.schema import GatewaySchema, schema
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactNode
 from tests.conftest import GatewayFactory
 
-# The gateway's own schema with graphql-core's stock executor, to compare against.
-stock = strawberry.Schema(
+# The gateway's own schema and pipeline with Strawberry's stock executor, to compare against.
+stock = GatewaySchema(
     query=Query,
     mutation=Mutation,
     types=[ContactNode, AccountNode],
-    extensions=[GatewayErrors],
     config=StrawberryConfig(auto_camel_case=True),
 )
 
