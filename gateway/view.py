@@ -66,15 +66,15 @@ class _Replay:
     calls wait for the client to hang up (which the watcher reports)."""
 
     def __init__(self, body: bytes, receive: Receive) -> None:
-        self.body: bytes | None = body
-        self.body_read = body
+        self.body = body
+        self.played = False
         self.receive = receive
         self.gone = asyncio.Event()
 
     async def __call__(self) -> Message:
-        if self.body is not None:
-            body, self.body = self.body, None
-            return {"type": "http.request", "body": body, "more_body": False}
+        if not self.played:
+            self.played = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
         await self.gone.wait()
         return {"type": "http.disconnect"}
 
@@ -238,7 +238,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _answer(self, request: Request, replay: _Replay) -> Response | None:
         """The operation's response; None when the client left before it was ready."""
-        run = asyncio.ensure_future(self._run(request, replay.body_read))
+        run = asyncio.ensure_future(self._run(request, replay.body))
         gone = asyncio.ensure_future(replay.watch())
         runtime = getattr(request.state, "runtime", None)
         cut = runtime.cut_off() if isinstance(runtime, Runtime) else None
