@@ -12,13 +12,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.servers import HOST, Server, ServerError, children, cpu_seconds
+from bench.servers import HOST, Server, children, cpu_seconds, wait_answering
 
 PEER = Path(__file__).resolve().parent / "peers" / "hive"
 # `npm ci` the first time takes one to two minutes; the supergraph is composed at each start.
@@ -94,20 +93,9 @@ def start_hive(workdir: Path, providers_url: str, *, name: str = "hive") -> Tree
             start_new_session=True,
         )
     server = TreeServer(name, process, log, port=port)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerError(f"{name} exited at start:\n{server.log_tail()}")
-        try:
-            response = httpx.post(
-                f"{server.url}/graphql",
-                json={"query": "{ __typename }"},
-                timeout=2,
-            )
-            if response.status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    server.stop(grace=2)
-    raise ServerError(f"{name} did not answer within {START_TIMEOUT:g}s:\n{server.log_tail()}")
+
+    def answers() -> bool:
+        query = {"query": "{ __typename }"}
+        return httpx.post(f"{server.url}/graphql", json=query, timeout=2).status_code == 200
+
+    return wait_answering(server, answers, timeout=START_TIMEOUT)

@@ -16,12 +16,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from bench.servers import HOST, ROOT, Server, ServerError, with_store
+from bench.servers import HOST, ROOT, Server, ServerError, wait_answering, with_store
 
 # Seconds for the gateway to start: everything runs about 40 times slower under valgrind.
 START_TIMEOUT = 300.0
@@ -58,18 +57,11 @@ def start_counted(workdir: Path, config: str, port: int, *, name: str = "counted
             start_new_session=True,
         )
     server = Server(name, process, log, port=port)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerError(f"{name} exited at start:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(1)
-    server.stop(grace=2)
-    raise ServerError(f"{name} did not answer within {START_TIMEOUT:g}s:\n{server.log_tail()}")
+
+    def answers() -> bool:
+        return httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+
+    return wait_answering(server, answers, timeout=START_TIMEOUT, interval=1.0)
 
 
 def counting(server: Server, on: bool) -> None:

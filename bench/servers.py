@@ -21,10 +21,10 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from starlette.applications import Starlette
@@ -200,6 +200,36 @@ def _wait_started(server: Server, timeout: float) -> None:
             return
         time.sleep(0.05)
     raise ServerError(f"{server.name} did not start within {timeout:g}s:\n{server.log_tail()}")
+
+
+S = TypeVar("S", bound="Server")
+
+
+def wait_answering(
+    server: S,
+    answers: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float = 0.5,
+) -> S:
+    """`server` once `answers()` is true (a transport error counts as not yet).
+
+    Raises:
+        ServerError: it exited or did not answer in time (the message has its log's
+            end); it is stopped then.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(f"{server.name} exited at start:\n{server.log_tail()}")
+        try:
+            if answers():
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(interval)
+    server.stop(grace=2)
+    raise ServerError(f"{server.name} did not answer within {timeout:g}s:\n{server.log_tail()}")
 
 
 def start_sandbox(workdir: Path, *, seed: int | None = 0, name: str = "sandbox") -> Server:
