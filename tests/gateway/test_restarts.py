@@ -144,6 +144,25 @@ def test_a_gateway_killed_mid_fan_out_resumes_the_unfinished_leg_when_it_starts_
     assert copies(sandbox_url, "adaptix", email) == 1
 
 
+def sigterm_during(
+    process: subprocess.Popen[str], url: str, body: dict[str, Any]
+) -> tuple[httpx.Response, float, float, str]:
+    """POST `body` to the gateway and send it SIGTERM 0.8 s into the request: the
+    answer, the seconds from the signal to it and to the process's end, its stderr."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(httpx.post, f"{url}/graphql", json=body, timeout=30)
+        time.sleep(0.8)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        response = answer.result()
+        answered_in = time.monotonic() - started
+        _, err = process.communicate(timeout=20)
+        stopped_in = time.monotonic() - started
+    return response, answered_in, stopped_in, err
+
+
 def test_sigterm_answers_the_write_in_flight_with_its_slow_leg_queued_and_it_lands_later(
     tmp_path: Path, sandbox_url: str, gateway: Any
 ) -> None:
@@ -152,21 +171,9 @@ def test_sigterm_answers_the_write_in_flight_with_its_slow_leg_queued_and_it_lan
     url, first = gateway(config)
     email = "stopping@example.com"
 
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        answer = pool.submit(
-            httpx.post,
-            f"{url}/graphql",
-            json={"query": UPSERT, "variables": {"input": person(email)}},
-            timeout=30,
-        )
-        time.sleep(0.8)
-        started = time.monotonic()
-        first.send_signal(signal.SIGTERM)
-        response = answer.result()
-        _, err = first.communicate(timeout=20)
-        stopped_in = time.monotonic() - started
+    response, _, stopped_in, err = sigterm_during(
+        first, url, {"query": UPSERT, "variables": {"input": person(email)}}
+    )
 
     assert response.status_code == 200, response.text
     payload = response.json()["data"]["upsertContact"]
@@ -201,17 +208,8 @@ def test_sigterm_cuts_a_read_still_waiting_for_a_provider_after_the_grace(
     url, first = gateway(config)
     query = '{ contact(email: "ada.lovelace.0@stark.test") { email } }'
 
-    import concurrent.futures
-
     try:
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            answer = pool.submit(httpx.post, f"{url}/graphql", json={"query": query}, timeout=30)
-            time.sleep(0.8)
-            started = time.monotonic()
-            first.send_signal(signal.SIGTERM)
-            response = answer.result()
-            answered_in = time.monotonic() - started
-            first.communicate(timeout=20)
+        response, answered_in, _, _ = sigterm_during(first, url, {"query": query})
     finally:
         controls(sandbox_url, "adaptix", latency_ms=0)
 
