@@ -29,12 +29,13 @@ from strawberry.utils.await_maybe import await_maybe
 
 from resolvers.runtime import documents, guard
 from resolvers.runtime.context import Context
-from resolvers.runtime.extensions import operation_scope, settle
+from resolvers.runtime.extensions import internal_logger, operation_scope, settle
 from resolvers.runtime.internals import graphql_schema, is_awaitable
 
 if TYPE_CHECKING:
     from strawberry import Schema
 
+INTERNAL = "INTERNAL_SERVER_ERROR"
 # The operations a request may run when its transport does not say (Strawberry's default).
 ALL_OPERATIONS = frozenset(OperationType)
 
@@ -74,11 +75,14 @@ async def run(
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
             context.loaders.release()
             raise
-        except Exception as exc:  # as Strawberry answers it: an error, no data
-            error = (
-                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
-            )
+        except GraphQLError as error:
             result = _refused(ec, [error])
+        except Exception as exc:
+            # The gateway's fault, never the request's: a TypeError here must not be coded
+            # as a bad document, as one raised while coercing a variable would be.
+            internal_logger.error("unexpected error running an operation", exc_info=exc)
+            unexpected = GraphQLError("Unexpected error.", extensions={"code": INTERNAL})
+            result = _refused(ec, [unexpected])
     settle(ec, result, started, spent.calls)
     return result
 

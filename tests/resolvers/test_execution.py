@@ -118,3 +118,19 @@ async def test_null_refused_and_raising_values_give_the_stock_errors() -> None:
         ["items", 2, "count"],
         ["items", 3, "label"],
     ]
+
+
+async def test_an_unexpected_failure_of_the_pipeline_is_the_gateways_error_not_the_requests(
+    make_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Variables that are not a mapping cannot come through HTTP (the view refuses them
+    # with a 400): from code they make graphql-core raise a TypeError before it runs.
+    result = await schema.execute(
+        "{ __typename }",
+        variable_values=[1],  # type: ignore[arg-type]
+        context_value=Context(make_gateway()),
+    )
+
+    assert result.data is None
+    assert [e.extensions for e in result.errors or []] == [{"code": "INTERNAL_SERVER_ERROR"}]
+    assert "unexpected error running an operation" in caplog.text
