@@ -16,6 +16,10 @@ execution the connectors count every call against the same budget
 
 Introspection fields are exempt from the depth limit while introspection is on;
 with it off, an operation that asks for `__schema` or `__type` is refused.
+
+What does not depend on the variables (the shape, the string literals, and the
+estimate when no argument it reads is a variable) is worked out once per
+operation of a kept document and runtime, not on every request sending it.
 """
 
 from __future__ import annotations
@@ -122,35 +126,35 @@ def check(
     introspection: bool,
 ) -> GatewayError | None:
     """The first limit `operation` exceeds, or None when it may run."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    walk = _Walk(fragments, variables or {}, introspection=introspection)
-    if introspection_refused := walk.shape(operation.selection_set):
-        return introspection_refused
-    if walk.roots > limits.max_root_fields:
+    variables = variables or {}
+    known = _known(document, operation, runtime)
+    if known.introspection and not introspection:
+        return IntrospectionDisabled("introspection is switched off on this gateway")
+    if known.roots > limits.max_root_fields:
         return LimitExceeded(
-            f"the operation has {walk.roots} root fields; at most {limits.max_root_fields}",
+            f"the operation has {known.roots} root fields; at most {limits.max_root_fields}",
             limit="max_root_fields",
         )
-    if walk.aliases > limits.max_aliases:
+    if known.aliases > limits.max_aliases:
         return LimitExceeded(
-            f"the operation has {walk.aliases} aliases; at most {limits.max_aliases}",
+            f"the operation has {known.aliases} aliases; at most {limits.max_aliases}",
             limit="max_aliases",
         )
-    if walk.depth > limits.max_depth:
+    if known.depth > limits.max_depth:
         return LimitExceeded(
-            f"the operation nests {walk.depth} levels deep; at most {limits.max_depth}",
+            f"the operation nests {known.depth} levels deep; at most {limits.max_depth}",
             limit="max_depth",
         )
-    longest = max(_string_lengths(operation, variables or {}), default=0)
+    longest = max(known.longest_literal, max(_variable_lengths(variables), default=0))
     if longest > limits.max_argument_length:
         # Bad input rather than a costly request: no provider takes such a value.
         return BadUserInput(
             f"an argument is {longest} characters long; at most {limits.max_argument_length}",
             limit="max_argument_length",
         )
-    calls = estimate(operation, fragments, variables or {}, runtime)
+    calls = known.calls
+    if calls is None:
+        calls = estimate(operation, known.fragments, variables, runtime)
     total = sum(calls.values())
     if total > limits.max_provider_calls:
         return LimitExceeded(
@@ -162,23 +166,68 @@ def check(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What `check` reads of one operation of a document whatever its variables are:
+    its shape, its longest string literal, and its estimate when that reads no
+    variable (a page size given as a variable is read anew each time)."""
+
+    operation: OperationDefinitionNode  # kept, so that its id is not reused meanwhile
+    fragments: Mapping[str, FragmentDefinitionNode]
+    roots: int
+    aliases: int
+    depth: int
+    introspection: bool
+    longest_literal: int
+    calls: Counter[Provider] | None
+
+
+# Per runtime (its providers make the estimate), per operation node: documents are
+# cached (`documents`), so the same operation comes back with every request sending it.
+_KNOWN: weakref.WeakKeyDictionary[Runtime, dict[int, _Known]] = weakref.WeakKeyDictionary()
+MAX_KNOWN = 2048
+
+
+def _known(document: DocumentNode, operation: OperationDefinitionNode, runtime: Runtime) -> _Known:
+    per_runtime = _KNOWN.get(runtime)
+    if per_runtime is None:
+        per_runtime = _KNOWN[runtime] = {}
+    found = per_runtime.get(id(operation))
+    if found is not None and found.operation is operation:
+        return found
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    walk = _Walk(fragments)
+    walk.shape(operation.selection_set)
+    cost = _Cost(fragments, {}, runtime)
+    cost.selections(operation.selection_set, 1, root=operation.operation)
+    found = _Known(
+        operation=operation,
+        fragments=fragments,
+        roots=walk.roots,
+        aliases=walk.aliases,
+        depth=walk.depth,
+        introspection=walk.asks_introspection,
+        longest_literal=max(_literal_lengths(operation), default=0),
+        calls=None if cost.read_variables else cost.calls,
+    )
+    if len(per_runtime) >= MAX_KNOWN:
+        per_runtime.clear()
+    per_runtime[id(operation)] = found
+    return found
+
+
 # -- shape: depth, aliases, root fields -----------------------------------------------
 
 
 class _Walk:
-    def __init__(
-        self,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
-        *,
-        introspection: bool,
-    ) -> None:
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         self.fragments = fragments
-        self.variables = variables
-        self.introspection = introspection
         self.depth = 0
         self.aliases = 0
         self.roots = 0
+        self.asks_introspection = False
 
     def fields(self, selections: SelectionSetNode, seen: frozenset[str]) -> Iterator[FieldNode]:
         """The fields of a selection set, fragments spread in (each once per path)."""
@@ -193,7 +242,7 @@ class _Walk:
                 if fragment is not None and name not in seen:
                     yield from self.fields(fragment.selection_set, seen | {name})
 
-    def shape(self, root: SelectionSetNode) -> GatewayError | None:
+    def shape(self, root: SelectionSetNode) -> None:
         stack: list[tuple[SelectionSetNode, int, frozenset[str]]] = [(root, 1, frozenset())]
         while stack:
             selections, level, seen = stack.pop()
@@ -204,31 +253,31 @@ class _Walk:
                 if node.alias is not None:
                     self.aliases += 1
                 if name in INTROSPECTION_ROOTS:
-                    if not self.introspection:
-                        return IntrospectionDisabled(
-                            "introspection is switched off on this gateway"
-                        )
-                    continue  # exempt from the depth limit while introspection is on
+                    # Refused by `check` while introspection is off; exempt from the
+                    # depth limit while it is on.
+                    self.asks_introspection = True
+                    continue
                 self.depth = max(self.depth, level)
                 if node.selection_set is not None:
                     stack.append((node.selection_set, level + 1, seen))
-        return None
 
 
-def _string_lengths(
-    operation: OperationDefinitionNode, variables: Mapping[str, Any]
-) -> Iterator[int]:
-    def values(value: Any) -> Iterator[int]:
-        pending = [value]  # a loop, not recursion: JSON variables nest up to 1024 deep
-        while pending:
-            item = pending.pop()
-            if isinstance(item, str):
-                yield len(item)
-            elif isinstance(item, Mapping):
-                yield from (len(str(key)) for key in item)
-                pending.extend(item.values())
-            elif isinstance(item, list | tuple):
-                pending.extend(item)
+def _variable_lengths(variables: Mapping[str, Any]) -> Iterator[int]:
+    """The length of every string in the variables, keys of objects included."""
+    pending: list[Any] = [dict(variables)]  # a loop: JSON variables nest up to 1024 deep
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield len(item)
+        elif isinstance(item, Mapping):
+            yield from (len(str(key)) for key in item)
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+
+
+def _literal_lengths(operation: OperationDefinitionNode) -> Iterator[int]:
+    """The length of every string literal in the operation's arguments."""
 
     def literals(node: ValueNode) -> Iterator[int]:
         pending = [node]
@@ -241,7 +290,6 @@ def _string_lengths(
             elif isinstance(item, ObjectValueNode):
                 pending.extend(field.value for field in item.fields)
 
-    yield from values(dict(variables))
     stack: list[SelectionSetNode] = [operation.selection_set]
     while stack:
         for selection in stack.pop().selections:
@@ -295,16 +343,21 @@ class _Cost:
         variables: Mapping[str, Any],
         runtime: Runtime,
     ) -> None:
-        self.walk = _Walk(fragments, variables, introspection=True)
+        self.walk = _Walk(fragments)
         self.variables = variables
         self.runtime = runtime
         self.calls: Counter[Provider] = Counter()
         # Inside a contact's activity: an item's `contact` is that contact, no lookup.
         self.contact_known = False
+        # Whether an argument read was (or held) a variable: then the estimate holds
+        # for these variables only.
+        self.read_variables = False
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
             if argument.name.value == name:
+                if _has_variable(argument.value):
+                    self.read_variables = True
                 return _value(argument.value, self.variables)
         return None
 
@@ -463,6 +516,19 @@ class _Cost:
         changed = runtime.changers.get(name, {})
         self.each(changed, times)
         return times
+
+
+def _has_variable(node: ValueNode) -> bool:
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, VariableNode):
+            return True
+        if isinstance(item, ListValueNode):
+            pending.extend(item.values)
+        elif isinstance(item, ObjectValueNode):
+            pending.extend(field.value for field in item.fields)
+    return False
 
 
 def _value(node: ValueNode, variables: Mapping[str, Any], depth: int = 0) -> Any:

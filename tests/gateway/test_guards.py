@@ -294,6 +294,24 @@ def test_the_call_budget_refusal_says_what_each_provider_would_cost(open_gateway
     assert estimate["LUNARSEND"] == 1000  # one search per person
 
 
+def test_a_page_size_sent_as_a_variable_is_costed_anew_each_time(
+    open_gateway: str, sandbox_calls: Any
+) -> None:
+    # The same document (kept parsed and costed between requests), other variables.
+    query = """query($n: Int!, $m: Int!) { contacts(first: $n) { edges { node {
+        activity(first: $m) { edges { node { id } } } } } } }"""
+    assert "errors" not in post(open_gateway, query, {"n": 2, "m": 1}).json()
+    calls = sandbox_calls()
+    assert calls > 0
+    assert codes(post(open_gateway, query, {"n": 1000, "m": 50})) == ["OPERATION_LIMIT_EXCEEDED"]
+    assert sandbox_calls() == calls
+    assert "errors" not in post(open_gateway, query, {"n": 2, "m": 1}).json()
+    # A long string sent as a variable is refused whatever the document's literals are.
+    long_email = "a" * 2_001 + "@example.com"
+    assert codes(post(open_gateway, LOOKUP, {"e": ADA})) == []
+    assert codes(post(open_gateway, LOOKUP, {"e": long_email})) == ["BAD_USER_INPUT"]
+
+
 def test_the_defaults_let_a_frontend_page_through(open_gateway: str) -> None:
     query = """{ contacts(first: 100) { edges { node {
         id email name tags { name kind } account { name } sources { provider remoteId }
