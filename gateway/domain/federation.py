@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gateway.domain.keys import AccountKey, PersonKey
+from gateway.domain.keys import AccountKey, KeyKind, PersonKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import ContactRecord, Provider, TagRef, WrittenSource
 
@@ -203,6 +203,19 @@ def merge(records: Iterable[ContactRecord], precedence: Precedence) -> list[Pers
     records = list(records)
     if len(records) == 1:  # the common case: a lookup per person of a page
         return [Person(key=PersonKey.of(records[0]), sources=records, precedence=precedence)]
+    # The next most common: every provider's answer to a lookup by one email. Records
+    # sharing a primary email are one person whatever else they hold, and that email
+    # (the one every record gives) is the person's key.
+    shared = normalize_email(records[0].email) if records else None
+    if shared and all(normalize_email(r.email) == shared for r in records):
+        unique = {(r.provider, r.remote_id): r for r in records}
+        key = PersonKey(KeyKind.EMAIL, shared)
+        return [Person(key=key, sources=list(unique.values()), precedence=precedence)]
+    return joined(records, precedence)
+
+
+def joined(records: list[ContactRecord], precedence: Precedence) -> list[Person]:
+    """`merge` for any records: joined wherever an email or an external id is shared."""
     parent = list(range(len(records)))
 
     def find(i: int) -> int:

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway.domain.federation import PRECEDENCE_FIELDS, Precedence, merge
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.domain.federation import PRECEDENCE_FIELDS, Person, Precedence, joined, merge
 from gateway.domain.keys import PersonKey
 from gateway.domain.records import ContactRecord, PostalAddress, Provider, TagRef
 
@@ -105,3 +108,34 @@ def test_chosen_names_the_record_pick_takes_each_value_from() -> None:
                 chosen = person.chosen(name)
                 assert person.pick(name) == (getattr(chosen, name) if chosen else None), name
             assert person.by_precedence("phones")[0] is person.chosen("phones")
+
+
+_EMAILS = st.sampled_from(["ada@example.com", " Ada@Example.COM", "ADA@example.com ", "bob@x.io"])
+_RECORDS = st.lists(
+    st.builds(
+        record,
+        st.sampled_from(list(Provider)),
+        st.sampled_from(["1", "2", "3"]),
+        email=st.one_of(st.none(), st.just(""), _EMAILS),
+        emails=st.lists(_EMAILS, max_size=2),
+        external_id=st.one_of(st.none(), st.sampled_from(["u-1", "u-2"])),
+        phones=st.lists(st.sampled_from(["+1", "+2"]), max_size=1),
+    ),
+    min_size=2,
+    max_size=5,
+)
+
+
+@given(_RECORDS)
+def test_records_sharing_one_email_merge_as_the_general_join_merges_them(
+    records: list[ContactRecord],
+) -> None:
+    # Lookups by one email take a shortcut (every record shares the primary email);
+    # people, their keys, their records and their values are the general join's.
+    def shown(people: list[Person]) -> list[tuple[object, ...]]:
+        return [
+            (p.key, [(r.provider, r.remote_id) for r in p.sources], p.pick("phones"), p.emails)
+            for p in people
+        ]
+
+    assert shown(merge(records, Precedence())) == shown(joined(records, Precedence()))
