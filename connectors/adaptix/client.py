@@ -313,6 +313,10 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
         self, keys: Sequence[str], params: Callable[[str], list[tuple[str, Any]]]
     ) -> list[Record]:
         """Every contact for `keys`, one call per 200 keys: `params` of a comma list."""
+        if not keys:
+            return []
+        if len(keys) <= BATCH_LIMIT:  # the usual lookup: no task for one call
+            return await self.collect(params(",".join(keys)), len(keys))
         pages = await asyncio.gather(
             *(
                 self.collect(params(",".join(chunk)), len(chunk))

@@ -326,7 +326,8 @@ class Loaders:
                         by_record(key, loader, external_id)
                         for loader in self.by_external_id.values()
                     )
-        await asyncio.gather(*first)
+        if first:
+            await asyncio.gather(*first)
 
         if emails:
             # Every provider's answer for every email, awaited together: the loaders'

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.protocol import EmailReader, HealthChecker, Writer, capabilities
+from connectors.protocol import EmailReader, HealthChecker, IdReader, Writer, capabilities
 from connectors.registry import build_connector
 from connectors.settings import Secret
 from gateway.domain.normalize import normalize_email
@@ -186,3 +186,17 @@ async def test_a_refused_write_is_failed_and_not_repeated(
     # lookup before its create fails first, so it never writes at all).
     assert set(writes.values()) <= {1}
     assert bool(writes) is (provider is not Provider.LUNARSEND)
+
+
+async def test_a_lookup_of_no_key_is_answered_without_a_call(
+    provider: Provider, empty_sandbox_http: httpx.AsyncClient
+) -> None:
+    reader = connector(provider, empty_sandbox_http)
+    if not isinstance(reader, EmailReader):
+        assert provider in (Provider.AKITA, Provider.INTERAKT)  # write-only APIs
+        return
+    assert await reader.fetch_by_emails([]) == {}
+    assert await reader.fetch_by_emails(["  "]) == {}
+    if isinstance(reader, IdReader):
+        assert await reader.fetch_by_ids([]) == {}
+    assert sum((await support.calls(empty_sandbox_http, provider)).values()) == 0
