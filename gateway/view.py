@@ -20,7 +20,6 @@ Strawberry's ASGI view does the GraphQL; this one stands in front of it:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -237,25 +236,47 @@ class GraphQLView(GraphQL[Context, None]):
         return b"".join(chunks)
 
     async def _answer(self, request: Request, replay: _Replay) -> Response | None:
-        """The operation's response; None when the client left before it was ready."""
-        run = asyncio.ensure_future(self._run(request, replay.body))
-        gone = asyncio.ensure_future(replay.watch())
+        """The operation's response; None when the client left before it was ready.
+
+        The operation runs in this task. A watcher listens for the client hanging up;
+        it, the runtime's cut-off (`Runtime.stop`) and a backstop past the operation's
+        own timeout cancel the operation, whichever comes first.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        stopped = False
+        answered = False
+
+        def stop(_: object = None) -> None:
+            nonlocal stopped
+            if not (stopped or answered):
+                stopped = True
+                task.cancel()
+
         runtime = getattr(request.state, "runtime", None)
         cut = runtime.cut_off() if isinstance(runtime, Runtime) else None
-        waited: set[asyncio.Future[Any]] = {run, gone} if cut is None else {run, gone, cut}
+        gone = asyncio.ensure_future(replay.watch())
+        gone.add_done_callback(stop)
+        if cut is not None:
+            cut.add_done_callback(stop)
+        backstop = asyncio.get_running_loop().call_later(self.limits.timeout + BACKSTOP, stop)
         try:
-            await asyncio.wait(
-                waited,
-                timeout=self.limits.timeout + BACKSTOP,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            response = await self._run(request, replay.body)
+        except asyncio.CancelledError:
+            if not stopped:
+                raise  # cancelled from outside: the server is going away
+            response = None
         finally:
+            answered = True
+            backstop.cancel()
+            gone.remove_done_callback(stop)
             gone.cancel()
-        if run.done():
-            return run.result()
-        run.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
+            if cut is not None:
+                cut.remove_done_callback(stop)
+        if stopped and task.uncancel() > 0:
+            raise asyncio.CancelledError  # cancelled from outside as well
+        if response is not None:
+            return response
         if replay.gone.is_set():
             logger.info("event=client_gone method=%s path=%s", request.method, request.url.path)
             return None
