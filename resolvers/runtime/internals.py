@@ -11,6 +11,7 @@ fails with a clear message when an upgrade moves one. The dependency ranges in
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from typing import Any, TypeGuard, TypeVar, cast
@@ -34,6 +35,7 @@ __all__ = [
     "graphql_schema",
     "is_awaitable",
     "is_default_resolver",
+    "plain_method",
     "strawberry_field",
 ]
 
@@ -83,6 +85,23 @@ def strawberry_field(field: GraphQLField) -> StrawberryField | None:
     """The Strawberry field a graphql-core field was converted from."""
     found = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     return found if isinstance(found, StrawberryField) else None
+
+
+def plain_method(definition: StrawberryField) -> Callable[[Any], Any] | None:
+    """The function behind a field whose resolver is a plain method, called with the
+    object alone (`def sources(self) -> list[Source]`), as Strawberry calls it: no
+    arguments, no `info` or `root`, not async, no field extensions. None otherwise."""
+    resolver = definition.base_resolver
+    if resolver is None or definition.extensions or resolver.is_async:
+        return None
+    if resolver.arguments or resolver.self_parameter is None:
+        return None
+    if resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter:
+        return None
+    function = resolver.wrapped_func
+    if isinstance(function, staticmethod | classmethod) or not inspect.isfunction(function):
+        return None
+    return cast("Callable[[Any], Any]", function)
 
 
 def graphql_schema(schema: Schema) -> GraphQLSchema:

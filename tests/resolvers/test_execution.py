@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import strawberry
@@ -11,7 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.runtime.context import Context
-from resolvers.runtime.execution import PlainFieldExecution
+from resolvers.runtime.execution import _PLANS, LEAF_LIST, OBJECT_LIST, PlainFieldExecution
 from resolvers.schema import GatewaySchema, schema
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactNode
@@ -39,6 +39,15 @@ DOCUMENTS = [
     } } } }
     fragment Names on Contact { lastName name email }""",
     """{ tags { name provider kind count } providers { name enabled capabilities writableFields } }""",
+    # Lists of objects read whole (`sources`), with aliases, a skipped field and a
+    # field that is not plain (`account`) among them, and one inside a fragment.
+    """query($skip: Boolean!) { contacts(first: 20) { edges { node {
+        sources { provider id: remoteId raw createdAt updatedAt lastWrittenAt }
+        more: sources { remoteId provider @skip(if: $skip) }
+        ...Sourced
+        phones urls emails
+    } } } }
+    fragment Sourced on Contact { sources { provider __typename } account { name } }""",
 ]
 
 
@@ -81,6 +90,28 @@ class Item:
 
 
 @strawberry.type
+class Part:
+    name: str
+    count: int | None
+
+
+class Box:
+    def __init__(self, parts: Any, tags: Any) -> None:
+        self.parts = parts
+        self.tags = tags
+
+
+@strawberry.type
+class Crate:
+    tags: list[str]
+    loose: list[str | None] | None = None
+
+    @strawberry.field
+    def parts(self) -> list[Part]:
+        return cast("Box", self).parts  # type: ignore[no-any-return]
+
+
+@strawberry.type
 class ToyQuery:
     @strawberry.field
     def items(self) -> list[Item | None]:
@@ -89,6 +120,20 @@ class ToyQuery:
             Thing(None, 2),  # type: ignore[list-item]  # null in a non-null field
             Thing("big", 2**40),  # type: ignore[list-item]  # Int refuses it
             Thing("raises", 3, Boom("no label")),  # type: ignore[list-item]
+        ]
+
+    @strawberry.field
+    def crates(self) -> list[Crate | None]:
+        fine = [Thing("a", 1), Thing("b", None)]
+        return [
+            Box(fine, ["x", "y"]),  # type: ignore[list-item]
+            Box([Thing("a", 1), None], ["x"]),  # type: ignore[list-item]  # null part
+            Box([Thing("a", 2**40)], ["x"]),  # type: ignore[list-item]  # Int refuses it
+            Box(fine, ["x", None]),  # type: ignore[list-item]  # null tag
+            Box(fine, ("x", "y")),  # type: ignore[list-item]  # a tuple is a list too
+            Box(iter(fine), iter(["z"])),  # type: ignore[list-item]  # other iterables
+            Box(fine, "xy"),  # type: ignore[list-item]  # a string is not a list
+            Box(Boom("no parts"), ["x"]),  # type: ignore[list-item]  # reading fails
         ]
 
 
@@ -118,6 +163,28 @@ async def test_null_refused_and_raising_values_give_the_stock_errors() -> None:
         ["items", 2, "count"],
         ["items", 3, "label"],
     ]
+
+
+async def test_lists_of_leaves_and_of_objects_give_the_stock_answers_and_errors() -> None:
+    document = "{ crates { tags loose parts { name count } again: parts { count } } }"
+    fast = await toy(PlainFieldExecution).execute(document)
+    slow = await toy(None).execute(document)
+    assert fast.data == slow.data
+    assert repr(fast.data) == repr(slow.data)
+    assert fast.data is not None
+    assert fast.data["crates"][0] == {
+        "tags": ["x", "y"],
+        "loose": None,
+        "parts": [{"name": "a", "count": 1}, {"name": "b", "count": None}],
+        "again": [{"count": 1}, {"count": None}],
+    }
+    assert [e.formatted for e in fast.errors or []] == [e.formatted for e in slow.errors or []]
+    assert len(fast.errors or []) >= 5
+    # The lists were planned to be read whole (and fell back where they had to).
+    planned = {
+        step[1] for key, (_, plan) in _PLANS.items() if key[0] == "Crate" for step in plan or ()
+    }
+    assert {LEAF_LIST, OBJECT_LIST} <= planned
 
 
 async def test_an_unexpected_failure_of_the_pipeline_is_the_gateways_error_not_the_requests(
