@@ -10,8 +10,8 @@ walks `complete_value` (and for a list, `complete_list_value` and a
 Here a selection set is planned once: a field is plain when it is a Strawberry
 attribute or a plain method of the object (`def sources(self)`: no arguments,
 no `info`, not async, no field extensions), without arguments or middleware,
-and its type is a scalar or enum, a list of them, or a list of an object type
-(without `is_type_of`) whose own selection is all plain fields. Such a field is
+and its type is a scalar or enum, a list of them, or an object type (without
+`is_type_of`), or a list of one, whose own selection is all plain fields. Such a field is
 read and completed directly, leaves coerced with their type's own
 `coerce_output_value`. Anything else (resolvers with arguments, single objects,
 abstract types, deferred fragments) goes to the stock `execute_field`, and so
@@ -46,7 +46,7 @@ from resolvers.runtime.internals import (
 )
 
 # How a planned field is completed; STOCK: by graphql-core's own `execute_field`.
-STOCK, LEAF, LEAF_LIST, OBJECT_LIST = 0, 1, 2, 3
+STOCK, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = 0, 1, 2, 3, 4
 
 # (response name, kind, read (the value off the object), leaf or item type, non-null,
 #  items non-null)
@@ -82,6 +82,8 @@ def _step(response_name: str, field_def: GraphQLField | None, details: Any) -> _
     nullable = get_nullable_type(field_type)
     if is_leaf_type(nullable):
         return (response_name, LEAF, read, nullable, non_null, False)
+    if isinstance(nullable, GraphQLObjectType) and nullable.is_type_of is None:
+        return (response_name, OBJECT, read, nullable, non_null, False)
     if isinstance(nullable, GraphQLList):
         item_type = nullable.of_type
         items_non_null = isinstance(item_type, GraphQLNonNull)
@@ -192,7 +194,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return _REFUSED if non_null else None
         if kind == LEAF:
             return _leaf(of_type, value)
-        if not isinstance(value, list | tuple):
+        if kind != OBJECT and not isinstance(value, list | tuple):
             return _REFUSED  # another iterable, or none: the stock path decides
         if kind == LEAF_LIST:
             items: list[Any] = []
@@ -207,7 +209,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                     return _REFUSED
                 items.append(coerced)
             return items
-        # A list of objects: each one's selection must be all plain fields.
+        # An object, or a list of them: each one's selection must be all plain fields.
         if position_context is not None:
             return _REFUSED  # deferred fragments are delivered by the stock path
         details = grouped_field_set[response_name]
@@ -217,6 +219,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         sub_steps = self._plan(of_type, sub_fields)
         if sub_steps is None or any(sub[1] == STOCK for sub in sub_steps):
             return _REFUSED
+        if kind == OBJECT:
+            return self._object(value, sub_steps, sub_fields)
         objects: list[Any] = []
         for item in value:
             if item is None:
@@ -224,14 +228,21 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                     return _REFUSED
                 objects.append(None)
                 continue
-            completed: dict[str, Any] = {}
-            for sub in sub_steps:
-                field_value = self._completed(sub, item, sub_fields, None)
-                if field_value is _REFUSED:
-                    return _REFUSED
-                completed[sub[0]] = field_value
+            completed = self._object(item, sub_steps, sub_fields)
+            if completed is _REFUSED:
+                return _REFUSED
             objects.append(completed)
         return objects
+
+    def _object(self, source: Any, steps: list[_Step], grouped_field_set: Any) -> Any:
+        """An object whose selection is all plain fields, or `_REFUSED`."""
+        completed: dict[str, Any] = {}
+        for step in steps:
+            value = self._completed(step, source, grouped_field_set, None)
+            if value is _REFUSED:
+                return _REFUSED
+            completed[step[0]] = value
+        return completed
 
 
 def _merge(results: dict[str, Any], slow: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,13 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.runtime.context import Context
-from resolvers.runtime.execution import _PLANS, LEAF_LIST, OBJECT_LIST, PlainFieldExecution
+from resolvers.runtime.execution import (
+    _PLANS,
+    LEAF_LIST,
+    OBJECT,
+    OBJECT_LIST,
+    PlainFieldExecution,
+)
 from resolvers.schema import GatewaySchema, schema
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactNode
@@ -45,7 +51,9 @@ DOCUMENTS = [
         sources { provider id: remoteId raw createdAt updatedAt lastWrittenAt }
         more: sources { remoteId provider @skip(if: $skip) }
         ...Sourced
-        phones urls emails
+        phones urls emails address { city country line1 } owner { id name }
+        fieldSources { field provider } conflicts { field }
+        doNotContactEntries { channel reason addedAt } utmTags { campaign source }
     } } } }
     fragment Sourced on Contact { sources { provider __typename } account { name } }""",
 ]
@@ -110,6 +118,11 @@ class Crate:
     def parts(self) -> list[Part]:
         return cast("Box", self).parts  # type: ignore[no-any-return]
 
+    @strawberry.field
+    def top(self) -> Part | None:
+        parts = cast("Box", self).parts
+        return parts[0] if isinstance(parts, list) else None
+
 
 @strawberry.type
 class ToyQuery:
@@ -166,7 +179,7 @@ async def test_null_refused_and_raising_values_give_the_stock_errors() -> None:
 
 
 async def test_lists_of_leaves_and_of_objects_give_the_stock_answers_and_errors() -> None:
-    document = "{ crates { tags loose parts { name count } again: parts { count } } }"
+    document = "{ crates { tags loose parts { name count } again: parts { count } top { name } } }"
     fast = await toy(PlainFieldExecution).execute(document)
     slow = await toy(None).execute(document)
     assert fast.data == slow.data
@@ -177,6 +190,7 @@ async def test_lists_of_leaves_and_of_objects_give_the_stock_answers_and_errors(
         "loose": None,
         "parts": [{"name": "a", "count": 1}, {"name": "b", "count": None}],
         "again": [{"count": 1}, {"count": None}],
+        "top": {"name": "a"},
     }
     assert [e.formatted for e in fast.errors or []] == [e.formatted for e in slow.errors or []]
     assert len(fast.errors or []) >= 5
@@ -184,7 +198,7 @@ async def test_lists_of_leaves_and_of_objects_give_the_stock_answers_and_errors(
     planned = {
         step[1] for key, (_, plan) in _PLANS.items() if key[0] == "Crate" for step in plan or ()
     }
-    assert {LEAF_LIST, OBJECT_LIST} <= planned
+    assert {LEAF_LIST, OBJECT, OBJECT_LIST} <= planned
 
 
 async def test_an_unexpected_failure_of_the_pipeline_is_the_gateways_error_not_the_requests(
