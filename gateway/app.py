@@ -50,6 +50,7 @@ from connectors.sharing import SharedPace
 from gateway import assets
 from gateway.config import GatewaySettings, load_config
 from gateway.domain.records import Provider
+from gateway.logs import lean_records
 from gateway.requests import RequestIds
 from gateway.store import Store, open_store
 from gateway.store.cache import RecordCache
@@ -408,6 +409,7 @@ def create_app_from_env() -> Starlette:
             f"set {ENV_CONFIG} to a configuration file (contact-gateway serve does this for you)"
         )
     tune_malloc()
+    lean_records()
     app = create_app(load_config(config))
     tune_gc()
     return app
