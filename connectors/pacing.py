@@ -83,16 +83,25 @@ class FairQueue:
         return None
 
 
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 async def _until(waiter: asyncio.Future[None], deadline: float | None) -> None:
-    """Wait for `waiter`; TimeoutError once `deadline` passes."""
+    """Wait for `waiter`; TimeoutError once `deadline` passes (the waiter then holds it:
+    a timer fails the waiter, cheaper than a timeout scope around the wait)."""
     if deadline is None:
         await waiter
         return
     left = deadline - time.monotonic()
     if left <= 0:
         raise TimeoutError
-    async with asyncio.timeout(left):
+    timer = asyncio.get_running_loop().call_later(left, _expire, waiter)
+    try:
         await waiter
+    finally:
+        timer.cancel()
 
 
 class Turns:
@@ -157,7 +166,7 @@ class Turns:
         try:
             await _until(waiter, deadline)
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # Granted just as the wait ended: the slot goes to the next caller
                 # (the start goes unused, so the limit still holds).
                 if holds_slot:
