@@ -11,11 +11,11 @@ Here a selection set is planned once: a field is plain when it is a Strawberry
 attribute or a plain method of the object (`def sources(self)`: no arguments,
 no `info`, not async, no field extensions), without arguments or middleware,
 and its type is a scalar or enum, a list of them, or an object type (without
-`is_type_of`), or a list of one, whose own selection is all plain fields. Such a field is
-read and completed directly, leaves coerced with their type's own
-`coerce_output_value`. Anything else (resolvers with arguments, single objects,
-abstract types, deferred fragments) goes to the stock `execute_field`, and so
-does a plain field as soon as its value would need an error (null in a non-null
+`is_type_of`) or a list of one whose own selection is all plain fields. Such a
+field is read and completed directly, leaves coerced as their type coerces them
+(`internals.enum_output`). Anything else (resolvers with arguments, abstract
+types, deferred fragments) goes to the stock `execute_field`, and so does a
+plain field as soon as its value would need an error (null in a non-null
 place, a value the scalar refuses, an exception, something not a list where a
 list is due): its partial result is thrown away and the stock executor reads it
 again from the start, so results and errors are exactly the stock executor's.
@@ -40,6 +40,7 @@ from graphql.pyutils import Path
 
 from resolvers.runtime.internals import (
     StrawberryGraphQLCoreExecutionContext,
+    enum_output,
     is_default_resolver,
     plain_method,
     strawberry_field,
@@ -48,8 +49,8 @@ from resolvers.runtime.internals import (
 # How a planned field is completed; STOCK: by graphql-core's own `execute_field`.
 STOCK, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = 0, 1, 2, 3, 4
 
-# (response name, kind, read (the value off the object), leaf or item type, non-null,
-#  items non-null)
+# (response name, kind, read (the value off the object), the leaves' output coercion or
+#  the objects' type, non-null, items non-null)
 _Step = tuple[str, int, Callable[[Any], Any] | None, Any, bool, bool]
 
 # A value completed here would need an error: the stock executor completes it instead.
@@ -81,7 +82,7 @@ def _step(response_name: str, field_def: GraphQLField | None, details: Any) -> _
     non_null = isinstance(field_type, GraphQLNonNull)
     nullable = get_nullable_type(field_type)
     if is_leaf_type(nullable):
-        return (response_name, LEAF, read, nullable, non_null, False)
+        return (response_name, LEAF, read, enum_output(nullable), non_null, False)
     if isinstance(nullable, GraphQLObjectType) and nullable.is_type_of is None:
         return (response_name, OBJECT, read, nullable, non_null, False)
     if isinstance(nullable, GraphQLList):
@@ -89,7 +90,7 @@ def _step(response_name: str, field_def: GraphQLField | None, details: Any) -> _
         items_non_null = isinstance(item_type, GraphQLNonNull)
         item = get_nullable_type(item_type)
         if is_leaf_type(item):
-            return (response_name, LEAF_LIST, read, item, non_null, items_non_null)
+            return (response_name, LEAF_LIST, read, enum_output(item), non_null, items_non_null)
         if isinstance(item, GraphQLObjectType) and item.is_type_of is None:
             return (response_name, OBJECT_LIST, read, item, non_null, items_non_null)
     return stock
@@ -105,10 +106,10 @@ def _planned(parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_St
     return steps if any(step[1] != STOCK for step in steps) else None
 
 
-def _leaf(leaf: Any, value: Any) -> Any:
-    """`value` as the leaf type shows it, or `_REFUSED`."""
+def _leaf(coerce: Callable[[Any], Any], value: Any) -> Any:
+    """`value` as the leaf type shows it (`coerce`: its output coercion), or `_REFUSED`."""
     try:
-        coerced = leaf.coerce_output_value(value)
+        coerced = coerce(value)
     except Exception:  # the stock path reports it
         return _REFUSED
     return _REFUSED if coerced is None or coerced is Undefined else coerced

@@ -13,12 +13,18 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from enum import Enum
+from enum import Enum, EnumMeta
 from typing import Any, TypeGuard, TypeVar, cast
 
 from aiodataloader import DataLoader, dispatch_queue
 from aiodataloader import Loader as _Queued
-from graphql import FragmentDefinitionNode, GraphQLField, GraphQLSchema
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLSchema,
+)
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -32,6 +38,7 @@ __all__ = [
     "StrawberryGraphQLCoreExecutionContext",
     "describe_enum_values",
     "document_fragments",
+    "enum_output",
     "graphql_schema",
     "is_awaitable",
     "is_default_resolver",
@@ -102,6 +109,34 @@ def plain_method(definition: StrawberryField) -> Callable[[Any], Any] | None:
     if isinstance(function, staticmethod | classmethod) or not inspect.isfunction(function):
         return None
     return cast("Callable[[Any], Any]", function)
+
+
+def enum_output(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
+    """`leaf.coerce_output_value`, with a Strawberry enum's members looked up in a dict.
+
+    Strawberry's enum type (`CustomGraphQLEnumType`, which keeps the Python enum as
+    `wrapped_cls`) finds a member's name by comparing its value with every value of
+    the type, reading the member's `.value` each time; the names here are the ones
+    that scan finds, and anything not a member goes to the type as before.
+    """
+    coerce = leaf.coerce_output_value
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or not isinstance(wrapped, EnumMeta):
+        return coerce
+    names: dict[Any, str] = {}
+    member: Enum
+    for member in wrapped:
+        for name, value in leaf.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+
+    def output(value: Any) -> Any:
+        if isinstance(value, wrapped) and (name := names.get(value)) is not None:
+            return name
+        return coerce(value)
+
+    return output
 
 
 def graphql_schema(schema: Schema) -> GraphQLSchema:

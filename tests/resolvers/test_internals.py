@@ -51,6 +51,34 @@ def test_plain_fields_are_recognised_through_strawberrys_markers() -> None:
     assert not internals.is_default_resolver(field("Contact", "sources"))
 
 
+def test_a_plain_method_is_found_behind_its_field() -> None:
+    sources = internals.strawberry_field(field("Contact", "sources"))
+    assert sources is not None
+    method = internals.plain_method(sources)
+    assert method is not None, (
+        "StrawberryResolver's wrapped_func, self_parameter or arguments changed: fields "
+        "such as Contact.sources would take the slow path (resolvers/runtime/execution.py)"
+    )
+    assert method.__name__ == "sources"
+    # A resolver with arguments or info is not plain.
+    for name in ("activity", "tags"):
+        definition = internals.strawberry_field(field("Contact", name))
+        assert definition is not None
+        assert internals.plain_method(definition) is None, name
+
+
+def test_an_enums_output_is_the_name_strawberrys_scan_finds() -> None:
+    gql_type = internals.graphql_schema(schema).type_map["Provider"]
+    assert isinstance(gql_type, GraphQLEnumType)
+    output = internals.enum_output(gql_type)
+    assert output is not gql_type.coerce_output_value, (
+        "Strawberry's enum type no longer keeps the Python enum as `wrapped_cls`"
+    )
+    for provider in Provider:
+        assert output(provider) == gql_type.coerce_output_value(provider) == provider.name
+    assert output("adaptix") == gql_type.coerce_output_value("adaptix")
+
+
 async def test_the_documents_fragments_are_reachable_from_info() -> None:
     seen: dict[str, Any] = {}
 
