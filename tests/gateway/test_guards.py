@@ -346,6 +346,13 @@ def test_a_body_past_the_limit_is_413(sandbox: Sandbox) -> None:
             headers={"Content-Type": "application/json"},
         )
         assert streamed.status_code == 413
+        # Under the limit, a body sent in pieces is read whole.
+        pieces = httpx.post(
+            f"{url}/graphql",
+            content=(part for part in [b'{"query": "', b" " * 500, b'{ __typename }"}']),
+            headers={"Content-Type": "application/json"},
+        )
+        assert pieces.json() == {"data": {"__typename": "Query"}}
 
 
 # -- bad input ----------------------------------------------------------------------------
