@@ -179,6 +179,9 @@ def _providers(person: Person) -> list[Provider]:
 
 # How each plain field of a contact is shown, from its person (`ContactNode.from_person`).
 _SHOWN_FROM: dict[str, Callable[[Person], Any]] = {
+    "id": lambda person: strawberry.ID(
+        contact_id(PersonKey.person(person.id) if person.id else person.key)
+    ),
     "email": _picked("email"),
     "emails": lambda person: person.emails,
     "first_name": _picked("first_name"),
@@ -307,9 +310,6 @@ class ContactNode(Node):
         """The contact shown for `person`; each field is worked out (by precedence) when it
         is first read, so a query asking for a few fields pays for those alone."""
         node = cls.__new__(cls)
-        node.id = strawberry.ID(
-            contact_id(PersonKey.person(person.id) if person.id else person.key)
-        )
         node.person = person
         return node
 

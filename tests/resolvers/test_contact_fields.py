@@ -171,5 +171,5 @@ def test_every_plain_contact_field_is_worked_out_when_read() -> None:
 
     definition = get_object_definition(ContactNode, strict=True)
     plain = {f.python_name for f in definition.fields if f.base_resolver is None}
-    plain -= {"id", "person"}  # set by from_person
+    plain -= {"person"}  # set by from_person
     assert plain == set(_SHOWN_FROM)
