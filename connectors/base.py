@@ -95,13 +95,24 @@ def quote_plus(text: str) -> str:
     return urllib.parse.quote_plus(text)
 
 
+# Parameter names as encoded: the connectors use a few dozen, over and over.
+_NAMES: dict[str, str] = {}
+
+
 def query_string(params: Mapping[str, Any] | list[tuple[str, Any]]) -> str:
     """`params` URL-encoded as `urlencode` does it, primitives spelled as httpx spells
     them (true, false, "")."""
     items = params.items() if isinstance(params, Mapping) else params
-    return "&".join(
-        f"{quote_plus(str(key))}={quote_plus(_primitive(value))}" for key, value in items
-    )
+    parts = []
+    for key, value in items:
+        name = _NAMES.get(key) if key.__class__ is str else None
+        if name is None:
+            name = quote_plus(str(key))
+            if key.__class__ is str and len(_NAMES) < 1024:
+                _NAMES[key] = name
+        text = value if value.__class__ is str else _primitive(value)
+        parts.append(f"{name}={quote_plus(text)}")
+    return "&".join(parts)
 
 
 def _primitive(value: Any) -> str:
