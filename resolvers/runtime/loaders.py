@@ -155,6 +155,9 @@ class Loaders:
         # Every record of a provider whose whole listing was read in this request,
         # by normalized email: lookups by email are answered from it, no call.
         self._complete: dict[Provider, dict[str, ContactRecord]] = {}
+        # What each provider answered for an email asked directly (`find`, alone): a
+        # record, None, or its failure; later lookups of the email are answered from it.
+        self._answered: dict[Provider, dict[str, Any]] = {}
         # Set when the store did not answer: reported once, and reads go on without it.
         self.store_failure: StoreFailure | None = None
 
@@ -195,6 +198,7 @@ class Loaders:
         self._people = None
         self._pages.clear()
         self._complete.clear()
+        self._answered.clear()
         for result in results:
             kept = result.status in (WriteStatus.CREATED, WriteStatus.UPDATED)
             if kept and result.contact is not None and result.contact.remote_id:
@@ -213,6 +217,7 @@ class Loaders:
         self._people = None
         self._pages.clear()
         self._complete.clear()
+        self._answered.clear()
 
     @property
     def people(self) -> DataLoader[PersonKey, Lookup]:
@@ -244,10 +249,24 @@ class Loaders:
     async def _load_records(
         self, provider: Provider, kind: str, fetch: Fetch, keys: list[str]
     ) -> list[Any]:
-        """One batch of lookups by email or by id: from the listing read whole, else
-        from the record cache, else from the provider (whose answers are then cached)."""
-        if kind == "email" and (known := self._complete.get(provider)) is not None:
-            return [known.get(key) for key in keys]
+        """One batch of lookups by email or by id: from the listing read whole, or what
+        the provider answered when asked directly (`find`), else from the record cache,
+        else from the provider (whose answers are then cached)."""
+        if kind == "email":
+            if (known := self._complete.get(provider)) is not None:
+                return [known.get(key) for key in keys]
+            if answered := self._answered.get(provider):
+                rest = [key for key in keys if key not in answered]
+                read = await self._read_records(provider, kind, fetch, rest) if rest else []
+                found = dict(zip(rest, read, strict=True))
+                return [answered[key] if key in answered else found[key] for key in keys]
+        return await self._read_records(provider, kind, fetch, keys)
+
+    async def _read_records(
+        self, provider: Provider, kind: str, fetch: Fetch, keys: list[str]
+    ) -> list[Any]:
+        """`_load_records` past what this request already knows: the record cache, else
+        the provider."""
         cache = self.runtime.cache
         hits: dict[str, tuple[ContactRecord | None, datetime]] = {}
         if cache is not None:
@@ -277,11 +296,24 @@ class Loaders:
             for key in keys
         ]
 
-    async def find(self, key: PersonKey) -> Lookup:
-        """One person's lookup, made at once (see `lookup.find_at_root`)."""
-        return (await self._load_people([key]))[0]
+    async def find(self, key: PersonKey, *, alone: bool = False) -> Lookup:
+        """One person's lookup, made at once (see `lookup.find_at_root`).
 
-    async def _load_people(self, keys: list[PersonKey]) -> list[Lookup]:
+        `alone`: nothing else in the operation can share its provider calls (it is the
+        document's only root field, and it runs first), so each provider is asked
+        directly rather than through its loader's batch, two turns of the event loop
+        later; what each answers is kept in its loader for later lookups all the same.
+        """
+        return (await self._load_people([key], direct=alone))[0]
+
+    async def _by_email_now(self, provider: Provider, reader: Any, email: str) -> Any:
+        """`email`'s record at `provider` (None, or the provider's failure), asked now, and
+        kept for later lookups of the email in this request, as its loader would keep it."""
+        [found] = await self._read_records(provider, "email", reader.fetch_by_emails, [email])
+        self._answered.setdefault(provider, {})[email] = found
+        return found
+
+    async def _load_people(self, keys: list[PersonKey], *, direct: bool = False) -> list[Lookup]:
         records: dict[PersonKey, list[ContactRecord]] = {key: [] for key in keys}
         failures: dict[PersonKey, list[Failure]] = {key: [] for key in keys}
         emails: dict[PersonKey, set[str]] = {}  # person key -> normalized emails to look up
@@ -333,11 +365,19 @@ class Loaders:
             # Every provider's answer for every email, awaited together: the loaders'
             # futures, without a task per provider around them.
             wanted = [(key, email) for key, found in emails.items() for email in sorted(found)]
-            asked = [
-                (key, loader.load(email))
-                for loader in self.by_email.values()
-                for key, email in wanted
-            ]
+            asked: list[tuple[PersonKey, Awaitable[Any]]]
+            if direct and len(wanted) == 1:
+                key, email = wanted[0]
+                asked = [
+                    (key, self._by_email_now(provider, reader, email))
+                    for provider, reader in self.runtime.email_readers.items()
+                ]
+            else:
+                asked = [
+                    (key, loader.load(email))
+                    for loader in self.by_email.values()
+                    for key, email in wanted
+                ]
             answers = await asyncio.gather(*(f for _, f in asked), return_exceptions=True)
             for (key, _), answer in zip(asked, answers, strict=True):
                 if isinstance(answer, ConnectorError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 
+from graphql import FieldNode
+
 from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, PersonKey
 from gateway.store import StoreUnavailable
@@ -23,8 +25,11 @@ async def find_at_root(ctx: Context, info: Info, key: PersonKey) -> Person | Non
     """`find_person` for a root field (`contact`): looked up at once, not through the
     people loader. A root field asks for one person, so the loader's batch holds one key
     and costs two tasks; the providers' loaders below still batch what several root
-    fields of one document ask for in the same tick."""
-    lookup = await ctx.loaders.find(key)
+    fields of one document ask for in the same tick. The document's only root field
+    has nothing to batch with: its providers are asked at once (`Loaders.find`)."""
+    roots = info.operation.selection_set.selections
+    alone = len(roots) == 1 and isinstance(roots[0], FieldNode)
+    lookup = await ctx.loaders.find(key, alone=alone)
     ctx.report(info, *lookup.failures)
     return lookup.person
 

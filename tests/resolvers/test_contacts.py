@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import gc
 import json
 from typing import Any
 
 import httpx
 import pytest
 
+from connectors.settings import RetryPolicy
 from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
 from sandbox.app import Sandbox
+from sandbox.emulator import Controls
 from sandbox.seed import SeedPerson
 from tests.conftest import GatewayFactory
 from tests.resolvers.conftest import execute, records, reset, stats
@@ -617,3 +620,44 @@ async def test_root_lookups_of_one_document_share_each_providers_calls(
     assert await stats(client, "adaptix") == {"GET /api/contacts": 1}
     assert await stats(client, "trustmary") == {"GET /v1/contacts": 1}
     assert await stats(client, "lunarsend") == {"GET /api/contacts": 2}
+
+
+# One person, then each of their account's people (the same person among them): the
+# only root field asks the providers at once; beside another root field, through the
+# loaders' batches. Answers, errors and provider calls must not tell them apart.
+ALONE = """query($email: String!) { contact(email: $email) {
+    email firstName sources { provider remoteId }
+    account { name contacts(first: 5) { edges { node { email sources { provider } } } } }
+} }"""
+BESIDE = ALONE.replace("query($email: String!) {", "query($email: String!) { __typename")
+
+
+@pytest.mark.parametrize("outage", [None, "lunarsend"])
+async def test_the_only_root_lookup_answers_and_costs_as_one_beside_another_field(
+    sandbox: Sandbox,
+    client: httpx.AsyncClient,
+    make_gateway: GatewayFactory,
+    outage: str | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if outage is not None:
+        sandbox.emulators[outage].controls = Controls(outage=True)
+    email = "ada.lovelace.0@stark.test"
+    answers, counts = [], []
+    for query in (ALONE, BESIDE):
+        await reset(client)
+        result = await execute(make_gateway(retry=RetryPolicy(attempts=1)), query, {"email": email})
+        answers.append((result.data and result.data["contact"], result.errors))
+        counts.append(
+            {key: await stats(client, key) for key in ("adaptix", "trustmary", "lunarsend")}
+        )
+    assert answers[0] == answers[1]
+    assert counts[0] == counts[1]
+    contact, errors = answers[0]
+    assert contact is not None
+    assert email in [e["node"]["email"] for e in contact["account"]["contacts"]["edges"]]
+    assert bool(errors) == (outage is not None)
+    # A failure kept for later lookups that never come is not reported as unseen.
+    await execute(make_gateway(), f'{{ contact(email: "{email}") {{ email }} }}')
+    gc.collect()
+    assert "never retrieved" not in caplog.text
