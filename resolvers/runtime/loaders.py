@@ -300,11 +300,27 @@ class Loaders:
         """One person's lookup, made at once (see `lookup.find_at_root`).
 
         `alone`: nothing else in the operation can share its provider calls (it is the
-        document's only root field, and it runs first), so each provider is asked
-        directly rather than through its loader's batch, two turns of the event loop
-        later; what each answers is kept in its loader for later lookups all the same.
+        document's only root field, and it runs first), so a lookup by email asks each
+        provider directly rather than through its loader's batch, two turns of the
+        event loop later; what each answers is kept for later lookups of the email all
+        the same.
         """
-        return (await self._load_people([key], direct=alone))[0]
+        if alone and key.kind is KeyKind.EMAIL:
+            asked = [
+                self._by_email_now(provider, reader, key.value)
+                for provider, reader in self.runtime.email_readers.items()
+            ]
+            records: list[ContactRecord] = []
+            failures: list[Failure] = []
+            for answer in await asyncio.gather(*asked, return_exceptions=True):
+                if isinstance(answer, ConnectorError):
+                    failures.append(answer)
+                elif isinstance(answer, BaseException):
+                    raise answer
+                elif answer is not None:
+                    _add(records, answer)
+            return (await self._concluded([key], {key: records}, {key: failures}, {}))[0]
+        return (await self._load_people([key]))[0]
 
     async def _by_email_now(self, provider: Provider, reader: Any, email: str) -> Any:
         """`email`'s record at `provider` (None, or the provider's failure), asked now, and
@@ -313,7 +329,7 @@ class Loaders:
         self._answered.setdefault(provider, {})[email] = found
         return found
 
-    async def _load_people(self, keys: list[PersonKey], *, direct: bool = False) -> list[Lookup]:
+    async def _load_people(self, keys: list[PersonKey]) -> list[Lookup]:
         records: dict[PersonKey, list[ContactRecord]] = {key: [] for key in keys}
         failures: dict[PersonKey, list[Failure]] = {key: [] for key in keys}
         emails: dict[PersonKey, set[str]] = {}  # person key -> normalized emails to look up
@@ -365,19 +381,11 @@ class Loaders:
             # Every provider's answer for every email, awaited together: the loaders'
             # futures, without a task per provider around them.
             wanted = [(key, email) for key, found in emails.items() for email in sorted(found)]
-            asked: list[tuple[PersonKey, Awaitable[Any]]]
-            if direct and len(wanted) == 1:
-                key, email = wanted[0]
-                asked = [
-                    (key, self._by_email_now(provider, reader, email))
-                    for provider, reader in self.runtime.email_readers.items()
-                ]
-            else:
-                asked = [
-                    (key, loader.load(email))
-                    for loader in self.by_email.values()
-                    for key, email in wanted
-                ]
+            asked = [
+                (key, loader.load(email))
+                for loader in self.by_email.values()
+                for key, email in wanted
+            ]
             answers = await asyncio.gather(*(f for _, f in asked), return_exceptions=True)
             for (key, _), answer in zip(asked, answers, strict=True):
                 if isinstance(answer, ConnectorError):
@@ -386,7 +394,17 @@ class Loaders:
                     raise answer
                 elif answer is not None:
                     _add(records[key], answer)
+        return await self._concluded(keys, records, failures, stored)
 
+    async def _concluded(
+        self,
+        keys: list[PersonKey],
+        records: Mapping[PersonKey, list[ContactRecord]],
+        failures: Mapping[PersonKey, list[Failure]],
+        stored: Mapping[PersonKey, StoredPerson],
+    ) -> list[Lookup]:
+        """Each key's lookup from the records found for it: merged into one person,
+        given the store's id, with its failures."""
         people: dict[PersonKey, Person | None] = {}
         for key in keys:
             merged = merge(records[key], self.precedence)
