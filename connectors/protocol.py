@@ -84,8 +84,13 @@ class IdReader(Protocol):
 
 @runtime_checkable
 class EmailReader(Protocol):
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
+    async def fetch_by_emails(
+        self, emails: Sequence[str], *, brief: bool = False
+    ) -> Mapping[str, ContactRecord]:
         """Fetch contacts by email, in as few calls as the API allows.
+
+        `brief`: the caller needs no tags, do-not-contact entries or full raw record
+        (as for `Lister.list_contacts`), so a provider with a lighter answer may give it.
 
         Returns:
             The contacts found, keyed by the normalized email asked for.

@@ -337,13 +337,20 @@ class AdaptixConnector(HTTPConnector[AdaptixSettings]):
                 found[asked] = contact
         return found
 
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
+    async def fetch_by_emails(
+        self, emails: Sequence[str], *, brief: bool = False
+    ) -> Mapping[str, ContactRecord]:
+        """Contacts by email, 200 a call; `brief` asks for `minimal` records, as
+        `list_contacts` does (about a quarter of the bytes)."""
         keys = list(
             dict.fromkeys(
                 key for key in map(normalize_email, emails) if key is not None and "," not in key
             )
         )
-        records = await self.collect_many(keys, lambda emails: where_params("email", "in", emails))
+        minimal = [("minimal", "true")] if brief else []
+        records = await self.collect_many(
+            keys, lambda emails: [*where_params("email", "in", emails), *minimal]
+        )
         found: dict[str, ContactRecord] = {}
         asked = set(keys)
         for record in sorted(records, key=lambda r: as_int(r.get("id"))):

@@ -68,8 +68,11 @@ class LunarSendConnector(OneByOneWrites, HTTPConnector[LunarSendSettings]):
         """One search by id per distinct id (Lunar Send has no many-id read)."""
         return await self._find_each("id", dict.fromkeys(i.strip() for i in ids if i.strip()))
 
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
-        """One search by email per distinct email, keyed by the normalized email."""
+    async def fetch_by_emails(
+        self, emails: Sequence[str], *, brief: bool = False
+    ) -> Mapping[str, ContactRecord]:
+        """One search by email per distinct email, keyed by the normalized email (its
+        records are as short as they come: `brief` changes nothing)."""
         return await self._find_each(
             "email", dict.fromkeys(filter(None, map(normalize_email, emails)))
         )

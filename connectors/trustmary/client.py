@@ -69,9 +69,12 @@ class TrustmaryConnector(OneByOneWrites, HTTPConnector[TrustmarySettings]):
 
     # -- reads ----------------------------------------------------------------
 
-    async def fetch_by_emails(self, emails: Sequence[str]) -> Mapping[str, ContactRecord]:
+    async def fetch_by_emails(
+        self, emails: Sequence[str], *, brief: bool = False
+    ) -> Mapping[str, ContactRecord]:
         """Contacts by email, in the fewest calls: one call per email when that is
-        fewer calls than reading every page of 1000, whole pages otherwise.
+        fewer calls than reading every page of 1000, whole pages otherwise (`brief`
+        changes nothing: Trustmary has one shape of contact).
 
         Returns:
             The contacts found, keyed by the normalized email.

@@ -296,18 +296,19 @@ class Loaders:
             for key in keys
         ]
 
-    async def find(self, key: PersonKey, *, alone: bool = False) -> Lookup:
+    async def find(self, key: PersonKey, *, alone: bool = False, brief: bool = False) -> Lookup:
         """One person's lookup, made at once (see `lookup.find_at_root`).
 
         `alone`: nothing else in the operation can share its provider calls (it is the
         document's only root field, and it runs first), so a lookup by email asks each
         provider directly rather than through its loader's batch, two turns of the
         event loop later; what each answers is kept for later lookups of the email all
-        the same.
+        the same. `brief`: the operation needs no more than brief records (see
+        `EmailReader.fetch_by_emails`); only for a request without a record cache.
         """
         if alone and key.kind is KeyKind.EMAIL:
             asked = [
-                self._by_email_now(provider, reader, key.value)
+                self._by_email_now(provider, reader, key.value, brief)
                 for provider, reader in self.runtime.email_readers.items()
             ]
             records: list[ContactRecord] = []
@@ -322,10 +323,13 @@ class Loaders:
             return (await self._concluded([key], {key: records}, {key: failures}, {}))[0]
         return (await self._load_people([key]))[0]
 
-    async def _by_email_now(self, provider: Provider, reader: Any, email: str) -> Any:
+    async def _by_email_now(
+        self, provider: Provider, reader: Any, email: str, brief: bool = False
+    ) -> Any:
         """`email`'s record at `provider` (None, or the provider's failure), asked now, and
         kept for later lookups of the email in this request, as its loader would keep it."""
-        [found] = await self._read_records(provider, "email", reader.fetch_by_emails, [email])
+        fetch = partial(reader.fetch_by_emails, brief=True) if brief else reader.fetch_by_emails
+        [found] = await self._read_records(provider, "email", fetch, [email])
         self._answered.setdefault(provider, {})[email] = found
         return found
 

@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
-
 from connectors.errors import ConnectorError
 from gateway.domain.federation import Person, merge
 from gateway.domain.keys import AccountKey, AccountKind, PersonKey
@@ -39,13 +37,10 @@ from resolvers.runtime.cursors import (
     encode_cursor,
 )
 from resolvers.runtime.errors import BadUserInput
-from resolvers.runtime.internals import document_fragments
-from resolvers.services.lookup import complete
+from resolvers.services.lookup import brief_records_suffice, complete
 
 ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 DUPLICATE_CHECK_CHUNK = 200
-# Fields whose values a brief provider record leaves out (see `list_contacts`).
-FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "doNotContactEntries", "utmTags", "raw"})
 
 
 @dataclass(frozen=True)
@@ -152,32 +147,6 @@ def enumerable(ctx: Context, provider: Provider | None) -> list[Provider]:
             raise BadUserInput(f"{provider.name} {reason}", field="filter.provider")
         phases = [provider]
     return phases
-
-
-def brief_records_suffice(info: Info) -> bool:
-    """Whether the operation asks for nothing a brief provider record leaves out.
-
-    Decided for the whole document, not one field: the records a listing reads
-    answer later lookups in the same operation too.
-    """
-    fragments = document_fragments(info)
-    seen: set[str] = set()
-    stack: list[SelectionSetNode] = [info.operation.selection_set]
-    while stack:
-        for selection in stack.pop().selections:
-            if isinstance(selection, FieldNode):
-                if selection.name.value in FULL_RECORD_FIELDS:
-                    return False
-                if selection.selection_set is not None:
-                    stack.append(selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                stack.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in seen and name in fragments:
-                    seen.add(name)
-                    stack.append(fragments[name].selection_set)
-    return True
 
 
 async def _listed_earlier(

@@ -1,5 +1,6 @@
-"""A listing asks Adaptix for its `minimal` records when the operation needs nothing they leave
-out (tags, do-not-contact entries, UTM tags, raw records), and the answer is the same either way."""
+"""A listing, and a root lookup alone in its document, ask Adaptix for its `minimal` records when
+the operation needs nothing they leave out (tags, do-not-contact entries, UTM tags, raw records),
+and the answer is the same either way."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gateway.domain.federation import Precedence
 from gateway.domain.records import Provider
 from resolvers.runtime.context import Runtime
 from sandbox.app import Sandbox
+from tests.conftest import GatewayFactory
 from tests.resolvers.conftest import execute
 from tests.support import SANDBOX_URL, sandbox_settings
 
@@ -116,3 +118,69 @@ async def test_tags_and_do_not_contact_are_complete_when_asked(
     for node in with_tags:
         assert [t["name"] for t in node["tags"]] == tagged[node["email"].lower()]
     assert any(n["node"]["doNotContact"] for n in nodes)
+
+
+# -- a root lookup alone in its document ----------------------------------------------------
+
+ADA = "ada.lovelace.0@stark.test"
+
+
+def adaptix_lookups(transport: Recording) -> list[httpx.URL]:
+    return [
+        u
+        for u in transport.urls
+        if u.path == "/adaptix/api/contacts" and "where[0][col]" in u.params
+    ]
+
+
+async def test_the_only_root_lookup_reads_a_minimal_record_when_nothing_needs_more(
+    recorded: tuple[Runtime, Recording],
+) -> None:
+    gateway, transport = recorded
+    lookup = f'{{ contact(email: "{ADA}") {{ {FIELDS} sources {{ provider remoteId }} }} }}'
+    brief = await execute(gateway, lookup)
+    [asked] = adaptix_lookups(transport)
+    assert asked.params.get("minimal") == "true"
+    transport.urls.clear()
+    # Beside another root field the lookup goes through the loaders: full records.
+    full = await execute(gateway, lookup.replace("{ contact", "{ __typename contact", 1))
+    [asked] = adaptix_lookups(transport)
+    assert "minimal" not in asked.params
+    assert brief.errors == full.errors == []
+    assert full.data == {"__typename": "Query", **(brief.data or {})}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "tags { name }",
+        "doNotContact",
+        "doNotContactEntries { reason }",
+        "utmTags { id }",
+        "sources { provider raw }",
+        "...More",
+    ],
+)
+async def test_the_only_root_lookup_reads_full_records_for_a_field_minimal_ones_lack(
+    recorded: tuple[Runtime, Recording], extra: str
+) -> None:
+    gateway, transport = recorded
+    more = "fragment More on Contact { tags { name } }" if "More" in extra else ""
+    result = await execute(gateway, f'{{ contact(email: "{ADA}") {{ email {extra} }} }}' + more)
+    assert result.errors == []
+    [asked] = adaptix_lookups(transport)
+    assert "minimal" not in asked.params
+
+
+async def test_with_a_record_cache_a_lookup_reads_full_records_for_later_requests(
+    make_gateway: GatewayFactory,
+) -> None:
+    # A minimal record kept by the cache would answer a later request for tags wrongly.
+    gateway = make_gateway(cache_ttl=300)
+    first = await execute(gateway, f'{{ contact(email: "{ADA}") {{ email }} }}')
+    later = await execute(gateway, f'{{ contact(email: "{ADA}") {{ tags {{ name }} }} }}')
+    fresh = await execute(make_gateway(), f'{{ contact(email: "{ADA}") {{ tags {{ name }} }} }}')
+    assert first.errors == later.errors == fresh.errors == []
+    assert later.data == fresh.data
+    assert later.data is not None
+    assert later.data["contact"]["tags"]
