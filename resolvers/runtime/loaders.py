@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 K = TypeVar("K")
 V = TypeVar("V")
 C = TypeVar("C")
-Fetch = Callable[[list[str]], Awaitable[Mapping[str, ContactRecord]]]
+Fetch = Callable[..., Awaitable[Mapping[str, ContactRecord]]]
 
 PageKey = tuple[Provider, str | None, int, bool]
 # A contact's activity: (remote id, how many of the newest items, which items).
@@ -160,6 +160,9 @@ class Loaders:
         self._answered: dict[Provider, dict[str, Any]] = {}
         # Set when the store did not answer: reported once, and reads go on without it.
         self.store_failure: StoreFailure | None = None
+        # Lookups by email may read brief records (`resolvers.runtime.brief`): set for
+        # the operation by the pipeline, never with a record cache (it would keep them).
+        self.brief = False
 
     def _store_down(self, exc: StoreUnavailable) -> None:
         from resolvers.runtime.context import StoreFailure
@@ -278,7 +281,10 @@ class Loaders:
         found: Mapping[str, ContactRecord] = {}
         if missing:
             try:
-                found = await fetch(missing)
+                if self.brief and kind == "email":
+                    found = await fetch(missing, brief=True)
+                else:
+                    found = await fetch(missing)
             except ConnectorError as exc:
                 return [hit[0] if (hit := hits.get(f"{kind}:{k}")) else exc for k in keys]
             now = datetime.now(UTC)
@@ -296,19 +302,18 @@ class Loaders:
             for key in keys
         ]
 
-    async def find(self, key: PersonKey, *, alone: bool = False, brief: bool = False) -> Lookup:
+    async def find(self, key: PersonKey, *, alone: bool = False) -> Lookup:
         """One person's lookup, made at once (see `lookup.find_at_root`).
 
         `alone`: nothing else in the operation can share its provider calls (it is the
         document's only root field, and it runs first), so a lookup by email asks each
         provider directly rather than through its loader's batch, two turns of the
         event loop later; what each answers is kept for later lookups of the email all
-        the same. `brief`: the operation needs no more than brief records (see
-        `EmailReader.fetch_by_emails`); only for a request without a record cache.
+        the same.
         """
         if alone and key.kind is KeyKind.EMAIL:
             asked = [
-                self._by_email_now(provider, reader, key.value, brief)
+                self._by_email_now(provider, reader, key.value)
                 for provider, reader in self.runtime.email_readers.items()
             ]
             records: list[ContactRecord] = []
@@ -323,13 +328,10 @@ class Loaders:
             return (await self._concluded([key], {key: records}, {key: failures}, {}))[0]
         return (await self._load_people([key]))[0]
 
-    async def _by_email_now(
-        self, provider: Provider, reader: Any, email: str, brief: bool = False
-    ) -> Any:
+    async def _by_email_now(self, provider: Provider, reader: Any, email: str) -> Any:
         """`email`'s record at `provider` (None, or the provider's failure), asked now, and
         kept for later lookups of the email in this request, as its loader would keep it."""
-        fetch = partial(reader.fetch_by_emails, brief=True) if brief else reader.fetch_by_emails
-        [found] = await self._read_records(provider, "email", fetch, [email])
+        [found] = await self._read_records(provider, "email", reader.fetch_by_emails, [email])
         self._answered.setdefault(provider, {})[email] = found
         return found
 

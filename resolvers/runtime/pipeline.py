@@ -1,7 +1,8 @@
 """What every operation of the gateway's schema goes through, in one pass.
 
     parse (documents kept) -> operation type -> validate (documents kept)
-      -> who may run it, and its limits (`guard`) -> execute
+      -> who may run it, and its limits (`guard`)
+      -> whether its lookups may read brief records (`brief`) -> execute
       -> errors coded, loaders released, one log line (`extensions.settle`)
 
 Strawberry's `Schema.execute` runs the same steps through its extension hooks,
@@ -19,7 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, parse
+from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast, parse
 from graphql.execution import execute
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -27,7 +28,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
-from resolvers.runtime import documents, guard
+from resolvers.runtime import brief, documents, guard
 from resolvers.runtime.context import Context
 from resolvers.runtime.extensions import internal_logger, operation_scope, settle
 from resolvers.runtime.internals import graphql_schema, is_awaitable
@@ -112,6 +113,15 @@ async def _steps(schema: Schema, ec: ExecutionContext, context: Context) -> Exec
     refusal = guard.refusal(ec, context)
     if refusal is not None:
         return _refused(ec, [GraphQLError(refusal.message, extensions=refusal.extensions)])
+    if context.runtime.cache is None:
+        operation = get_operation_ast(document, ec.operation_name)
+        if operation is not None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            context.loaders.brief = brief.lookups_suffice(operation, fragments)
     answer = await await_maybe(
         execute(
             graphql_schema(schema),

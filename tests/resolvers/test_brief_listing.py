@@ -133,21 +133,37 @@ def adaptix_lookups(transport: Recording) -> list[httpx.URL]:
     ]
 
 
-async def test_the_only_root_lookup_reads_a_minimal_record_when_nothing_needs_more(
-    recorded: tuple[Runtime, Recording],
+@pytest.mark.parametrize("beside", ["", "__typename "], ids=["alone", "beside-another-field"])
+async def test_a_lookup_reads_a_minimal_record_when_nothing_needs_more(
+    recorded: tuple[Runtime, Recording], beside: str
 ) -> None:
     gateway, transport = recorded
-    lookup = f'{{ contact(email: "{ADA}") {{ {FIELDS} sources {{ provider remoteId }} }} }}'
+    lookup = f'{{ {beside}contact(email: "{ADA}") {{ {FIELDS} sources {{ provider remoteId }} }} }}'
     brief = await execute(gateway, lookup)
     [asked] = adaptix_lookups(transport)
     assert asked.params.get("minimal") == "true"
     transport.urls.clear()
-    # Beside another root field the lookup goes through the loaders: full records.
-    full = await execute(gateway, lookup.replace("{ contact", "{ __typename contact", 1))
+    # The same person read whole (the document asks for tags too): the same answer.
+    full = await execute(gateway, lookup.replace("sources {", "tags { name } sources {"))
     [asked] = adaptix_lookups(transport)
     assert "minimal" not in asked.params
     assert brief.errors == full.errors == []
-    assert full.data == {"__typename": "Query", **(brief.data or {})}
+    assert full.data is not None
+    assert full.data["contact"].pop("tags")
+    assert full.data == brief.data
+
+
+async def test_a_preview_of_an_upsert_reads_full_records(
+    recorded: tuple[Runtime, Recording],
+) -> None:
+    # Its plan compares the input with what each provider holds, tags included.
+    gateway, transport = recorded
+    preview = f'{{ previewUpsert(input: {{email: "{ADA}", firstName: "Ada"}}) {{ __typename }} }}'
+    result = await execute(gateway, preview)
+    assert result.errors == []
+    lookups = adaptix_lookups(transport)
+    assert lookups
+    assert all("minimal" not in u.params for u in lookups)
 
 
 @pytest.mark.parametrize(
