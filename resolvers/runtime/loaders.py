@@ -11,6 +11,7 @@ through the records and identifiers the store links to them.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -130,25 +131,6 @@ class Loaders:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.precedence = runtime.precedence
-        self.by_email: PerProvider[str, ContactRecord | None] = PerProvider(
-            runtime.email_readers,
-            lambda p, c: partial(self._load_records, p, "email", c.fetch_by_emails),
-        )
-        self.by_id: PerProvider[str, ContactRecord | None] = PerProvider(
-            runtime.id_readers, lambda p, c: partial(self._load_records, p, "id", c.fetch_by_ids)
-        )
-        self.by_external_id: PerProvider[str, ContactRecord | None] = PerProvider(
-            runtime.external_id_readers, lambda p, c: partial(_answer, c.fetch_by_external_ids)
-        )
-        self.activity: PerProvider[ActivityKey, list[ActivityRecord]] = PerProvider(
-            runtime.activity_sources, lambda p, c: partial(_load_activity, c)
-        )
-        self.segments: PerProvider[str, list[TagRef]] = PerProvider(
-            runtime.segment_readers, lambda p, c: partial(_load_per_contact, c.fetch_segments)
-        )
-        self.companies: PerProvider[str, list[CompanyLink]] = PerProvider(
-            runtime.company_readers, lambda p, c: partial(_load_per_contact, c.fetch_companies)
-        )
         self._people: DataLoader[PersonKey, Lookup] | None = None
         # Pages read while enumerating: a page read to skip duplicates is not read again.
         self._pages: dict[PageKey, Page] = {}
@@ -230,15 +212,49 @@ class Loaders:
             self._people = BatchLoader(self._load_people)
         return self._people
 
-    def _per_provider(self) -> tuple[PerProvider[Any, Any], ...]:
-        return (
-            self.by_email,
-            self.by_id,
-            self.by_external_id,
-            self.activity,
-            self.segments,
-            self.companies,
+    # Each kind of loader is made when first asked for: a merged lookup uses none.
+
+    @functools.cached_property
+    def by_email(self) -> PerProvider[str, ContactRecord | None]:
+        return PerProvider(
+            self.runtime.email_readers,
+            lambda p, c: partial(self._load_records, p, "email", c.fetch_by_emails),
         )
+
+    @functools.cached_property
+    def by_id(self) -> PerProvider[str, ContactRecord | None]:
+        return PerProvider(
+            self.runtime.id_readers,
+            lambda p, c: partial(self._load_records, p, "id", c.fetch_by_ids),
+        )
+
+    @functools.cached_property
+    def by_external_id(self) -> PerProvider[str, ContactRecord | None]:
+        return PerProvider(
+            self.runtime.external_id_readers, lambda p, c: partial(_answer, c.fetch_by_external_ids)
+        )
+
+    @functools.cached_property
+    def activity(self) -> PerProvider[ActivityKey, list[ActivityRecord]]:
+        return PerProvider(self.runtime.activity_sources, lambda p, c: partial(_load_activity, c))
+
+    @functools.cached_property
+    def segments(self) -> PerProvider[str, list[TagRef]]:
+        return PerProvider(
+            self.runtime.segment_readers, lambda p, c: partial(_load_per_contact, c.fetch_segments)
+        )
+
+    @functools.cached_property
+    def companies(self) -> PerProvider[str, list[CompanyLink]]:
+        return PerProvider(
+            self.runtime.company_readers,
+            lambda p, c: partial(_load_per_contact, c.fetch_companies),
+        )
+
+    def _per_provider(self) -> list[PerProvider[Any, Any]]:
+        """The kinds of loader made so far."""
+        made = self.__dict__
+        return [made[name] for name in _KINDS if name in made]
 
     def _remember_listing(self, provider: Provider, records: Sequence[ContactRecord]) -> None:
         known: dict[str, ContactRecord] = {}
@@ -471,6 +487,9 @@ class Loaders:
         for each in people.values():
             if each is not None and each.id is not None:
                 each.written = written.get(each.id, [])
+
+
+_KINDS = ("by_email", "by_id", "by_external_id", "activity", "segments", "companies")
 
 
 def _choose(key: PersonKey, answer: list[Identified], stored: StoredPerson | None) -> Identified:
