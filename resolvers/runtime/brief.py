@@ -8,14 +8,17 @@ one of what they leave out (`FULL_RECORD_FIELDS`): the records one field reads
 answer the other fields' lookups of the same person. Lookups ask more: a query
 (a write plans against what the providers hold), no `filter` argument (a filter
 may match on a tag), and no `previewUpsert` (its plan compares the input with
-what each provider holds). Both are decided per operation of a kept document.
+what each provider holds). The pipeline decides both once per operation of a
+kept document (`decided`) and gives them to the request's loaders.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -25,13 +28,15 @@ from graphql import (
     SelectionSetNode,
 )
 
+from resolvers.runtime.documents import PerNode
+
 # Fields whose values a brief provider record leaves out (see `Lister.list_contacts`).
 FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "doNotContactEntries", "utmTags", "raw"})
 # Fields that read provider records for more than they show.
 NEEDS_FULL_RECORDS = frozenset({"previewUpsert"})
 
 
-def selected(
+def _selected(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> Iterator[FieldNode]:
     """Every field the operation selects, at any depth, fragments spread in (each once)."""
@@ -52,44 +57,40 @@ def selected(
                     stack.append(fragments[name].selection_set)
 
 
-def records_suffice(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> bool:
-    """Whether the operation selects nothing a brief record leaves out (listings)."""
-    return _decided(operation, fragments)[0]
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """What may read brief records in one operation.
+
+    Attributes:
+        listings: listing pages (nothing selected is one of `FULL_RECORD_FIELDS`).
+        lookups: lookups by email (also a query, filtering nothing, previewing no write).
+    """
+
+    listings: bool = False
+    lookups: bool = False
 
 
-def lookups_suffice(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> bool:
-    """Whether the operation's lookups by email may read brief records."""
-    return _decided(operation, fragments)[1]
+NONE = Brief()
+_DECIDED: PerNode[OperationDefinitionNode, Brief] = PerNode()
 
 
-# Per operation node of a kept document (`documents`), with the node kept so that its
-# id is not reused meanwhile.
-_DECIDED: dict[int, tuple[OperationDefinitionNode, tuple[bool, bool]]] = {}
-MAX_DECIDED = 2048
-
-
-def _decided(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> tuple[bool, bool]:
-    known = _DECIDED.get(id(operation))
-    if known is not None and known[0] is operation:
-        return known[1]
-    records = lookups = True
-    for field in selected(operation, fragments):
+def decided(document: DocumentNode, operation: OperationDefinitionNode) -> Brief:
+    """`Brief` for `operation` of `document`, worked out once per operation."""
+    known = _DECIDED.get(operation)
+    if known is not None:
+        return known
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    listings = lookups = True
+    for field in _selected(operation, fragments):
         name = field.name.value
         if name in FULL_RECORD_FIELDS:
-            records = lookups = False
+            listings = lookups = False
             break
         if name in NEEDS_FULL_RECORDS or any(
             a.name.value == "filter" for a in field.arguments or ()
         ):
             lookups = False
-    decided = (records, lookups and operation.operation is OperationType.QUERY)
-    if len(_DECIDED) >= MAX_DECIDED:
-        _DECIDED.clear()
-    _DECIDED[id(operation)] = (operation, decided)
-    return decided
+    lookups = lookups and operation.operation is OperationType.QUERY
+    return _DECIDED.keep(operation, Brief(listings, lookups))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, validate
 
@@ -71,3 +72,27 @@ def validated(
 def clear() -> None:
     """Forget every document (tests)."""
     _ENTRIES.clear()
+
+
+N = TypeVar("N")
+T = TypeVar("T")
+
+
+class PerNode(Generic[N, T]):
+    """What is worked out once from a node of a kept document (an operation), for as
+    long as the node lives: kept by the node's id, with the node itself, so an id is
+    never reused while its value is. At most `maxsize` nodes; then it starts again."""
+
+    def __init__(self, maxsize: int = 2048) -> None:
+        self.maxsize = maxsize
+        self._found: dict[int, tuple[N, T]] = {}
+
+    def get(self, node: N) -> T | None:
+        found = self._found.get(id(node))
+        return found[1] if found is not None and found[0] is node else None
+
+    def keep(self, node: N, value: T) -> T:
+        if len(self._found) >= self.maxsize:
+            self._found.clear()
+        self._found[id(node)] = (node, value)
+        return value

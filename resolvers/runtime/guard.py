@@ -9,7 +9,7 @@ operation makes no provider call.
 
 from __future__ import annotations
 
-from graphql import OperationType, get_operation_ast
+from graphql import OperationDefinitionNode, OperationType
 from strawberry.types import ExecutionContext
 
 from resolvers.runtime import limits
@@ -25,13 +25,13 @@ class Forbidden(GatewayError):
 SCOPE = {OperationType.QUERY: "read", OperationType.MUTATION: "write"}
 
 
-def refusal(execution: ExecutionContext, ctx: Context) -> GatewayError | None:
-    """Why the caller may not run the validated operation of `execution`, or None."""
+def refusal(
+    execution: ExecutionContext, ctx: Context, operation: OperationDefinitionNode
+) -> GatewayError | None:
+    """Why the caller may not run `operation`, the validated operation of `execution`,
+    or None."""
     document = execution.graphql_document
     if document is None:
-        return None
-    operation = get_operation_ast(document, execution.operation_name)
-    if operation is None:
         return None
     principal = ctx.principal
     needed = SCOPE.get(operation.operation)

@@ -59,6 +59,7 @@ from resolvers.runtime.cursors import (
     MAX_PAGE,
     MAX_SORTED_LISTING,
 )
+from resolvers.runtime.documents import PerNode
 from resolvers.runtime.errors import BadUserInput, GatewayError
 
 if TYPE_CHECKING:
@@ -172,7 +173,6 @@ class _Known:
     its shape, its longest string literal, and its estimate when that reads no
     variable (a page size given as a variable is read anew each time)."""
 
-    operation: OperationDefinitionNode  # kept, so that its id is not reused meanwhile
     fragments: Mapping[str, FragmentDefinitionNode]
     roots: int
     aliases: int
@@ -184,16 +184,16 @@ class _Known:
 
 # Per runtime (its providers make the estimate), per operation node: documents are
 # cached (`documents`), so the same operation comes back with every request sending it.
-_KNOWN: weakref.WeakKeyDictionary[Runtime, dict[int, _Known]] = weakref.WeakKeyDictionary()
-MAX_KNOWN = 2048
+_KNOWN: weakref.WeakKeyDictionary[Runtime, PerNode[OperationDefinitionNode, _Known]]
+_KNOWN = weakref.WeakKeyDictionary()
 
 
 def _known(document: DocumentNode, operation: OperationDefinitionNode, runtime: Runtime) -> _Known:
     per_runtime = _KNOWN.get(runtime)
     if per_runtime is None:
-        per_runtime = _KNOWN[runtime] = {}
-    found = per_runtime.get(id(operation))
-    if found is not None and found.operation is operation:
+        per_runtime = _KNOWN[runtime] = PerNode()
+    found = per_runtime.get(operation)
+    if found is not None:
         return found
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -202,20 +202,18 @@ def _known(document: DocumentNode, operation: OperationDefinitionNode, runtime: 
     walk.shape(operation.selection_set)
     cost = _Cost(fragments, {}, runtime)
     cost.selections(operation.selection_set, 1, root=operation.operation)
-    found = _Known(
-        operation=operation,
-        fragments=fragments,
-        roots=walk.roots,
-        aliases=walk.aliases,
-        depth=walk.depth,
-        introspection=walk.asks_introspection,
-        longest_literal=max(_literal_lengths(operation), default=0),
-        calls=None if cost.read_variables else cost.calls,
+    return per_runtime.keep(
+        operation,
+        _Known(
+            fragments=fragments,
+            roots=walk.roots,
+            aliases=walk.aliases,
+            depth=walk.depth,
+            introspection=walk.asks_introspection,
+            longest_literal=max(_literal_lengths(operation), default=0),
+            calls=None if cost.read_variables else cost.calls,
+        ),
     )
-    if len(per_runtime) >= MAX_KNOWN:
-        per_runtime.clear()
-    per_runtime[id(operation)] = found
-    return found
 
 
 # -- shape: depth, aliases, root fields -----------------------------------------------

@@ -38,6 +38,7 @@ from gateway.domain.records import (
 )
 from gateway.store import StoreUnavailable
 from gateway.store.identities import Identified, StoredPerson
+from resolvers.runtime import brief
 from resolvers.runtime.internals import BatchLoader
 
 if TYPE_CHECKING:
@@ -142,9 +143,9 @@ class Loaders:
         self._answered: dict[Provider, dict[str, Any]] = {}
         # Set when the store did not answer: reported once, and reads go on without it.
         self.store_failure: StoreFailure | None = None
-        # Lookups by email may read brief records (`resolvers.runtime.brief`): set for
-        # the operation by the pipeline, never with a record cache (it would keep them).
-        self.brief = False
+        # What may read brief records (`resolvers.runtime.brief`): set for the operation
+        # by the pipeline; lookups never with a record cache (it would keep them).
+        self.brief = brief.NONE
 
     def _store_down(self, exc: StoreUnavailable) -> None:
         from resolvers.runtime.context import StoreFailure
@@ -297,7 +298,7 @@ class Loaders:
         found: Mapping[str, ContactRecord] = {}
         if missing:
             try:
-                if self.brief and kind == "email":
+                if kind == "email" and self.brief.lookups and cache is None:
                     found = await fetch(missing, brief=True)
                 else:
                     found = await fetch(missing)

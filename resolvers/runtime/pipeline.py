@@ -2,7 +2,7 @@
 
     parse (documents kept) -> operation type -> validate (documents kept)
       -> who may run it, and its limits (`guard`)
-      -> whether its lookups may read brief records (`brief`) -> execute
+      -> what may read brief provider records (`brief`) -> execute
       -> errors coded, loaders released, one log line (`extensions.settle`)
 
 Strawberry's `Schema.execute` runs the same steps through its extension hooks,
@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast, parse
+from graphql import GraphQLError, get_operation_ast, parse
 from graphql.execution import execute
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -110,18 +110,12 @@ async def _steps(schema: Schema, ec: ExecutionContext, context: Context) -> Exec
     errors = documents.validated(graphql_schema(schema), text, document)
     if errors:
         return _refused(ec, errors)
-    refusal = guard.refusal(ec, context)
-    if refusal is not None:
-        return _refused(ec, [GraphQLError(refusal.message, extensions=refusal.extensions)])
-    if context.runtime.cache is None:
-        operation = get_operation_ast(document, ec.operation_name)
-        if operation is not None:
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            context.loaders.brief = brief.lookups_suffice(operation, fragments)
+    operation = get_operation_ast(document, ec.operation_name)
+    if operation is not None:
+        refusal = guard.refusal(ec, context, operation)
+        if refusal is not None:
+            return _refused(ec, [GraphQLError(refusal.message, extensions=refusal.extensions)])
+        context.loaders.brief = brief.decided(document, operation)
     answer = await await_maybe(
         execute(
             graphql_schema(schema),

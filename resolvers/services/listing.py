@@ -37,7 +37,7 @@ from resolvers.runtime.cursors import (
     encode_cursor,
 )
 from resolvers.runtime.errors import BadUserInput
-from resolvers.services.lookup import brief_records_suffice, complete
+from resolvers.services.lookup import complete
 
 ENUMERATION_ORDER = (Provider.ADAPTIX, Provider.TRUSTMARY)
 DUPLICATE_CHECK_CHUNK = 200
@@ -238,7 +238,7 @@ async def enumerate_people(
     first = paging.size
     state: dict[str, Any] | None = _listing_state(paging.after, phases)
 
-    brief = brief_records_suffice(info)
+    brief = ctx.loaders.brief.listings
     collected: list[ContactRecord] = []
     cursors: list[dict[str, Any]] = []
     while state is not None and len(collected) < first:
@@ -285,7 +285,7 @@ async def _enumerate_backward(
     """The last `paging.size` people before `paging.before` (of the whole listing when
     None), read back through each phase's pages."""
     boundary = _boundary(paging.before, phases)
-    brief = brief_records_suffice(info)
+    brief = ctx.loaders.brief.listings
     collected: list[ContactRecord] = []  # newest first, reversed at the end
     cursors: list[dict[str, Any]] = []
     while boundary is not None and len(collected) < paging.size:

@@ -10,9 +10,7 @@ from graphql import FieldNode
 from gateway.domain.federation import Person
 from gateway.domain.keys import AccountKey, PersonKey
 from gateway.store import StoreUnavailable
-from resolvers.runtime import brief
 from resolvers.runtime.context import Context, Info, StoreFailure
-from resolvers.runtime.internals import document_fragments
 
 
 async def find_person(ctx: Context, info: Info, key: PersonKey) -> Person | None:
@@ -34,13 +32,6 @@ async def find_at_root(ctx: Context, info: Info, key: PersonKey) -> Person | Non
     lookup = await ctx.loaders.find(key, alone=alone)
     ctx.report(info, *lookup.failures)
     return lookup.person
-
-
-def brief_records_suffice(info: Info) -> bool:
-    """Whether the operation selects nothing a brief provider record leaves out
-    (`resolvers.runtime.brief`): decided for the whole document, not one field, as the
-    records a listing reads answer later lookups in the same operation too."""
-    return brief.records_suffice(info.operation, document_fragments(info))
 
 
 async def complete(ctx: Context, info: Info, keys: Sequence[PersonKey]) -> list[Person | None]:
