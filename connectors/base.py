@@ -105,10 +105,10 @@ def query_string(params: Mapping[str, Any] | list[tuple[str, Any]]) -> str:
     items = params.items() if isinstance(params, Mapping) else params
     parts = []
     for key, value in items:
-        name = _NAMES.get(key) if key.__class__ is str else None
+        name = _NAMES.get(key)
         if name is None:
             name = quote_plus(str(key))
-            if key.__class__ is str and len(_NAMES) < 1024:
+            if len(_NAMES) < 1024:
                 _NAMES[key] = name
         text = value if value.__class__ is str else _primitive(value)
         parts.append(f"{name}={quote_plus(text)}")

@@ -198,18 +198,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         if kind != OBJECT and not isinstance(value, list | tuple):
             return _REFUSED  # another iterable, or none: the stock path decides
         if kind == LEAF_LIST:
-            items: list[Any] = []
-            for item in value:
-                if item is None:
-                    if items_non_null:
-                        return _REFUSED
-                    items.append(None)
-                    continue
-                coerced = _leaf(of_type, item)
-                if coerced is _REFUSED:
-                    return _REFUSED
-                items.append(coerced)
-            return items
+            return _each(value, items_non_null, lambda item: _leaf(of_type, item))
         # An object, or a list of them: each one's selection must be all plain fields.
         if position_context is not None:
             return _REFUSED  # deferred fragments are delivered by the stock path
@@ -222,18 +211,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return _REFUSED
         if kind == OBJECT:
             return self._object(value, sub_steps, sub_fields)
-        objects: list[Any] = []
-        for item in value:
-            if item is None:
-                if items_non_null:
-                    return _REFUSED
-                objects.append(None)
-                continue
-            completed = self._object(item, sub_steps, sub_fields)
-            if completed is _REFUSED:
-                return _REFUSED
-            objects.append(completed)
-        return objects
+        return _each(value, items_non_null, lambda item: self._object(item, sub_steps, sub_fields))
 
     def _object(self, source: Any, steps: list[_Step], grouped_field_set: Any) -> Any:
         """An object whose selection is all plain fields, or `_REFUSED`."""
@@ -244,6 +222,22 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 return _REFUSED
             completed[step[0]] = value
         return completed
+
+
+def _each(items: Any, non_null: bool, completed: Callable[[Any], Any]) -> Any:
+    """A list's items completed, or `_REFUSED` as soon as one would need an error."""
+    done: list[Any] = []
+    for item in items:
+        if item is None:
+            if non_null:
+                return _REFUSED
+            done.append(None)
+            continue
+        value = completed(item)
+        if value is _REFUSED:
+            return _REFUSED
+        done.append(value)
+    return done
 
 
 def _merge(results: dict[str, Any], slow: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:

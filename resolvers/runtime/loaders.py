@@ -132,7 +132,6 @@ class Loaders:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.precedence = runtime.precedence
-        self._people: DataLoader[PersonKey, Lookup] | None = None
         # Pages read while enumerating: a page read to skip duplicates is not read again.
         self._pages: dict[PageKey, Page] = {}
         # Every record of a provider whose whole listing was read in this request,
@@ -181,7 +180,7 @@ class Loaders:
         for loaders in self._per_provider():
             for loader in loaders.made():
                 loader.clear_all()
-        self._people = None
+        self.__dict__.pop("people", None)
         self._pages.clear()
         self._complete.clear()
         self._answered.clear()
@@ -200,20 +199,17 @@ class Loaders:
         piled up between collections."""
         for loaders in self._per_provider():
             loaders.drop()
-        self._people = None
+        self.__dict__.pop("people", None)
         self._pages.clear()
         self._complete.clear()
         self._answered.clear()
 
-    @property
-    def people(self) -> DataLoader[PersonKey, Lookup]:
-        """`PersonKey` -> `Lookup`, made when first asked for (a root `contact` field
-        does without it: `find`)."""
-        if self._people is None:
-            self._people = BatchLoader(self._load_people)
-        return self._people
+    # Each loader is made when first asked for: a merged lookup uses none (`find`).
 
-    # Each kind of loader is made when first asked for: a merged lookup uses none.
+    @functools.cached_property
+    def people(self) -> DataLoader[PersonKey, Lookup]:
+        """`PersonKey` -> `Lookup`."""
+        return BatchLoader(self._load_people)
 
     @functools.cached_property
     def by_email(self) -> PerProvider[str, ContactRecord | None]:
@@ -336,12 +332,7 @@ class Loaders:
             records: list[ContactRecord] = []
             failures: list[Failure] = []
             for answer in await asyncio.gather(*asked, return_exceptions=True):
-                if isinstance(answer, ConnectorError):
-                    failures.append(answer)
-                elif isinstance(answer, BaseException):
-                    raise answer
-                elif answer is not None:
-                    _add(records, answer)
+                _take(answer, records, failures)
             return (await self._concluded([key], {key: records}, {key: failures}, {}))[0]
         return (await self._load_people([key]))[0]
 
@@ -411,12 +402,7 @@ class Loaders:
             ]
             answers = await asyncio.gather(*(f for _, f in asked), return_exceptions=True)
             for (key, _), answer in zip(asked, answers, strict=True):
-                if isinstance(answer, ConnectorError):
-                    failures[key].append(answer)
-                elif isinstance(answer, BaseException):
-                    raise answer
-                elif answer is not None:
-                    _add(records[key], answer)
+                _take(answer, records[key], failures[key])
         return await self._concluded(keys, records, failures, stored)
 
     async def _concluded(
@@ -505,6 +491,17 @@ def _choose(key: PersonKey, answer: list[Identified], stored: StoredPerson | Non
             if any(normalize_email(r.email) == key.value for r in identified.records):
                 return identified
     return max(answer, key=lambda identified: len(identified.records))
+
+
+def _take(answer: Any, records: list[ContactRecord], failures: list[Failure]) -> None:
+    """One provider's answer to a lookup (gathered with `return_exceptions`): its record
+    kept, its failure reported, anything else unexpected raised."""
+    if isinstance(answer, ConnectorError):
+        failures.append(answer)
+    elif isinstance(answer, BaseException):
+        raise answer
+    elif answer is not None:
+        _add(records, answer)
 
 
 def _add(records: list[ContactRecord], record: ContactRecord) -> None:

@@ -49,6 +49,15 @@ async def recorded(sandbox: Sandbox) -> AsyncIterator[tuple[Runtime, Recording]]
 
 
 FIELDS = "id email firstName lastName name company jobTitle points createdAt updatedAt"
+# What a minimal record lacks, each as a selection (the last in a fragment, `More`).
+LACKING = [
+    "tags { name }",
+    "doNotContact",
+    "doNotContactEntries { reason }",
+    "utmTags { id }",
+    "sources { provider raw }",
+    "...More",
+]
 
 
 async def test_a_listing_without_tags_reads_minimal_records(
@@ -63,17 +72,7 @@ async def test_a_listing_without_tags_reads_minimal_records(
     assert listing.params.get("minimal") == "true"
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        "tags { name }",
-        "doNotContact",
-        "doNotContactEntries { reason }",
-        "utmTags { id }",
-        "sources { provider raw }",
-        "...More",
-    ],
-)
+@pytest.mark.parametrize("extra", LACKING)
 async def test_a_field_a_minimal_record_lacks_anywhere_in_the_document_reads_full_records(
     recorded: tuple[Runtime, Recording], extra: str
 ) -> None:
@@ -166,17 +165,7 @@ async def test_a_preview_of_an_upsert_reads_full_records(
     assert all("minimal" not in u.params for u in lookups)
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        "tags { name }",
-        "doNotContact",
-        "doNotContactEntries { reason }",
-        "utmTags { id }",
-        "sources { provider raw }",
-        "...More",
-    ],
-)
+@pytest.mark.parametrize("extra", LACKING)
 async def test_the_only_root_lookup_reads_full_records_for_a_field_minimal_ones_lack(
     recorded: tuple[Runtime, Recording], extra: str
 ) -> None:
