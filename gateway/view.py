@@ -61,12 +61,11 @@ def _graphql_error(status: int, message: str, code: str, **headers: str) -> Resp
 
 
 class _Replay:
-    """The request's `receive`, with the body already read (`body`, set once read)
-    played back once; later calls wait for the client to hang up (which the watcher
-    reports)."""
+    """The request's `receive`, with the body already read played back once; later
+    calls wait for the client to hang up (which the watcher reports)."""
 
-    def __init__(self, receive: Receive) -> None:
-        self.body = b""
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self.body = body
         self.played = False
         self.receive = receive
         self.gone = asyncio.Event()
@@ -130,14 +129,13 @@ class GraphQLView(GraphQL[Context, None]):
         return parsed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        replay = _Replay(receive)
-        request = Request(scope, replay)
+        request = Request(scope, receive)
         refusal = self._screen(request)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         try:
-            body = await self._body(request, receive)
+            body = await self._body(request)
         except ClientDisconnect:
             return
         if body is None:
@@ -146,7 +144,8 @@ class GraphQLView(GraphQL[Context, None]):
             metrics.LIMIT_REJECTIONS.labels("max_body_bytes").inc()
             await PlainTextResponse(too_large, status_code=413)(scope, receive, send)
             return
-        replay.body = body
+        replay = _Replay(body, receive)
+        request = Request(scope, replay)  # its body is read: the replay plays it back
         key = request.headers.get(idempotency.HEADER)
         if key is not None and request.method == "POST":
             response = await self._idempotent(request, replay, key, body)
@@ -221,30 +220,20 @@ class GraphQLView(GraphQL[Context, None]):
         # GraphiQL's page is the same for everyone and holds no data.
         return request.method != "GET" or "query" in request.query_params
 
-    async def _body(self, request: Request, receive: Receive) -> bytes | None:
-        """The whole body read from `receive`, or None once it is past the limit (never
-        read further).
-
-        Raises:
-            ClientDisconnect: the client hung up first.
-        """
+    async def _body(self, request: Request) -> bytes | None:
+        """The whole body, or None once it is past the limit (never read further)."""
         limit = self.limits.max_body_bytes
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             return None
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect
-            chunk = message.get("body", b"")
+        async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 return None
             chunks.append(chunk)
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return b"".join(chunks)
 
     async def _answer(self, request: Request, replay: _Replay) -> Response | None:
         """The operation's response; None when the client left before it was ready.
