@@ -448,6 +448,10 @@ class Journal:
             ]
             return taken, _requests(connection, {row.operation_id for row in taken})
 
+        # Most looks find nothing due: that is one indexed read on the event loop
+        # (`small`), the claim itself only when there is something to take.
+        if not await self.store.run(lambda c: c.execute(query).first() is not None, small=True):
+            return []
         taken, requests = await self.store.run(claim)
         return [
             DueLeg(
@@ -464,14 +468,12 @@ class Journal:
 
     async def queue_stats(self) -> tuple[int, datetime | None]:
         """How many legs are queued, and when the oldest one's operation began."""
-        async with self.store.transaction() as connection:
-            row = (
-                await connection.execute(
-                    select(func.count(), func.min(operations.c.created_at))
-                    .select_from(legs.join(operations, operations.c.id == legs.c.operation_id))
-                    .where(legs.c.status == "queued")
-                )
-            ).one()
+        query = (
+            select(func.count(), func.min(operations.c.created_at))
+            .select_from(legs.join(operations, operations.c.id == legs.c.operation_id))
+            .where(legs.c.status == "queued")
+        )
+        row = await self.store.run(lambda connection: connection.execute(query).one(), small=True)
         return int(row[0]), _aware(row[1])
 
     async def requeue_expired(self) -> int:
@@ -479,16 +481,17 @@ class Journal:
         it could write their outcome): queued to be tried now. A bulk job's legs are
         left to the job runner, which takes them up in its batches. Returns how many."""
         now = datetime.now(UTC)
-        async with self.store.transaction() as connection:
-            bulk_ids = select(operations.c.id).where(operations.c.kind == BULK)
-            result = await connection.execute(
-                update(legs)
-                .where(legs.c.status == "running")
-                .where(legs.c.lease_until < now)
-                .where(legs.c.operation_id.not_in(bulk_ids))
-                .values(status="queued", next_attempt_at=now, lease_until=None, updated_at=now)
-            )
-            return int(result.rowcount or 0)
+        bulk_ids = select(operations.c.id).where(operations.c.kind == BULK)
+        statement = (
+            update(legs)
+            .where(legs.c.status == "running")
+            .where(legs.c.lease_until < now)
+            .where(legs.c.operation_id.not_in(bulk_ids))
+            .values(status="queued", next_attempt_at=now, lease_until=None, updated_at=now)
+        )
+        return await self.store.run(
+            lambda connection: int(connection.execute(statement).rowcount or 0), small=True
+        )
 
     async def renew(self, holds: Holds, *, lease: float) -> None:
         """Hold every leg in `holds` (still running) `lease` seconds from now."""
@@ -514,21 +517,23 @@ class Journal:
         """Bulk jobs with legs left to take: not tried yet, or held by a process that
         stopped renewing them."""
         now = datetime.now(UTC)
-        async with self.store.transaction() as connection:
-            rows = await connection.execute(
-                select(legs.c.operation_id)
-                .distinct()
-                .join(operations, operations.c.id == legs.c.operation_id)
-                .where(operations.c.kind == BULK)
-                .where(
-                    or_(
-                        legs.c.status == "pending",
-                        and_(legs.c.status == "running", legs.c.lease_until < now),
-                    )
+        query = (
+            select(legs.c.operation_id)
+            .distinct()
+            .join(operations, operations.c.id == legs.c.operation_id)
+            .where(operations.c.kind == BULK)
+            .where(
+                or_(
+                    legs.c.status == "pending",
+                    and_(legs.c.status == "running", legs.c.lease_until < now),
                 )
-                .order_by(legs.c.operation_id)
             )
-            return [row.operation_id for row in rows]
+            .order_by(legs.c.operation_id)
+        )
+        return await self.store.run(
+            lambda connection: [row.operation_id for row in connection.execute(query)],
+            small=True,
+        )
 
     async def claim_items(
         self, operation_id: str, provider: Provider, *, limit: int, lease: float
