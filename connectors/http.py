@@ -79,7 +79,11 @@ def _session(settings: ConnectorSettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=settings.concurrency, keepalive_timeout=KEEPALIVE_EXPIRY, ssl=ssl_context(settings)
     )
-    session = aiohttp.ClientSession(connector=connector, trust_env=False)
+    # Provider APIs are not cookie sessions: a cookie one sets (PHP's session id) is never
+    # sent back, which would put every call in one server-side session, one at a time.
+    session = aiohttp.ClientSession(
+        connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+    )
     # aiohttp sends a GET, PUT or DELETE once more, unasked, when the connection drops
     # before the answer: a DELETE the provider acted on would arrive twice. What is sent
     # again is the connectors' decision (HTTPConnector.request), so this private switch

@@ -413,6 +413,31 @@ async def test_at_most_concurrency_exchanges_are_in_flight() -> None:
     assert server.connections == 2
 
 
+# -- 9. cookies --------------------------------------------------------------------
+
+
+async def test_a_cookie_the_provider_sets_is_never_sent_back() -> None:
+    """Provider APIs are not cookie sessions: a PHP session cookie sent back would put
+    the gateway's calls in one server-side session, taken one at a time. The server
+    is reached by name (`localhost`): a cookie jar keeps cookies of names, not of
+    IP addresses."""
+
+    async def answer(exchange: Exchange) -> None:
+        exchange.answer(
+            exchange.headers.get("cookie", "none").encode(),
+            headers="Set-Cookie: PHPSESSID=abc123; Path=/\r\n",
+        )
+
+    async with running(answer) as server:
+        by_name = server.url.replace("127.0.0.1", "localhost")
+        async with connector(settings(by_name)) as probe:
+            first = await probe.request("GET", "/contacts")
+            second = await probe.request("GET", "/contacts")
+
+    assert (first.content, second.content) == (b"none", b"none")
+    assert "cookie" not in server.requests[1].headers
+
+
 # -- the same on uvloop (what uvicorn runs the gateway on) --------------------------
 
 Case = Callable[[], Coroutine[Any, Any, None]]
@@ -449,6 +474,7 @@ ON_UVLOOP: dict[str, Case] = {
     "tls-no-verify": test_tls_without_verification_succeeds,
     "reuse": test_sequential_requests_reuse_one_connection,
     "concurrency": test_at_most_concurrency_exchanges_are_in_flight,
+    "cookies": test_a_cookie_the_provider_sets_is_never_sent_back,
 }
 
 
