@@ -23,6 +23,7 @@ the transaction is over.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import threading
@@ -93,6 +94,13 @@ def record_identifiers(record: ContactRecord) -> list[IdentifierKey]:
     return list(dict.fromkeys(found))
 
 
+def _asked(group: Sequence[ContactRecord]) -> tuple[Any, ...]:
+    """What the store is asked about a group: its records' links and identifiers."""
+    return tuple(
+        (record.provider.value, record.remote_id, *record_identifiers(record)) for record in group
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Identified:
     """One person of a group: its id and the group's records that are theirs (`placed`:
@@ -146,15 +154,52 @@ class Identities:
         self._accounts: dict[str, str] = {}
         self._account_keys: dict[str, str] = {}
         self._written: dict[str, tuple[list[WrittenSource], float]] = {}
+        # What the calls asking the store right now asked for (`_asked`), and their end.
+        self._asking: dict[tuple[Any, ...], asyncio.Future[None]] = {}
 
     # -- identify ---------------------------------------------------------------------
 
     async def identify(self, groups: Sequence[Sequence[ContactRecord]]) -> list[list[Identified]]:
-        """The persons each group of records belongs to (usually one per group)."""
+        """The persons each group of records belongs to (usually one per group).
+
+        A group asked of the store while another call is asking it for the same records
+        (requests in flight for one person when what was remembered ran out) waits for
+        that call and takes the answer it leaves in memory; when there is none (the
+        other call failed, or nothing is remembered), it asks the store itself.
+        """
         answers = [self._remembered(group) for group in groups]
         todo = [i for i, answer in enumerate(answers) if answer is None]
-        if todo:
-            asked = [groups[i] for i in todo]
+        if not todo:
+            return [a for a in answers if a is not None]
+        keys = {i: _asked(groups[i]) for i in todo}
+        others = {i: self._asking[key] for i, key in keys.items() if key in self._asking}
+        mine = [i for i in todo if i not in others]
+        if mine:
+            await self._ask(groups, mine, keys, answers)
+        if others:
+            await asyncio.wait(set(others.values()))
+            for i in others:
+                answers[i] = self._remembered(groups[i])
+            again = [i for i in others if answers[i] is None]
+            if again:
+                await self._ask(groups, again, keys, answers)
+        return [a for a in answers if a is not None]
+
+    async def _ask(
+        self,
+        groups: Sequence[Sequence[ContactRecord]],
+        todo: list[int],
+        keys: Mapping[int, tuple[Any, ...]],
+        answers: list[list[Identified] | None],
+    ) -> None:
+        """Ask the store for `todo`'s groups (one transaction), filling `answers`; calls
+        asking for the same records meanwhile wait for this one."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        mine = {keys[i] for i in todo if keys[i] not in self._asking}
+        for key in mine:
+            self._asking[key] = done
+        asked = [groups[i] for i in todo]
+        try:
             for attempt in range(3):
                 try:
                     found = await self.store.run(lambda connection: _identify(connection, asked))
@@ -165,7 +210,10 @@ class Identities:
             for i, answer in zip(todo, found, strict=True):
                 answers[i] = answer
                 self._learn(answer)
-        return [a for a in answers if a is not None]
+        finally:
+            for key in mine:
+                del self._asking[key]
+            done.set_result(None)
 
     def _remembered(self, group: Sequence[ContactRecord]) -> list[Identified] | None:
         """The answer from memory, when every record's link is known and fresh."""

@@ -7,6 +7,8 @@ import asyncio
 import re
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from gateway.domain.keys import AccountKey
 from gateway.domain.records import ContactRecord, Provider
@@ -132,6 +134,49 @@ async def test_concurrent_first_sightings_of_one_email_make_one_person(
         await other.close()
     persons = {a[0][0].person_id for a in answers}
     assert len(persons) == 1
+
+
+async def test_concurrent_lookups_of_one_person_share_one_store_transaction(
+    store: Store,
+) -> None:
+    """When what is remembered runs out, the requests in flight for the same person
+    do not each ask the store: one does, the others take its answer from memory, each
+    with its own records."""
+    identities = Identities(store)
+    groups = [[record(A, "1", "ada@x.test"), record(T, "t1", "ADA@x.test")] for _ in range(8)]
+    begun: list[object] = []
+
+    def count(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(Engine, "begin", count)
+    try:
+        asked = asyncio.gather(*(identities.identify([group]) for group in groups))
+        answers = await asyncio.wait_for(asked, 10)
+    finally:
+        event.remove(Engine, "begin", count)
+
+    assert len(begun) == 1
+    assert len({answer[0][0].person_id for answer in answers}) == 1
+    for group, [[identified]] in zip(groups, answers, strict=True):
+        assert len(identified.records) == 2
+        assert all(mine is got for mine, got in zip(group, identified.records, strict=True))
+
+
+async def test_a_lookup_waiting_on_a_failed_one_asks_the_store_itself(store: Store) -> None:
+    """The request a concurrent one waited on ends without an answer (its task is
+    cancelled: the client hung up): the waiting one still gets its person."""
+    identities = Identities(store)
+    first = asyncio.ensure_future(identities.identify([[record(A, "1", "ada@x.test")]]))
+    await asyncio.sleep(0)  # the first is asking the store
+    second = asyncio.ensure_future(identities.identify([[record(A, "1", "ada@x.test")]]))
+    await asyncio.sleep(0)
+    first.cancel()
+    [[ada]] = await asyncio.wait_for(second, 10)
+    assert first.cancelled()
+    assert [r.remote_id for r in ada.records] == ["1"]
+    [[again]] = await Identities(store).identify([[record(A, "1", "ada@x.test")]])
+    assert again.person_id == ada.person_id
 
 
 async def test_what_the_gateway_wrote_is_remembered_on_the_person(store: Store) -> None:
