@@ -16,6 +16,7 @@ from resolvers.query import Query
 from resolvers.runtime import pipeline
 from resolvers.runtime.context import Context
 from resolvers.runtime.execution import PlainFieldExecution
+from resolvers.runtime.internals import use_direct_resolvers
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactNode
 
@@ -71,3 +72,6 @@ schema = GatewaySchema(
     # Large answers are mostly plain leaf fields: read them without a resolver call each.
     execution_context_class=PlainFieldExecution,
 )
+# Resolver functions with scalar arguments (`contact(email:)`), called without Strawberry's
+# argument conversion and wrappers where those would change nothing.
+use_direct_resolvers(schema)

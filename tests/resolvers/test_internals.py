@@ -67,6 +67,26 @@ def test_a_plain_method_is_found_behind_its_field() -> None:
         assert internals.plain_method(definition) is None, name
 
 
+def test_what_a_direct_resolver_reads_is_where_strawberry_keeps_it() -> None:
+    converter = schema.schema_converter
+    assert callable(getattr(converter, "_get_field_exception_handlers", None)), (
+        "GraphQLCoreConverter._get_field_exception_handlers moved: direct resolvers "
+        "cannot tell a field whose exceptions Strawberry turns into results"
+    )
+    for scalar in (str, strawberry.ID):
+        assert scalar in converter.scalar_registry, (
+            "GraphQLCoreConverter.scalar_registry changed: direct resolvers cannot tell "
+            "scalar arguments (left as they are) from others (converted)"
+        )
+    definition = internals.strawberry_field(field("Query", "contact"))
+    assert definition is not None
+    assert definition.base_resolver is not None
+    assert definition.base_resolver.info_parameter is not None
+    assert schema.config.info_class is Info
+    names = {schema.config.name_converter.from_argument(a) for a in definition.arguments}
+    assert names == {"id", "email"}
+
+
 def test_an_enums_output_is_the_name_strawberrys_scan_finds() -> None:
     gql_type = internals.graphql_schema(schema).type_map["Provider"]
     assert isinstance(gql_type, GraphQLEnumType)
