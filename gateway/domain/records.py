@@ -162,8 +162,8 @@ class PostalAddress:
     @classmethod
     def of(cls, **parts: str | None) -> PostalAddress | None:
         """The address of these parts; None when every part is missing."""
-        address = cls(**parts)
-        return address if any(getattr(address, f.name) for f in fields(cls)) else None
+        address = cls(**parts)  # unknown parts are a TypeError, set or not
+        return address if any(parts.values()) else None  # the parts not given are None
 
 
 @dataclass(frozen=True, slots=True)
