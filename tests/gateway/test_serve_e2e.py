@@ -80,6 +80,8 @@ def test_serve_in_sandbox_mode_answers_queries_and_mutations_then_stops_cleanly(
     with running("serve", "--port", str(port), "--sandbox-port", "0") as process:
         ready = wait_ready(f"{base}/readyz", process)
         assert ready.json()["ready"] is True
+        assert "server" not in ready.headers  # the server software is not advertised
+        assert "date" in ready.headers
 
         listing = httpx.post(f"{base}/graphql", json={"query": CONTACTS}, timeout=30).json()
         written = httpx.post(f"{base}/graphql", json={"query": UPSERT}, timeout=30).json()
