@@ -176,6 +176,8 @@ class HTTPConnector(Generic[S]):
         self._send = http.sender(client, self.base_url, headers, json_headers)
         self.last_answer: Answer | None = None
         self.shared_pace: SharedPace | None = None
+        # The series a wait for a turn adds to, looked up once (`labels` locks and joins).
+        self._waited = metrics.PACING_WAIT_SECONDS.labels(self.provider.value)
 
     # -- overridable pieces -------------------------------------------------
 
@@ -321,7 +323,7 @@ class HTTPConnector(Generic[S]):
         finally:
             waited = time.monotonic() - started
             if waited > 0.0005:
-                metrics.PACING_WAIT_SECONDS.labels(self.provider.value).inc(waited)
+                self._waited.inc(waited)
 
     async def _shared_start(self, deadline: float | None) -> None:
         """Wait for this call's start slot in the deployment-wide schedule."""

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from connectors.akita import AkitaConnector
 from connectors.base import query_string, quote_plus
@@ -116,6 +117,28 @@ async def test_a_call_queued_behind_others_gets_its_whole_budget_for_its_retries
         connector = AkitaConnector(client, settings)
         results = await asyncio.gather(*(connector.upsert(i) for i in inputs))
     assert [r.status for r in results] == [WriteStatus.CREATED] * 6
+
+
+async def test_the_time_calls_wait_for_their_turn_is_counted_per_provider() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.05)
+        return CREATED
+
+    def waited() -> float:
+        labels = {"provider": "akita"}
+        name = "contact_gateway_provider_pacing_wait_seconds_total"
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    settings = replace(sandbox_settings(Provider.AKITA), concurrency=1)
+    before = waited()
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url=SANDBOX_URL
+    ) as client:
+        connector = AkitaConnector(client, settings)
+        inputs = [replace(CONTACT, external_id=f"u-{n}") for n in range(3)]
+        await asyncio.gather(*(connector.upsert(i) for i in inputs))
+    # One slot: the second call waits for the first (~50 ms), the third for both.
+    assert 0.12 <= waited() - before < 1.0
 
 
 async def test_requests_carry_the_clients_headers_and_the_credentials() -> None:
