@@ -8,6 +8,8 @@ from typing import Any
 
 def clean_text(value: Any) -> str | None:
     """A provider's value as trimmed text; None for null, booleans and blanks."""
+    if type(value) is str:  # most values: the same answer, without the checks
+        return value.strip() or None
     if value is None or isinstance(value, bool):
         return None
     return str(value).strip() or None

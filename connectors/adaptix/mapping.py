@@ -81,6 +81,8 @@ DNC_REASON_CODES = {reason: code for code, reason in DNC_REASONS.items()}
 def entries(value: Any) -> list[Record]:
     """The records of an Adaptix collection, which is a list or an object keyed by id."""
     items: Iterable[Any]
+    if not value:  # absent (minimal records), null or empty: nothing to look through
+        return []
     if isinstance(value, Mapping):
         items = value.values()
     elif isinstance(value, list):
