@@ -284,32 +284,33 @@ class Loaders:
         """`_load_records` past what this request already knows: the record cache, else
         the provider."""
         cache = self.runtime.cache
-        hits: dict[str, tuple[ContactRecord | None, datetime]] = {}
-        if cache is not None:
+        if cache is None:  # the default: every key from the provider
+            if not keys:
+                return []
             try:
-                hits = await cache.get(provider, [f"{kind}:{key}" for key in keys])
-            except StoreUnavailable as exc:
-                self._store_down(exc)
+                fresh, _ = await _fetched(fetch, keys, brief=kind == "email" and self.brief.lookups)
+            except ConnectorError as exc:
+                return [exc for _ in keys]
+            return [fresh.get(key) for key in keys]
+        hits: dict[str, tuple[ContactRecord | None, datetime]] = {}
+        try:
+            hits = await cache.get(provider, [f"{kind}:{key}" for key in keys])
+        except StoreUnavailable as exc:
+            self._store_down(exc)
         missing = [key for key in keys if f"{kind}:{key}" not in hits]
         found: Mapping[str, ContactRecord] = {}
         if missing:
+            # Cached records are whole: brief ones would answer a later request's tags.
             try:
-                if kind == "email" and self.brief.lookups and cache is None:
-                    found = await fetch(missing, brief=True)
-                else:
-                    found = await fetch(missing)
+                found, now = await _fetched(fetch, missing, brief=False)
             except ConnectorError as exc:
                 return [hit[0] if (hit := hits.get(f"{kind}:{k}")) else exc for k in keys]
-            now = datetime.now(UTC)
-            for record in found.values():
-                record.fetched_at = now
-            if cache is not None:
-                entries = [(f"{kind}:{key}", found.get(key)) for key in missing]
-                entries += [(f"id:{r.remote_id}", r) for r in found.values() if kind == "email"]
-                try:
-                    await cache.put(provider, entries, now)
-                except StoreUnavailable as exc:
-                    self._store_down(exc)
+            entries = [(f"{kind}:{key}", found.get(key)) for key in missing]
+            entries += [(f"id:{r.remote_id}", r) for r in found.values() if kind == "email"]
+            try:
+                await cache.put(provider, entries, now)
+            except StoreUnavailable as exc:
+                self._store_down(exc)
         return [
             hit[0] if (hit := hits.get(f"{kind}:{key}")) is not None else found.get(key)
             for key in keys
@@ -474,6 +475,17 @@ class Loaders:
         for each in people.values():
             if each is not None and each.id is not None:
                 each.written = written.get(each.id, [])
+
+
+async def _fetched(
+    fetch: Fetch, keys: list[str], *, brief: bool
+) -> tuple[Mapping[str, ContactRecord], datetime]:
+    """`fetch(keys)` (asking for brief records, or not), each record stamped with when."""
+    found = await (fetch(keys, brief=True) if brief else fetch(keys))
+    now = datetime.now(UTC)
+    for record in found.values():
+        record.fetched_at = now
+    return found, now
 
 
 _KINDS = ("by_email", "by_id", "by_external_id", "activity", "segments", "companies")
