@@ -332,7 +332,7 @@ class Loaders:
             ]
             records: list[ContactRecord] = []
             failures: list[Failure] = []
-            for answer in await asyncio.gather(*asked, return_exceptions=True):
+            for answer in await _answers(asked):
                 _take(answer, records, failures)
             return (await self._concluded([key], {key: records}, {key: failures}, {}))[0]
         return (await self._load_people([key]))[0]
@@ -503,6 +503,25 @@ def _choose(key: PersonKey, answer: list[Identified], stored: StoredPerson | Non
             if any(normalize_email(r.email) == key.value for r in identified.records):
                 return identified
     return max(answer, key=lambda identified: len(identified.records))
+
+
+async def _answers(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """`asyncio.gather(*calls, return_exceptions=True)`, with the first call awaited in
+    this task instead of a task of its own (one task fewer per lookup). Cancelled, it
+    cancels the calls still running, as `gather` does."""
+    rest = [asyncio.ensure_future(call) for call in calls[1:]]
+    answers: list[Any] = []
+    try:
+        for call in (calls[0], *rest) if calls else ():
+            try:
+                answers.append(await call)
+            except Exception as exc:  # a cancellation is not an answer: it goes on up
+                answers.append(exc)
+    except BaseException:
+        for task in rest:
+            task.cancel()
+        raise
+    return answers
 
 
 def _take(answer: Any, records: list[ContactRecord], failures: list[Failure]) -> None:
