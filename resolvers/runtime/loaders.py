@@ -519,7 +519,10 @@ async def _answers(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
                 answers.append(exc)
     except BaseException:
         for task in rest:
-            task.cancel()
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # a failure no one will read is not logged as unread
         raise
     return answers
 

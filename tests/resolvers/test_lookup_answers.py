@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -52,3 +53,17 @@ async def test_a_cancelled_lookup_cancels_the_calls_still_running(slow: tuple[in
     await asyncio.sleep(0.01)
     assert not set(slow) & set(finished)
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+async def test_a_failure_left_unread_by_a_cancelled_lookup_is_not_logged_as_unread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    down = ProviderUnavailable("down", provider=Provider.TRUSTMARY)
+    lookup = asyncio.ensure_future(_answers([answer("a", 10), answer(down)]))
+    await asyncio.sleep(0.01)  # the second call has failed; the first still runs
+    lookup.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await lookup
+    gc.collect()
+    await asyncio.sleep(0)
+    assert "never retrieved" not in caplog.text
