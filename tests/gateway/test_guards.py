@@ -490,13 +490,17 @@ def test_at_the_deadline_the_answer_is_partial_and_says_which_provider_ran_out(
     }
 
 
-def test_an_operation_whose_client_hung_up_stops_calling_providers(sandbox: Sandbox) -> None:
+# Before the view listens for a hang-up (`view.WATCH_AFTER`), and after.
+@pytest.mark.parametrize("after", [0.1, 0.6], ids=["early", "late"])
+def test_an_operation_whose_client_hung_up_stops_calling_providers(
+    sandbox: Sandbox, after: float
+) -> None:
     lunarsend = sandbox.emulators["lunarsend"]
     lunarsend.controls = Controls(latency_ms=300)
     query = "{ contacts(first: 60) { edges { node { sources { provider } } } } }"
     with serve_gateway(sandbox) as url:
         with pytest.raises(httpx.ReadTimeout):
-            httpx.post(f"{url}/graphql", json={"query": query}, timeout=0.6)
+            httpx.post(f"{url}/graphql", json={"query": query}, timeout=after)
         time.sleep(1.0)  # calls already sent when the client left may still arrive
         settled = sum(lunarsend.stats.requests.values())
         time.sleep(1.5)  # a gateway still working would send about 8 more every 0.3 s
