@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -488,6 +489,31 @@ def test_at_the_deadline_the_answer_is_partial_and_says_which_provider_ran_out(
         "provider": "ADAPTIX",
         "limit": "timeout",
     }
+
+
+def test_an_operation_stalled_past_its_deadline_outside_provider_calls_is_answered(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The deadline cuts provider calls; something else that stalls (here the store's
+    file, held by another process, which a first sighting must write to) is cut by the
+    view's backstop a second past the deadline: the client gets the timeout's error,
+    not a wait for the store's own 15 s."""
+    path = tmp_path / "store.db"
+    configured = replace(
+        gateway_settings(SANDBOX_URL, store_url=f"sqlite:///{path}"), limits=Limits(timeout=0.5)
+    )
+    with serve_gateway(sandbox, configured) as url:
+        holder = sqlite3.connect(path, timeout=0, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            response = post(url, LOOKUP, {"e": ADA})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "OPERATION_TIMEOUT"
+    assert "0.5 s" in error["message"]
 
 
 # Before the view listens for a hang-up (`view.WATCH_AFTER`), and after.
