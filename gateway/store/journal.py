@@ -420,13 +420,15 @@ class Journal:
         """Queued legs whose time has come, taken by this process for `lease` seconds."""
         now = datetime.now(UTC)
         until = now + timedelta(seconds=lease)
-        query = (
+        due = (
             select(legs.c.operation_id, legs.c.item, legs.c.provider, legs.c.attempts)
             .where(legs.c.status == "queued")
             .where(legs.c.next_attempt_at <= now)
             .order_by(legs.c.next_attempt_at)
-            .limit(limit)
         )
+        # Is anything due at all: one indexed row read, locking nothing.
+        probe = due.limit(1)
+        query = due.limit(limit)
         if self.store.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
 
@@ -448,9 +450,9 @@ class Journal:
             ]
             return taken, _requests(connection, {row.operation_id for row in taken})
 
-        # Most looks find nothing due: that is one indexed read on the event loop
-        # (`small`), the claim itself only when there is something to take.
-        if not await self.store.run(lambda c: c.execute(query).first() is not None, small=True):
+        # Most looks find nothing due: that is one small read (on SQLite, on the event
+        # loop), the claim itself only when there is something to take.
+        if not await self.store.run(lambda c: c.execute(probe).first() is not None, small=True):
             return []
         taken, requests = await self.store.run(claim)
         return [
@@ -473,7 +475,8 @@ class Journal:
             .select_from(legs.join(operations, operations.c.id == legs.c.operation_id))
             .where(legs.c.status == "queued")
         )
-        row = await self.store.run(lambda connection: connection.execute(query).one(), small=True)
+        # A count over every queued leg: on the store's thread, not the event loop.
+        row = await self.store.run(lambda connection: connection.execute(query).one())
         return int(row[0]), _aware(row[1])
 
     async def requeue_expired(self) -> int:
@@ -530,9 +533,9 @@ class Journal:
             )
             .order_by(legs.c.operation_id)
         )
+        # It reads every pending leg of every bulk job: on the store's thread.
         return await self.store.run(
-            lambda connection: [row.operation_id for row in connection.execute(query)],
-            small=True,
+            lambda connection: [row.operation_id for row in connection.execute(query)]
         )
 
     async def claim_items(

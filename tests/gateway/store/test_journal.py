@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from gateway.domain.records import Provider
 from gateway.store import Store, open_store
@@ -394,8 +396,16 @@ async def test_claim_due_takes_queued_legs_whose_time_has_come_once(store: Store
         (1, A): "created",
         (1, K): "running",
     }
-    # Taken: neither another claim nor the requeue (its lease is live) takes it again.
-    assert await journal.claim_due(limit=10, lease=30) == []
+    # Taken: neither another claim nor the requeue (its lease is live) takes it again,
+    # and a look that finds nothing due is one transaction, not a claim.
+    begun: list[object] = []
+    count = begun.append
+    event.listen(Engine, "begin", count)
+    try:
+        assert await journal.claim_due(limit=10, lease=30) == []
+    finally:
+        event.remove(Engine, "begin", count)
+    assert len(begun) == 1
     assert await journal.requeue_expired() == 0
     assert (await statuses(journal, operation_id))[0, A] == "running"
 
