@@ -53,7 +53,7 @@ from sqlalchemy.sql.elements import BindParameter
 from gateway.domain.keys import AccountKey
 from gateway.domain.normalize import normalize_email
 from gateway.domain.records import ContactRecord, Provider, WrittenSource
-from gateway.store.engine import Store
+from gateway.store.engine import Store, StoreUnavailable
 from gateway.store.tables import accounts, decisions, identifiers, links, persons
 
 LinkKey = tuple[str, str]  # (provider, remote id)
@@ -155,7 +155,9 @@ class Identities:
         self._account_keys: dict[str, str] = {}
         self._written: dict[str, tuple[list[WrittenSource], float]] = {}
         # What the calls asking the store right now asked for (`_asked`), and their end.
-        self._asking: dict[tuple[Any, ...], asyncio.Future[None]] = {}
+        self._asking: dict[tuple[Any, ...], asyncio.Future[BaseException | None]] = {}
+        # Counts `forget`s: an answer asked for before one is not remembered.
+        self._generation = 0
 
     # -- identify ---------------------------------------------------------------------
 
@@ -164,12 +166,17 @@ class Identities:
 
         A group asked of the store while another call is asking it for the same records
         (requests in flight for one person when what was remembered ran out) waits for
-        that call and takes the answer it leaves in memory; when there is none (the
-        other call failed, or nothing is remembered), it asks the store itself.
+        that call: the store's failure is its failure too, and otherwise it takes the
+        answer the call left in memory. When there is none (the call was cancelled, or
+        lost a race; a merge or an unlink since), it asks the store itself. Nothing is
+        shared when nothing is remembered (`memory_seconds` 0).
         """
         answers = [self._remembered(group) for group in groups]
         todo = [i for i, answer in enumerate(answers) if answer is None]
         if not todo:
+            return [a for a in answers if a is not None]
+        if self.memory_seconds <= 0:
+            await self._ask(groups, todo, {}, answers)
             return [a for a in answers if a is not None]
         keys = {i: _asked(groups[i]) for i in todo}
         others = {i: self._asking[key] for i, key in keys.items() if key in self._asking}
@@ -178,11 +185,14 @@ class Identities:
             await self._ask(groups, mine, keys, answers)
         if others:
             await asyncio.wait(set(others.values()))
-            for i in others:
+            for i, done in others.items():
+                failure = done.result()
+                if isinstance(failure, StoreUnavailable):
+                    raise StoreUnavailable(str(failure)) from failure
                 answers[i] = self._remembered(groups[i])
             again = [i for i in others if answers[i] is None]
             if again:
-                await self._ask(groups, again, keys, answers)
+                await self._ask(groups, again, {}, answers)
         return [a for a in answers if a is not None]
 
     async def _ask(
@@ -193,12 +203,15 @@ class Identities:
         answers: list[list[Identified] | None],
     ) -> None:
         """Ask the store for `todo`'s groups (one transaction), filling `answers`; calls
-        asking for the same records meanwhile wait for this one."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        mine = {keys[i] for i in todo if keys[i] not in self._asking}
+        asking for the same records (`keys`) meanwhile wait for this one, and learn how
+        it ended (None, or what it raised)."""
+        done: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        mine = {keys[i] for i in todo if i in keys and keys[i] not in self._asking}
         for key in mine:
             self._asking[key] = done
+        generation = self._generation
         asked = [groups[i] for i in todo]
+        failure: BaseException | None = None
         try:
             for attempt in range(3):
                 try:
@@ -209,11 +222,16 @@ class Identities:
                         raise
             for i, answer in zip(todo, found, strict=True):
                 answers[i] = answer
-                self._learn(answer)
+                if generation == self._generation:  # not across a merge or an unlink
+                    self._learn(answer)
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             for key in mine:
-                del self._asking[key]
-            done.set_result(None)
+                if self._asking.get(key) is done:
+                    del self._asking[key]
+            done.set_result(failure)
 
     def _remembered(self, group: Sequence[ContactRecord]) -> list[Identified] | None:
         """The answer from memory, when every record's link is known and fresh."""
@@ -248,10 +266,13 @@ class Identities:
             self._identifiers.clear()
 
     def forget(self) -> None:
-        """Drop what is remembered (after a merge or an unlink)."""
+        """Drop what is remembered (after a merge or an unlink), and what the calls still
+        asking the store would remember: they began before it."""
         self._links.clear()
         self._identifiers.clear()
         self._written.clear()
+        self._asking.clear()
+        self._generation += 1
 
     # -- persons by id ----------------------------------------------------------------
 
@@ -342,10 +363,12 @@ class Identities:
                 )
             return fresh
 
+        generation = self._generation
         fresh = await self.store.run(read)
         until = now + self.memory_seconds
-        for person_id, sources in fresh.items():
-            self._written[person_id] = (sources, until)
+        if generation == self._generation:  # not across a merge or an unlink
+            for person_id, sources in fresh.items():
+                self._written[person_id] = (sources, until)
         found.update(fresh)
         return found
 

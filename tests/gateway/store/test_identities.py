@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.domain.keys import AccountKey
 from gateway.domain.records import ContactRecord, Provider
-from gateway.store import Store, open_store
+from gateway.store import Store, StoreUnavailable, open_store
 from gateway.store.identities import Identified, Identities, UnknownPerson, new_id
 
 A, T, L = Provider.ADAPTIX, Provider.TRUSTMARY, Provider.LUNARSEND
@@ -177,6 +178,50 @@ async def test_a_lookup_waiting_on_a_failed_one_asks_the_store_itself(store: Sto
     assert [r.remote_id for r in ada.records] == ["1"]
     [[again]] = await Identities(store).identify([[record(A, "1", "ada@x.test")]])
     assert again.person_id == ada.person_id
+
+
+async def test_lookups_waiting_on_one_the_store_failed_fail_with_it(tmp_path: Path) -> None:
+    """A store that does not answer fails the lookup asking it and every lookup waiting
+    on it at once, not each after its own try in turn."""
+    unreachable = tmp_path / "a-directory"
+    unreachable.mkdir()
+    store = open_store(f"sqlite:///{unreachable}")
+    tries: list[object] = []
+
+    def count(*_: object) -> None:
+        tries.append(_)
+
+    event.listen(Engine, "do_connect", count)
+    try:
+        identities = Identities(store)
+        asked = [identities.identify([[record(A, "1", "ada@x.test")]]) for _ in range(4)]
+        outcomes = await asyncio.wait_for(asyncio.gather(*asked, return_exceptions=True), 10)
+    finally:
+        event.remove(Engine, "do_connect", count)
+        await store.close()
+    assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
+    assert len(tries) == 1
+
+
+async def test_an_answer_asked_for_before_a_merge_is_not_remembered_after_it(
+    store: Store,
+) -> None:
+    """A lookup asking the store when a merge or an unlink makes this process forget
+    what it remembered does not remember its (older) answer either."""
+    identities = Identities(store)
+    group = [record(A, "1", "ada@x.test")]
+    before = asyncio.ensure_future(identities.identify([group]))
+    await asyncio.sleep(0)  # it is asking the store
+    identities.forget()  # as a merge or an unlink does
+    await before
+    begun: list[object] = []
+    count = begun.append
+    event.listen(Engine, "begin", count)
+    try:
+        await identities.identify([group])
+    finally:
+        event.remove(Engine, "begin", count)
+    assert len(begun) == 1  # asked the store again: nothing was remembered
 
 
 async def test_what_the_gateway_wrote_is_remembered_on_the_person(store: Store) -> None:
