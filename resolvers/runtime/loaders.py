@@ -508,8 +508,13 @@ def _choose(key: PersonKey, answer: list[Identified], stored: StoredPerson | Non
 async def _answers(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
     """`asyncio.gather(*calls, return_exceptions=True)`, with the first call awaited in
     this task instead of a task of its own (one task fewer per lookup). Cancelled, it
-    cancels the calls still running, as `gather` does."""
+    cancels the calls still running, as `gather` does; every call's outcome is read,
+    so none that no one awaits is logged as unread. (Unlike `gather`, a first call
+    that swallowed its own cancellation would let the lookup go on: the providers'
+    reads do not.)"""
     rest = [asyncio.ensure_future(call) for call in calls[1:]]
+    for task in rest:
+        task.add_done_callback(_read_outcome)
     answers: list[Any] = []
     try:
         for call in (calls[0], *rest) if calls else ():
@@ -519,12 +524,14 @@ async def _answers(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
                 answers.append(exc)
     except BaseException:
         for task in rest:
-            if not task.done():
-                task.cancel()
-            elif not task.cancelled():
-                task.exception()  # a failure no one will read is not logged as unread
+            task.cancel()
         raise
     return answers
+
+
+def _read_outcome(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _take(answer: Any, records: list[ContactRecord], failures: list[Failure]) -> None:

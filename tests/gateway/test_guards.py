@@ -503,7 +503,8 @@ def test_an_operation_stalled_past_its_deadline_outside_provider_calls_is_answer
         gateway_settings(SANDBOX_URL, store_url=f"sqlite:///{path}"), limits=Limits(timeout=0.5)
     )
     with serve_gateway(sandbox, configured) as url:
-        holder = sqlite3.connect(path, timeout=0, isolation_level=None)
+        # Waits out the gateway's own once-a-second journal look, should it hold the file.
+        holder = sqlite3.connect(path, timeout=5, isolation_level=None)
         holder.execute("BEGIN EXCLUSIVE")
         try:
             response = post(url, LOOKUP, {"e": ADA})
