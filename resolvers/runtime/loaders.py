@@ -332,7 +332,7 @@ class Loaders:
             ]
             records: list[ContactRecord] = []
             failures: list[Failure] = []
-            for answer in await _answers(asked):
+            for answer in await asyncio.gather(*asked, return_exceptions=True):
                 _take(answer, records, failures)
             return (await self._concluded([key], {key: records}, {key: failures}, {}))[0]
         return (await self._load_people([key]))[0]
@@ -503,35 +503,6 @@ def _choose(key: PersonKey, answer: list[Identified], stored: StoredPerson | Non
             if any(normalize_email(r.email) == key.value for r in identified.records):
                 return identified
     return max(answer, key=lambda identified: len(identified.records))
-
-
-async def _answers(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
-    """`asyncio.gather(*calls, return_exceptions=True)`, with the first call awaited in
-    this task instead of a task of its own (one task fewer per lookup). Cancelled, it
-    cancels the calls still running, as `gather` does; every call's outcome is read,
-    so none that no one awaits is logged as unread. (Unlike `gather`, a first call
-    that swallowed its own cancellation would let the lookup go on: the providers'
-    reads do not.)"""
-    rest = [asyncio.ensure_future(call) for call in calls[1:]]
-    for task in rest:
-        task.add_done_callback(_read_outcome)
-    answers: list[Any] = []
-    try:
-        for call in (calls[0], *rest) if calls else ():
-            try:
-                answers.append(await call)
-            except Exception as exc:  # a cancellation is not an answer: it goes on up
-                answers.append(exc)
-    except BaseException:
-        for task in rest:
-            task.cancel()
-        raise
-    return answers
-
-
-def _read_outcome(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 def _take(answer: Any, records: list[ContactRecord], failures: list[Failure]) -> None:
