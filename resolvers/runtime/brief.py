@@ -21,14 +21,12 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
 )
 
-from resolvers.runtime.documents import PerNode
+from resolvers.runtime.documents import PerNode, fields_of
 
 # Fields whose values a brief provider record leaves out (see `Lister.list_contacts`).
 FULL_RECORD_FIELDS = frozenset({"tags", "doNotContact", "doNotContactEntries", "utmTags", "raw"})
@@ -39,22 +37,13 @@ NEEDS_FULL_RECORDS = frozenset({"previewUpsert"})
 def _selected(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> Iterator[FieldNode]:
-    """Every field the operation selects, at any depth, fragments spread in (each once)."""
-    seen: set[str] = set()
+    """Every field the operation selects, at any depth, fragments spread in."""
     stack: list[SelectionSetNode] = [operation.selection_set]
     while stack:
-        for selection in stack.pop().selections:
-            if isinstance(selection, FieldNode):
-                yield selection
-                if selection.selection_set is not None:
-                    stack.append(selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                stack.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in seen and name in fragments:
-                    seen.add(name)
-                    stack.append(fragments[name].selection_set)
+        for field in fields_of(stack.pop(), fragments):
+            yield field
+            if field.selection_set is not None:
+                stack.append(field.selection_set)
 
 
 @dataclass(frozen=True, slots=True)

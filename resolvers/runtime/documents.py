@@ -12,10 +12,21 @@ error past the code that codes it). `resolvers.runtime.pipeline` uses it.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, validate
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    validate,
+)
 
 # Documents kept per process, and the longest text kept: a flood of distinct or
 # huge documents cannot grow the cache past MAXSIZE documents of MAX_TEXT characters.
@@ -96,3 +107,21 @@ class PerNode(Generic[N, T]):
             self._found.clear()
         self._found[id(node)] = (node, value)
         return value
+
+
+def fields_of(
+    selections: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[FieldNode]:
+    """The fields of a selection set, fragments spread in (each once per path)."""
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from fields_of(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                yield from fields_of(fragment.selection_set, fragments, seen | {name})

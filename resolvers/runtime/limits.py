@@ -37,8 +37,6 @@ from graphql import (
     EnumValueNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     IntValueNode,
     ListValueNode,
     ObjectValueNode,
@@ -59,7 +57,7 @@ from resolvers.runtime.cursors import (
     MAX_PAGE,
     MAX_SORTED_LISTING,
 )
-from resolvers.runtime.documents import PerNode
+from resolvers.runtime.documents import PerNode, fields_of
 from resolvers.runtime.errors import BadUserInput, GatewayError
 
 if TYPE_CHECKING:
@@ -228,17 +226,7 @@ class _Walk:
         self.asks_introspection = False
 
     def fields(self, selections: SelectionSetNode, seen: frozenset[str]) -> Iterator[FieldNode]:
-        """The fields of a selection set, fragments spread in (each once per path)."""
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                yield from self.fields(selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is not None and name not in seen:
-                    yield from self.fields(fragment.selection_set, seen | {name})
+        return fields_of(selections, self.fragments, seen)
 
     def shape(self, root: SelectionSetNode) -> None:
         stack: list[tuple[SelectionSetNode, int, frozenset[str]]] = [(root, 1, frozenset())]
