@@ -19,6 +19,12 @@ plain field as soon as its value would need an error (null in a non-null
 place, a value the scalar refuses, an exception, something not a list where a
 list is due): its partial result is thrown away and the stock executor reads it
 again from the start, so results and errors are exactly the stock executor's.
+
+What an object's selection collects to (graphql-core's `collect_subfields`: the
+fields by response name, fragments spread) is kept across requests, with its plan,
+when no selection of the operation carries a directive: it then depends on the
+document alone, and documents are cached (`documents`). With a directive (@skip,
+@include, @defer) it is collected per request, as the stock executor does.
 """
 
 from __future__ import annotations
@@ -28,14 +34,20 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
     Undefined,
     get_nullable_type,
     is_leaf_type,
 )
+from graphql.execution.collect_fields import CollectedFields
 from graphql.pyutils import Path
 
 from resolvers.runtime.internals import (
@@ -123,14 +135,92 @@ _PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[_Step] | None]] = {}
 MAX_PLANS = 2048
 
 
+# What an object's selection collects to, for operations whose selections carry no
+# directive: then it depends on the document alone (no @skip/@include/@defer to read
+# variables for), so it is collected once, not once per request. Keyed by the type, the
+# operation node and the field nodes' ids, which are kept with it (see `_PLANS`).
+_COLLECTED: dict[tuple[Any, ...], tuple[tuple[Any, ...], CollectedFields]] = {}
+# The plans of those collected selections, by the id of their (kept) grouped field set.
+_GROUP_PLANS: dict[int, tuple[Any, list[_Step] | None]] = {}
+_UNPLANNED: Any = object()
+# Operation nodes (kept, by id) whose selections, fragments included, carry no directive.
+_UNDIRECTED: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+
+
+def _undirected(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    """Whether no selection of `operation`, nor of a fragment it may spread, has a
+    directive or fragment variables."""
+    definitions = [details.definition for details in fragments.values()]
+    if any(details.variable_signatures for details in fragments.values()) or any(
+        definition.directives for definition in definitions
+    ):
+        return False
+    pending: list[SelectionSetNode] = [operation.selection_set]
+    pending += [definition.selection_set for definition in definitions]
+    while pending:
+        for selection in pending.pop().selections:
+            if selection.directives:
+                return False
+            if isinstance(selection, FieldNode | InlineFragmentNode):
+                if selection.selection_set is not None:
+                    pending.append(selection.selection_set)
+            elif not isinstance(selection, FragmentSpreadNode):
+                return False
+    return True
+
+
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context with plain fields read and completed directly."""
+
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        # The execution's own memo first: a list of a thousand objects asks a thousand times.
+        memo = self._relevant_sub_fields.get((return_type, id(field_details_list)))
+        if memo is not None:
+            return memo[1]
+        operation = self.operation
+        known = _UNDIRECTED.get(id(operation))
+        if known is None or known[0] is not operation:
+            if len(_UNDIRECTED) >= MAX_PLANS:
+                _UNDIRECTED.clear()
+            known = _UNDIRECTED[id(operation)] = (operation, _undirected(operation, self.fragments))
+        if not known[1]:
+            return super().collect_subfields(return_type, field_details_list)
+        nodes = (operation, return_type, *(details.node for details in field_details_list))
+        key = tuple(map(id, nodes))
+        cached = _COLLECTED.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached[0], nodes, strict=True)):
+            collected = cached[1]
+        else:
+            collected = super().collect_subfields(return_type, field_details_list)
+            if len(_COLLECTED) >= MAX_PLANS:
+                _COLLECTED.clear()
+                _GROUP_PLANS.clear()
+            _COLLECTED[key] = (nodes, collected)
+            grouped = collected.grouped_field_set
+            _GROUP_PLANS[id(grouped)] = (grouped, _UNPLANNED)
+        self._relevant_sub_fields[(return_type, id(field_details_list))] = (
+            field_details_list,
+            collected,
+        )
+        return collected
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step] | None:
         # Strawberry passes a manager even when no extension wraps resolvers.
         manager = self.middleware_manager
         if manager is not None and manager.middlewares:
             return None
+        lasting = _GROUP_PLANS.get(id(grouped_field_set))
+        if lasting is None or lasting[0] is not grouped_field_set:
+            return self._plan_by_nodes(parent_type, grouped_field_set)
+        plan = lasting[1]
+        if plan is _UNPLANNED:
+            plan = self._plan_by_nodes(parent_type, grouped_field_set)
+            _GROUP_PLANS[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def _plan_by_nodes(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[_Step] | None:
         nodes = tuple(details[0].node for details in grouped_field_set.values())
         key = (parent_type.name, *grouped_field_set, *map(id, nodes))
         cached = _PLANS.get(key)

@@ -215,3 +215,69 @@ async def test_an_unexpected_failure_of_the_pipeline_is_the_gateways_error_not_t
     assert result.data is None
     assert [e.extensions for e in result.errors or []] == [{"code": "INTERNAL_SERVER_ERROR"}]
     assert "unexpected error running an operation" in caplog.text
+
+
+async def test_selections_that_read_variables_are_collected_anew_for_each_request(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway()
+    document = """query($skip: Boolean!, $with: Boolean!) { contacts(first: 6) { edges { node {
+        email company @skip(if: $skip) sources { provider remoteId @include(if: $with) }
+        ...More
+    } } } }
+    fragment More on Contact { lastName phones @include(if: $with) }"""
+    seen = []
+    for skip, with_ in [(True, False), (False, True), (True, True), (True, False)]:
+        variables = {"skip": skip, "with": with_}
+        fast = await schema.execute(
+            document, variable_values=variables, context_value=Context(gateway)
+        )
+        slow = await stock.execute(
+            document, variable_values=variables, context_value=Context(gateway)
+        )
+        assert fast.errors is None, fast.errors
+        assert repr(fast.data) == repr(slow.data)
+        assert fast.data is not None
+        node = fast.data["contacts"]["edges"][0]["node"]
+        seen.append(("company" in node, "remoteId" in node["sources"][0], "phones" in node))
+    assert seen == [(False, False, False), (True, True, True), (False, True, True)] + [
+        (False, False, False)
+    ]
+
+
+async def test_a_documents_selections_are_collected_once_not_per_request(
+    make_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graphql.execution import executor
+
+    collected: list[str] = []
+    collect = executor.collect_subfields
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        collected.append(args[4].name)
+        return collect(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "collect_subfields", counted)
+    gateway = make_gateway()
+    plain = "{ contacts(first: 5) { edges { node { email sources { provider remoteId } } } } }"
+    directed = (
+        "query($s: Boolean!) { contacts(first: 5) { edges { node { email @skip(if: $s) } } } }"
+    )
+
+    async def run(document: str) -> Any:
+        result = await schema.execute(
+            document, variable_values={"s": False}, context_value=Context(gateway)
+        )
+        assert result.errors is None, result.errors
+        return result.data
+
+    first = await run(plain)
+    assert "Source" in collected
+    collected.clear()
+    assert await run(plain) == first
+    assert collected == []
+    # With a directive the selection depends on the variables: collected every time.
+    await run(directed)
+    collected.clear()
+    await run(directed)
+    assert "Contact" in collected
