@@ -81,6 +81,10 @@ def _reader(field_def: GraphQLField, field_details: Any) -> Callable[[Any], Any]
             return None
         if definition.default_resolver is not getattr:
             return None
+        # A type may say how its fields are read faster than by attribute (`ContactNode`).
+        readers = getattr(definition.origin, "plain_readers", None)
+        if readers is not None and definition.python_name in readers:
+            return cast("Callable[[Any], Any]", readers[definition.python_name])
         return operator.attrgetter(definition.python_name)
     return plain_method(definition)
 
