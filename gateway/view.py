@@ -59,6 +59,13 @@ JSON_TYPES = ("application/json", "application/graphql-response+json")
 _BY_POST = frozenset(OperationType.from_http("POST"))
 
 
+def _state(request: Request) -> dict[str, Any]:
+    """The request's state (the lifespan's `runtime`, the `principal` once known), read
+    as the dict it is: `request.state` is an object whose every attribute read misses
+    first and every absent one raises."""
+    return request.scope.setdefault("state", {})  # type: ignore[no-any-return]
+
+
 def _graphql_error(status: int, message: str, code: str, **headers: str) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(
@@ -164,10 +171,11 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, replay: _Replay, header: str, body: bytes
     ) -> Response | None:
         """`_answer`, under an idempotency key (`gateway.idempotency`)."""
-        runtime = getattr(request.state, "runtime", None)
+        state = _state(request)
+        runtime = state.get("runtime")
         if not isinstance(runtime, Runtime):
             return await self._answer(request, replay)
-        principal: Principal | None = getattr(request.state, "principal", None)
+        principal: Principal | None = state.get("principal")
         verdict = await idempotency.claim(
             runtime.journal,
             header,
@@ -213,7 +221,7 @@ class GraphQLView(GraphQL[Context, None]):
                 )
         if self.authenticator is not None and self._needs_credentials(request):
             try:
-                request.state.principal = self.authenticator.authenticate(
+                _state(request)["principal"] = self.authenticator.authenticate(
                     request.headers.get("authorization")
                 )
             except Unauthenticated as exc:
@@ -268,7 +276,7 @@ class GraphQLView(GraphQL[Context, None]):
             watcher = asyncio.ensure_future(replay.watch())
             watcher.add_done_callback(stop)
 
-        runtime = getattr(request.state, "runtime", None)
+        runtime = _state(request).get("runtime")
         cut = runtime.cut_off() if isinstance(runtime, Runtime) else None
         if cut is not None:
             cut.add_done_callback(stop)
@@ -378,10 +386,11 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
-        runtime = getattr(request.state, "runtime", None)
+        state = request.scope.get("state") or {}
+        runtime = state.get("runtime")
         if not isinstance(runtime, Runtime):
             raise RuntimeError("the gateway has not started: run the app with its lifespan")
-        principal: Principal | None = getattr(request.state, "principal", None)
+        principal: Principal | None = state.get("principal")
         return Context(runtime, request=request, response=response, principal=principal)
 
     async def render_graphql_ide(self, request: Request) -> Response:
