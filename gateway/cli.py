@@ -202,7 +202,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
 
-    logging.config.dictConfig(log_config(args.log_level, args.log_format))
+    # Only sandbox mode serves the sandbox in this process, whose lines are filtered.
+    logs = log_config(args.log_level, args.log_format, quiet_sandbox=not config_path)
+    logging.config.dictConfig(logs)
     signals = _Signals()
     signals.install()
 
@@ -214,7 +216,7 @@ def _serve(args: argparse.Namespace) -> int:
                 "app": "gateway.app:create_app_from_env",
                 "factory": True,
                 "log_level": args.log_level,
-                "log_config": log_config(args.log_level, args.log_format),
+                "log_config": logs,
                 "loop": "auto",
                 "http": "auto",
                 "lifespan": "on",

@@ -156,12 +156,17 @@ class QuietSandbox(logging.Filter):
         )
 
 
-def log_config(level: str = "info", format: str = "text") -> dict[str, Any]:
+def log_config(
+    level: str = "info", format: str = "text", *, quiet_sandbox: bool = True
+) -> dict[str, Any]:
     """A `dictConfig` that sends every log line to stderr as key=value pairs or JSON.
 
     Args:
         level: the lowest level shown, e.g. "info" or "debug".
         format: "text" (key=value pairs) or "json" (one object per line).
+        quiet_sandbox: drop the lines of a sandbox served in this process below
+            WARNING (`QuietSandbox`); a gateway serving a configuration has no sandbox
+            thread, and its lines skip the filter.
 
     Returns:
         The configuration dictionary (uvicorn's `log_config`).
@@ -172,7 +177,7 @@ def log_config(level: str = "info", format: str = "text") -> dict[str, Any]:
         "formatter": format,
         "stream": "ext://sys.stderr",
     }
-    if upper != "DEBUG":
+    if quiet_sandbox and upper != "DEBUG":
         handler["filters"] = ["quiet_sandbox"]
     return {
         "version": 1,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import Any
 
 import pytest
 
-from gateway.logs import SANDBOX_THREAD, KeyValueFormatter, QuietSandbox
+from gateway.logs import SANDBOX_THREAD, KeyValueFormatter, QuietSandbox, log_config
 
 STAMP = r"ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -82,6 +83,15 @@ def test_the_sandbox_threads_uvicorn_lines_are_dropped_below_warning() -> None:
         record("uvicorn.error", "x", level=logging.WARNING),
     ) == [False, True, True]
     assert kept_in("MainThread", record("uvicorn.access", "x")) == [True]
+
+
+def test_only_sandbox_mode_filters_the_lines() -> None:
+    def filters(config: dict[str, Any]) -> list[str]:
+        return list(config["handlers"]["stderr"].get("filters", []))
+
+    assert filters(log_config("info")) == ["quiet_sandbox"]
+    assert filters(log_config("info", quiet_sandbox=False)) == []
+    assert filters(log_config("debug")) == []
 
 
 def test_each_line_has_its_own_time_to_the_millisecond() -> None:
