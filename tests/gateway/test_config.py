@@ -100,7 +100,7 @@ def test_defaults_apply_when_optional_keys_are_left_out(tmp_path: Path) -> None:
 
     adaptix = settings.providers[Provider.ADAPTIX]
     assert adaptix.timeout == 10.0
-    assert adaptix.concurrency == 8
+    assert adaptix.concurrency == 64
     assert adaptix.retry == RetryPolicy()
     assert settings.precedence == Precedence()
     assert settings.precedence.default == DEFAULT_PRECEDENCE

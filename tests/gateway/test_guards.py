@@ -32,6 +32,7 @@ from gateway.config import (
     JWTSettings,
     ServerSettings,
 )
+from gateway.domain.records import Provider
 from resolvers.runtime.limits import Limits
 from sandbox.app import Sandbox
 from sandbox.emulator import Controls
@@ -525,7 +526,11 @@ def test_an_operation_whose_client_hung_up_stops_calling_providers(
     lunarsend = sandbox.emulators["lunarsend"]
     lunarsend.controls = Controls(latency_ms=300)
     query = "{ contacts(first: 60) { edges { node { sources { provider } } } } }"
-    with serve_gateway(sandbox) as url:
+    # Lunar Send reads one email a call: 8 at a time, the answer takes 8 rounds of 0.3 s.
+    configured = settings()
+    slow = replace(configured.providers[Provider.LUNARSEND], concurrency=8)
+    configured = replace(configured, providers={**configured.providers, Provider.LUNARSEND: slow})
+    with serve_gateway(sandbox, configured) as url:
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(f"{url}/graphql", json={"query": query}, timeout=after)
         time.sleep(1.0)  # calls already sent when the client left may still arrive
