@@ -189,17 +189,18 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             known = _UNDIRECTED[id(operation)] = (operation, _undirected(operation, self.fragments))
         if not known[1]:
             return super().collect_subfields(return_type, field_details_list)
-        nodes = (operation, return_type, *(details.node for details in field_details_list))
-        key = tuple(map(id, nodes))
+        nodes = [details.node for details in field_details_list]
+        # The entry keeps what its key's ids are of: no other object can have them.
+        key = (id(operation), id(return_type), *map(id, nodes))
         cached = _COLLECTED.get(key)
-        if cached is not None and all(a is b for a, b in zip(cached[0], nodes, strict=True)):
+        if cached is not None:
             collected = cached[1]
         else:
             collected = super().collect_subfields(return_type, field_details_list)
             if len(_COLLECTED) >= MAX_PLANS:
                 _COLLECTED.clear()
                 _GROUP_PLANS.clear()
-            _COLLECTED[key] = (nodes, collected)
+            _COLLECTED[key] = ((operation, return_type, nodes), collected)
             grouped = collected.grouped_field_set
             _GROUP_PLANS[id(grouped)] = (grouped, _UNPLANNED)
         self._relevant_sub_fields[(return_type, id(field_details_list))] = (
