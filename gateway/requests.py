@@ -8,8 +8,8 @@ other gets a new one (32 hex digits).
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +35,10 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == HEADER), None)
-        raw = given if given is not None and _SANE.fullmatch(given) else uuid.uuid4().hex.encode()
+        # 128 random bits, as a UUID4 carries (without building one: ~2 us a request).
+        raw = (
+            given if given is not None and _SANE.fullmatch(given) else os.urandom(16).hex().encode()
+        )
         request_id = raw.decode()
         token = _current.set(request_id)
 
