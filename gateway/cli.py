@@ -223,6 +223,9 @@ def _serve(args: argparse.Namespace) -> int:
                 # No `server: uvicorn` on every response: what software answers is no
                 # client's business (the OWASP Secure Headers advice).
                 "server_header": False,
+                # The gateway writes each request's access line itself, with its
+                # operation's fields (`gateway.requests`): one line a request.
+                "access_log": False,
                 # Open requests get the writes' grace, a second to answer with what
                 # was queued, and a margin; only then does uvicorn cancel them.
                 "timeout_graceful_shutdown": math.ceil(writes.stop_grace) + 4,

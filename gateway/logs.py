@@ -1,18 +1,20 @@
-"""Log lines for the gateway, uvicorn and the operation log: key=value text, or JSON.
+"""Log lines for the gateway and uvicorn: key=value text, or JSON.
 
-    ts=2025-01-31T12:00:00Z level=info logger=contact_gateway.operation request_id=7f3a
-      operation=query document=... duration_ms=4.2 provider_calls=adaptix:1 ...
-    ts=2025-01-31T12:00:00Z level=info logger=uvicorn.access request_id=7f3a method=POST
-      path=/graphql status=200 client=127.0.0.1:50412
+    ts=2025-01-31T12:00:00Z level=info logger=contact_gateway.access request_id=7f3a
+      method=POST path=/graphql status=200 client=127.0.0.1:50412 operation=query
+      document=... duration_ms=4.2 provider_calls=adaptix:1 ...
 
-    {"ts": "2025-01-31T12:00:00Z", "level": "info", "logger": "uvicorn.access",
+    {"ts": "2025-01-31T12:00:00Z", "level": "info", "logger": "contact_gateway.access",
      "request_id": "7f3a", "method": "POST", "path": "/graphql", "status": "200", ...}
 
 (each line here wrapped for reading).
-Both formats carry the same fields. A line logged while a request is answered
-carries its `request_id` (`gateway.requests`), so the access line and the
-operation line of one request can be joined. `log_config(level, format)` is a
-`logging.config.dictConfig` dictionary; uvicorn applies it in every worker process.
+Both formats carry the same fields. Each request answered is one access line
+(`log_access`): its method, path, status and client, then, for a GraphQL
+request, its operation's fields (`resolvers.runtime.extensions`; an operation
+run outside a request logs them alone, as `contact_gateway.operation`). A line
+logged while a request is answered carries its `request_id` (`gateway.telemetry.requests`).
+`log_config(level, format)` is a `logging.config.dictConfig` dictionary; uvicorn
+applies it in every worker process.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.types import Scope
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-from gateway.requests import current_request_id
+from gateway.telemetry.requests import Answering, current_request_id
+
+access_logger = logging.getLogger("contact_gateway.access")
 
 # A value never spans lines: a newline, even inside quotes, makes the message `msg="..."`.
 _PAIR = r'[a-z_][a-z0-9_.]*=(?:"(?:[^"\\\n]|\\.)*"|[^\s"]*)'
@@ -75,10 +81,11 @@ class KeyValueFormatter(logging.Formatter):
     """One line per record: timestamp, level, logger, request id, then the message as
     key=value pairs.
 
-    A message that already is key=value pairs (the operation log) is kept as it
-    is; any other message becomes `msg="..."`. Uvicorn's access records become
-    `method=... path=... status=... client=...`. (The same fields as `fields`, without
-    building them one by one: two lines are written per request.)
+    A message that already is key=value pairs (the access and operation lines) is
+    kept as it is; any other message becomes `msg="..."`. Uvicorn's access records
+    (the sandbox's) become `method=... path=... status=... client=...`. (The same
+    fields as `fields`, without building them one by one: a line is written per
+    request.)
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -123,10 +130,30 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(found).decode()
 
 
+# A value written as it is: not empty, no space, quote, newline, backslash or `=`.
+_PLAIN_VALUE = re.compile(r'[^ "\n\\=]+')
+
+
 def _text(value: str) -> str:
-    if value == "" or any(c in value for c in ' "\n\\='):
-        return _quote(value)
-    return value
+    return value if _PLAIN_VALUE.fullmatch(value) else _quote(value)
+
+
+def log_access(scope: Scope, status: int, request: Answering) -> None:
+    """The access line of a request answered with `status` (0: none was sent), with its
+    operation's fields when it ran one; the operation's level (a warning for a
+    client's mistake), else info."""
+    operation = request.operation
+    level = operation[0] if operation is not None else logging.INFO
+    if not access_logger.isEnabledFor(level):
+        return
+    path = _text(get_path_with_query_string(scope))  # type: ignore[arg-type]
+    line = f"method={scope['method']} path={path} status={status or '-'}"
+    line += f" client={get_client_addr(scope) or '-'}"  # type: ignore[arg-type]
+    if operation is not None:
+        line += " " + operation[1] % operation[2]
+    # Formatted here: a path's percent signs are not a format for the logging module. The
+    # id goes on the record: a handler may format it later, out of the request's context.
+    access_logger.log(level, line, extra={"request_id": request.id})
 
 
 def lean_records() -> None:

@@ -4,28 +4,28 @@ while a request is answered carries it as `request_id`.
 A client's own id is kept when it is sane (1 to 128 letters, digits and
 `-_.:`), so a caller can follow its request through the gateway's logs; any
 other gets a new one (32 hex digits).
+
+Each request is one access line once it is answered (`gateway.logs.log_access`):
+method, path, status and client, and the fields of the GraphQL operation it ran
+(left in `gateway.telemetry.requests` by the operation log), in one line.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logs import log_access
+from gateway.telemetry.requests import Answering, begin, end
+
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
-_current: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-def current_request_id() -> str | None:
-    """The id of the request being answered, if any."""
-    return _current.get()
 
 
 class RequestIds:
-    """ASGI middleware: gives each HTTP request its id (see the module)."""
+    """ASGI middleware: gives each HTTP request its id and its access line (see the module)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,16 +39,25 @@ class RequestIds:
         raw = (
             given if given is not None and _SANE.fullmatch(given) else os.urandom(16).hex().encode()
         )
-        request_id = raw.decode()
-        token = _current.set(request_id)
+        request = Answering(raw.decode())
+        token = begin(request)
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k != HEADER]
                 message["headers"] = [*headers, (HEADER, raw)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            status = status or 500  # what the server answers for an app that failed
+            raise
         finally:
-            _current.reset(token)
+            try:
+                log_access(scope, status, request)
+            finally:
+                end(token)

@@ -29,6 +29,7 @@ from strawberry.types import ExecutionContext
 from connectors import budget
 from connectors.errors import CallBudgetExceeded, OperationTimeout
 from gateway.telemetry import metrics
+from gateway.telemetry.requests import answering
 from resolvers.runtime import documents, memory
 from resolvers.runtime.context import Context, Failure
 from resolvers.runtime.errors import BadUserInputs, GatewayError
@@ -121,7 +122,8 @@ def operation_scope(ec: ExecutionContext) -> Iterator[budget.OperationBudget]:
 
 def settle(ec: ExecutionContext, result: Any, started: float, calls: Mapping[Any, int]) -> None:
     """After an operation: its errors coded (provider failures added, anything
-    unexpected masked and logged), its loaders released, its one log line written."""
+    unexpected masked and logged), its loaders released, its log line written (or left
+    for the access line of the request that ran it, `gateway.telemetry.requests`)."""
     context = ec.context
     errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
     errors = [processed for e in errors for processed in _process(e)]
@@ -204,6 +206,11 @@ def _sha256(text: str) -> str:
 _kept_sha256 = functools.lru_cache(maxsize=documents.MAXSIZE)(_sha256)
 
 
+_LINE = (
+    "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s write_legs=%s errors=%s"
+)
+
+
 def _log(
     ec: ExecutionContext, started: float, calls: dict[Any, int], errors: list[GraphQLError]
 ) -> None:
@@ -230,10 +237,7 @@ def _log(
         extensions = error.extensions or {}
         if extensions.get("code") == LIMIT_CODE and extensions.get("limit"):
             metrics.LIMIT_REJECTIONS.labels(str(extensions["limit"])).inc()
-    logger.log(
-        level,
-        "operation=%s document=%s caller=%s duration_ms=%.1f provider_calls=%s "
-        "write_legs=%s errors=%s",
+    args = (
         _NAME.sub("_", operation)[:64] or "?",
         _document_hash(ec.query or ""),
         _NAME.sub("_", principal.name)[:64] if principal else "-",
@@ -242,3 +246,9 @@ def _log(
         ",".join(f"{status}:{n}" for status, n in sorted(legs.items())) or "none",
         ",".join(codes) or "none",
     )
+    request = answering()
+    if request is not None and request.operation is None:
+        # The request's access line carries it: one line a request (`gateway.logs`).
+        request.operation = (level, _LINE, args)
+    else:
+        logger.log(level, _LINE, *args)

@@ -126,7 +126,7 @@ def test_a_write_key_writes_and_the_log_names_the_key_never_the_secret(
     assert response.json()["data"]["upsertContact"]["results"] == [
         {"provider": "ADAPTIX", "status": "CREATED"}
     ]
-    lines = [r.getMessage() for r in caplog.records if r.name == "contact_gateway.operation"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "contact_gateway.access"]
     assert any("caller=jobs" in line for line in lines), lines
     assert JOBS_KEY not in caplog.text
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from gateway.logs import SANDBOX_THREAD, KeyValueFormatter, QuietSandbox, log_config
+from gateway.logs import SANDBOX_THREAD, KeyValueFormatter, QuietSandbox, log_access, log_config
+from gateway.telemetry.requests import Answering, begin, end
 
 STAMP = r"ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -108,3 +109,43 @@ def test_each_line_has_its_own_time_to_the_millisecond() -> None:
         "ts=2026-01-01T00:00:00.250Z",
         "ts=2025-12-31T23:59:59.500Z",
     ]
+
+
+def scope(path: str, query: bytes = b"") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query,
+        "client": ("10.0.0.7", 5123),
+    }
+
+
+def test_an_access_line_carries_the_request_its_operation_and_its_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="contact_gateway")
+    request = Answering("r-1", (logging.WARNING, "operation=%s errors=%s", ("q", "BAD")))
+    plain = Answering("r-2")
+    token = begin(request)
+    try:
+        log_access(scope("/graphql"), 200, request)
+    finally:
+        end(token)
+    token = begin(plain)
+    try:
+        # A query string with percent signs and spaces, a request never answered.
+        log_access(scope("/a b", b"x=1%25&y=%s"), 0, plain)
+    finally:
+        end(token)
+
+    first, second = (r for r in caplog.records if r.name == "contact_gateway.access")
+    assert first.levelno == logging.WARNING
+    assert first.getMessage() == (
+        "method=GET path=/graphql status=200 client=10.0.0.7:5123 operation=q errors=BAD"
+    )
+    assert second.levelno == logging.INFO
+    line = KeyValueFormatter().format(second)
+    assert line.endswith(
+        'request_id=r-2 method=GET path="/a%20b?x=1%25&y=%s" status=- client=10.0.0.7:5123'
+    )

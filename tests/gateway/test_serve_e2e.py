@@ -116,7 +116,11 @@ def test_serve_in_sandbox_mode_answers_queries_and_mutations_then_stops_cleanly(
     assert "level=error" not in err, err
     assert "mode=sandbox sandbox_url=http://127.0.0.1:" in err
     assert f"password={credentials.ADAPTIX_PASSWORD}" in err, "sandbox credentials are shown"
-    assert re.search(r"logger=contact_gateway.operation request_id=[0-9a-f]{32} operation=", err)
+    # One line a request: the access line carries the operation's fields.
+    access = r"logger=contact_gateway.access request_id=[0-9a-f]{32} method=POST path=/graphql"
+    assert re.search(access + r" status=200 client=127\.0\.0\.1:\d+ operation=query ", err)
+    assert "logger=uvicorn.access" not in err
+    assert "logger=contact_gateway.operation" not in err
 
 
 def test_serve_stops_cleanly_on_sigint() -> None:
