@@ -142,6 +142,7 @@ def log_access(scope: Scope, status: int, request: Answering) -> None:
     """The access line of a request answered with `status` (0: none was sent), with its
     operation's fields when it ran one; the operation's level (a warning for a
     client's mistake), else info."""
+    request.logged = True
     operation = request.operation
     level = operation[0] if operation is not None else logging.INFO
     if not access_logger.isEnabledFor(level):

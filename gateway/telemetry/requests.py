@@ -12,10 +12,12 @@ from typing import Any
 @dataclass(slots=True)
 class Answering:
     """The request being answered: its id, and its operation's log line (level, format,
-    arguments) for its access line to carry."""
+    arguments) for its access line to carry; `logged` once that line is written (work
+    the request left running, which shares its context, then logs its own lines)."""
 
     id: str
     operation: tuple[int, str, tuple[Any, ...]] | None = None
+    logged: bool = False
 
 
 _current: ContextVar[Answering | None] = ContextVar("request", default=None)

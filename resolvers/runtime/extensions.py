@@ -247,7 +247,7 @@ def _log(
         ",".join(codes) or "none",
     )
     request = answering()
-    if request is not None and request.operation is None:
+    if request is not None and request.operation is None and not request.logged:
         # The request's access line carries it: one line a request (`gateway.logs`).
         request.operation = (level, _LINE, args)
     else:

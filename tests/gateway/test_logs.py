@@ -11,6 +11,9 @@ import pytest
 
 from gateway.logs import SANDBOX_THREAD, KeyValueFormatter, QuietSandbox, log_access, log_config
 from gateway.telemetry.requests import Answering, begin, end
+from resolvers.runtime.context import Context
+from resolvers.schema import schema
+from tests.conftest import GatewayFactory
 
 STAMP = r"ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -149,3 +152,23 @@ def test_an_access_line_carries_the_request_its_operation_and_its_level(
     assert line.endswith(
         'request_id=r-2 method=GET path="/a%20b?x=1%25&y=%s" status=- client=10.0.0.7:5123'
     )
+
+
+async def test_an_operation_settled_after_its_requests_line_logs_a_line_of_its_own(
+    make_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="contact_gateway")
+    request = Answering("r-3")
+    token = begin(request)
+    try:
+        log_access(scope("/graphql"), 200, request)  # the request is answered and logged
+        # Work it left running (a task shares its context) runs an operation later.
+        result = await schema.execute("{ __typename }", context_value=Context(make_gateway()))
+    finally:
+        end(token)
+
+    assert result.errors is None
+    assert request.operation is None
+    lines = [r for r in caplog.records if r.name == "contact_gateway.operation"]
+    assert len(lines) == 1
+    assert "operation=query" in lines[0].getMessage()
