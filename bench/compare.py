@@ -19,23 +19,18 @@ itself reads within about 2%). The checkout given must have its dependencies
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench import hive as peer
 from bench.harness import Harness, Options, graphql
 from bench.loadgen import LoadResult, Request
 from bench.scenarios import three_provider_emails
-from bench.servers import ROOT, ServerError, gateway_config, wait_answering, with_store
+from bench.servers import Server, ServerError, gateway_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,31 +59,6 @@ def summary(runs: Sequence[Run]) -> dict[str, float]:
     }
 
 
-def start_checkout(workdir: Path, checkout: Path, config: str, name: str) -> peer.TreeServer:
-    """`python -m gateway serve` run from `checkout` (its code first on the path)."""
-    path = workdir / f"{name}.toml"
-    path.write_text(with_store(config, workdir / f"{name}.db"), encoding="utf-8")
-    port = peer.free_port()
-    serving = ["--host", "127.0.0.1", "--port", str(port)]
-    log = workdir / f"{name}.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(path), *serving],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=checkout,
-            env={**os.environ, "PYTHONPATH": str(checkout), "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-    server = peer.TreeServer(name, process, log, port=port)
-
-    def answers() -> bool:
-        return httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
-
-    return wait_answering(server, answers, timeout=60)
-
-
 def compare(
     other: Path,
     *,
@@ -104,20 +74,19 @@ def compare(
         try:
             sandbox, _ = h.sandbox()
             config = gateway_config(sandbox.url)
-            servers: dict[str, peer.TreeServer] = {}
-            for name, checkout in (("ours", ROOT), ("theirs", other)):
-                servers[name] = start_checkout(h.workdir, checkout, config, name)
-                h.servers.append(servers[name])
-                h.gateways.add(name)  # answers with GraphQL errors fail the run
+            servers = {
+                "ours": h.gateway(config, label="this"),
+                "theirs": h.gateway(config, label="other", checkout=other),
+            }
             units = [[graphql(peer.OURS, {"email": e})] for e in three_provider_emails()]
             for name, server in servers.items():
                 h.load(server, units, f"{name} warm-up", concurrency=clients, duration=3)
             for run in range(runs):
-                before = {n: peer.tree_cpu_seconds(s) for n, s in servers.items()}
+                before = {n: s.cpu_seconds() for n, s in servers.items()}
                 results: dict[str, LoadResult] = {}
                 threads = [
                     threading.Thread(
-                        target=_load, args=(h, servers[n], units, clients, seconds, results)
+                        target=_load, args=(h, n, servers[n], units, clients, seconds, results)
                     )
                     for n in servers
                 ]
@@ -128,7 +97,7 @@ def compare(
                 if len(results) != len(servers):
                     raise ServerError("a load did not finish; see the messages above")
                 ms = {
-                    n: (peer.tree_cpu_seconds(s) - before[n]) * 1000 / results[n].ok
+                    n: (s.cpu_seconds() - before[n]) * 1000 / results[n].ok
                     for n, s in servers.items()
                 }
                 found.append(
@@ -147,13 +116,14 @@ def compare(
 
 def _load(
     h: Harness,
-    server: peer.TreeServer,
+    key: str,
+    server: Server,
     units: list[list[Request]],
     clients: int,
     seconds: float,
     results: dict[str, LoadResult],
 ) -> None:
-    results[server.name] = h.load(server, units, server.name, concurrency=clients, duration=seconds)
+    results[key] = h.load(server, units, server.name, concurrency=clients, duration=seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.loadgen import LoadResult, LoadSpec, Request, run_in_subprocess
 from bench.report import Figure
-from bench.servers import SandboxControls, Server, start_gateway, start_sandbox
+from bench.servers import ROOT, SandboxControls, Server, start_gateway, start_sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +78,22 @@ class Harness:
         return server, controls
 
     def gateway(
-        self, config: str, *, workers: int = 1, profile_to: Path | None = None, label: str = ""
+        self,
+        config: str,
+        *,
+        workers: int = 1,
+        profile_to: Path | None = None,
+        label: str = "",
+        checkout: Path = ROOT,
     ) -> Server:
         name = self._name(f"gateway-{label}" if label else "gateway")
         server = start_gateway(
-            self.workdir, config, name=name, workers=workers, profile_to=profile_to
+            self.workdir,
+            config,
+            name=name,
+            workers=workers,
+            profile_to=profile_to,
+            checkout=checkout,
         )
         self.servers.append(server)
         self.gateways.add(server.name)

@@ -147,6 +147,7 @@ def start_server(
     workers: int = 1,
     profile_to: Path | None = None,
     timeout: float = 30.0,
+    checkout: Path = ROOT,
 ) -> Server:
     """Start `python -m MODULE ARGUMENTS` (a uvicorn server listening on 127.0.0.1 and
     port 0) and return once it serves, with the port it was given.
@@ -161,6 +162,8 @@ def start_server(
         profile_to: run under `bench.profiled`, whose profiler `Server.profiling`
             switches on and off; the profile is written here (one worker).
         timeout: seconds to wait for the start.
+        checkout: the copy of this repository whose code runs (`bench.compare` starts
+            another one's gateway).
 
     Raises:
         ServerError: it exited or did not start in time (the message has its log's end).
@@ -175,8 +178,13 @@ def start_server(
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+            cwd=checkout,
+            env={
+                **os.environ,
+                **(env or {}),
+                "PYTHONUNBUFFERED": "1",
+                **({} if checkout == ROOT else {"PYTHONPATH": str(checkout)}),
+            },
             start_new_session=True,
         )
     server = Server(name, process, log, workers=workers)
@@ -247,16 +255,23 @@ def start_gateway(
     name: str = "gateway",
     workers: int = 1,
     profile_to: Path | None = None,
+    checkout: Path = ROOT,
 ) -> Server:
     """`contact-gateway serve --config FILE` with `config` (TOML text) on a free port,
     answering once `/healthz` does; without a `[store]`, its store is a new SQLite file
-    in `workdir`."""
+    in `workdir`. `checkout`: the copy of this repository whose gateway it is."""
     path = workdir / f"{name}.toml"
     path.write_text(with_store(config, workdir / f"{name}.db"), encoding="utf-8")
     arguments = ["serve", "--config", str(path), "--host", HOST, "--port", "0"]
     arguments += ["--workers", str(workers)]
     server = start_server(
-        name, "gateway", arguments, workdir=workdir, workers=workers, profile_to=profile_to
+        name,
+        "gateway",
+        arguments,
+        workdir=workdir,
+        workers=workers,
+        profile_to=profile_to,
+        checkout=checkout,
     )
     try:
         with httpx.Client(base_url=server.url, timeout=5) as client:
