@@ -321,14 +321,12 @@ class ContactNode(Node):
         return node
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for an attribute not set yet: a field not read before (the same
-        # as `plain_readers`, for every other reader).
-        shown = _SHOWN_FROM.get(name)
-        person = self.__dict__.get("person")
-        if shown is None or person is None:
+        # Only called for an attribute not set yet: a field not read before, worked out
+        # by the reader the execution plan calls directly.
+        read = self.plain_readers.get(name)
+        if read is None or "person" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value = self.__dict__[name] = shown(person)
-        return value
+        return read(self)
 
     @strawberry.field(
         description="Every provider record this contact was federated from, and the records "
