@@ -133,8 +133,9 @@ def _leaf(coerce: Callable[[Any], Any], value: Any) -> Any:
 
 # Plans outlive the execution that made them: documents are cached (`documents`), so
 # the same selection of the same field nodes comes back with every request sending the
-# document. Keyed by the parent type's name and the fields' response names and node ids;
-# the nodes themselves are kept with the plan, so an id is never reused while its plan is.
+# document. Keyed by the parent type's name and the fields' response names and node ids.
+# Every cache here keeps the objects whose ids make its keys: while an entry lives, no
+# other object can have those ids, so a hit needs no second comparison.
 _PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[_Step] | None]] = {}
 MAX_PLANS = 2048
 
@@ -183,14 +184,13 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return memo[1]
         operation = self.operation
         known = _UNDIRECTED.get(id(operation))
-        if known is None or known[0] is not operation:
+        if known is None:
             if len(_UNDIRECTED) >= MAX_PLANS:
                 _UNDIRECTED.clear()
             known = _UNDIRECTED[id(operation)] = (operation, _undirected(operation, self.fragments))
         if not known[1]:
             return super().collect_subfields(return_type, field_details_list)
         nodes = [details.node for details in field_details_list]
-        # The entry keeps what its key's ids are of: no other object can have them.
         key = (id(operation), id(return_type), *map(id, nodes))
         cached = _COLLECTED.get(key)
         if cached is not None:
@@ -215,7 +215,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         if manager is not None and manager.middlewares:
             return None
         lasting = _GROUP_PLANS.get(id(grouped_field_set))
-        if lasting is None or lasting[0] is not grouped_field_set:
+        if lasting is None:
             return self._plan_by_nodes(parent_type, grouped_field_set)
         plan = lasting[1]
         if plan is _UNPLANNED:
@@ -229,7 +229,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         nodes = tuple(details[0].node for details in grouped_field_set.values())
         key = (parent_type.name, *grouped_field_set, *map(id, nodes))
         cached = _PLANS.get(key)
-        if cached is not None and all(a is b for a, b in zip(cached[0], nodes, strict=True)):
+        if cached is not None:
             plan = cached[1]
         else:
             plan = _planned(parent_type, grouped_field_set)
