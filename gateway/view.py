@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -59,7 +59,7 @@ JSON_TYPES = ("application/json", "application/graphql-response+json")
 _BY_POST = frozenset(OperationType.from_http("POST"))
 
 
-def _state(request: Request) -> dict[str, Any]:
+def _state(request: HTTPConnection) -> dict[str, Any]:
     """The request's state (the lifespan's `runtime`, the `principal` once known), read
     as the dict it is: `request.state` is an object whose every attribute read misses
     first and every absent one raises."""
@@ -386,7 +386,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
-        state = request.scope.get("state") or {}
+        state = _state(request)
         runtime = state.get("runtime")
         if not isinstance(runtime, Runtime):
             raise RuntimeError("the gateway has not started: run the app with its lifespan")
