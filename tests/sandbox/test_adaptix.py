@@ -233,6 +233,34 @@ async def test_where_in_fetches_many_emails_case_insensitively(
     assert list(body["contacts"]) == [str(r["id"]) for r in wanted]
 
 
+async def test_where_email_in_follows_every_change_of_email(
+    sandbox_http: httpx.AsyncClient,
+) -> None:
+    def by_email(*emails: str, **more: Any) -> dict[str, Any]:
+        return {
+            "where[0][col]": "email",
+            "where[0][expr]": "in",
+            "where[0][val]": ",".join(emails),
+            **more,
+        }
+
+    async def found(**params: Any) -> list[str]:
+        return list((await get(sandbox_http, "/contacts", **params))["contacts"])
+
+    old = value(await contact(sandbox_http, 12), "email")
+    await call(sandbox_http, "PATCH", "/contacts/12/edit", json={"email": "Moved@Example.TEST"})
+    assert await found(**by_email("moved@example.test", old)) == ["12"]
+    assert await found(**by_email(old)) == []
+    made = await call(sandbox_http, "POST", "/contacts/new", 201, json={"email": "new@x.test"})
+    new_id = str(made["contact"]["id"])
+    assert await found(**by_email("NEW@x.test", "moved@example.test")) == ["12", new_id]
+    # Every other condition still applies to what the email finds.
+    also = {"where[1][col]": "id", "where[1][expr]": "gt", "where[1][val]": "12"}
+    assert await found(**by_email("new@x.test", "moved@example.test", **also)) == [new_id]
+    await call(sandbox_http, "DELETE", "/contacts/12/delete")
+    assert await found(**by_email("moved@example.test")) == []
+
+
 def firstname(name: str) -> Callable[[dict[str, Any]], bool]:
     return lambda r: value(r, "firstname") == name
 
