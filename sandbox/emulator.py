@@ -405,8 +405,7 @@ def whole_number(text: str) -> int | None:
 
 def iso_millis(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and `Z`: `2020-10-22T14:55:52.638Z`."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_controls(body: Any) -> Controls:
