@@ -25,12 +25,17 @@ fields by response name, fragments spread) is kept across requests, with its pla
 when no selection of the operation carries a directive: it then depends on the
 document alone, and documents are cached (`documents`). With a directive (@skip,
 @include, @defer) it is collected per request, as the stock executor does.
+
+The helpers graphql-core hands resolvers (`info.async_helpers`) are bound to the
+executor weakly (`_weakly_bound`): bound strongly, they made every request's objects
+a reference cycle, left for the cycle collector.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from graphql import (
@@ -40,6 +45,7 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfoHelpers,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -176,6 +182,10 @@ def _undirected(operation: OperationDefinitionNode, fragments: dict[str, Any]) -
 
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context with plain fields read and completed directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.async_helpers = _weakly_bound(self)
 
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
         # The execution's own memo first: a list of a thousand objects asks a thousand times.
@@ -317,6 +327,34 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 return _REFUSED
             completed[step[0]] = value
         return completed
+
+
+def _weakly_bound(executor: PlainFieldExecution) -> GraphQLResolveInfoHelpers:
+    """The helpers graphql-core gives resolvers (`info.async_helpers`), bound to the
+    executor weakly.
+
+    graphql-core binds them as the executor's own methods, so every executor, and all
+    it reaches (the request's context, loaders, records, the HTTP request), is a
+    reference cycle that only the cycle collector frees: under load one collection
+    of ~4 ms every ~150 requests, 3-4% of the CPU, and each request's objects kept
+    until then. Only the execution calls them, while the executor is alive.
+    """
+    ref = weakref.ref(executor)
+
+    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        return _alive(ref).gather_async_work(values)
+
+    def track(values: Sequence[Any]) -> None:
+        _alive(ref).track_async_work(values)
+
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
+def _alive(ref: weakref.ref[PlainFieldExecution]) -> PlainFieldExecution:
+    executor = ref()
+    if executor is None:
+        raise RuntimeError("the operation's execution has finished")
+    return executor
 
 
 def _each(items: Any, non_null: bool, completed: Callable[[Any], Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any, cast
 
 import pytest
@@ -296,3 +297,48 @@ async def test_a_contacts_fields_are_read_by_its_own_readers(make_gateway: Gatew
     assert readers["first"] is readers["firstName"] is ContactNode.plain_readers["first_name"]
     node = result.data["contacts"]["edges"][0]["node"]  # type: ignore[index]
     assert node["first"] == node["firstName"]
+
+
+async def test_an_answered_operation_leaves_no_reference_cycle(
+    make_gateway: GatewayFactory,
+) -> None:
+    # Left to the cycle collector, every request's executor, context, loaders and
+    # records waited for a collection: milliseconds each, every ~150 requests.
+    gateway = make_gateway()
+    document = "{ contacts(first: 5) { edges { node { email sources { provider } } } } }"
+    await schema.execute(document, context_value=Context(gateway))
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = await schema.execute(document, context_value=Context(gateway))
+        assert result.errors is None, result.errors
+        del result
+        gc.collect()
+        left = [
+            type(o).__name__ for o in gc.garbage if isinstance(o, PlainFieldExecution | Context)
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
+
+
+@strawberry.type
+class Gathering:
+    @strawberry.field
+    async def doubled(self, info: strawberry.Info) -> list[int]:
+        async def twice(n: int) -> int:
+            return 2 * n
+
+        helpers = info._raw_info.async_helpers
+        helpers.track([twice(0)])
+        return cast("list[int]", await helpers.gather([twice(1), twice(2)]))
+
+
+async def test_resolvers_still_gather_and_track_work_through_the_executor() -> None:
+    gathering = strawberry.Schema(query=Gathering, execution_context_class=PlainFieldExecution)
+    result = await gathering.execute("{ doubled }")
+    assert result.errors is None, result.errors
+    assert result.data == {"doubled": [2, 4]}
