@@ -19,6 +19,7 @@ from resolvers.runtime.execution import (
     OBJECT_LIST,
     PlainFieldExecution,
 )
+from resolvers.runtime.loaders import Loaders
 from resolvers.schema import GatewaySchema, schema
 from resolvers.types.account import AccountNode
 from resolvers.types.contact import ContactNode
@@ -299,13 +300,20 @@ async def test_a_contacts_fields_are_read_by_its_own_readers(make_gateway: Gatew
     assert node["first"] == node["firstName"]
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ contacts(first: 5) { edges { node { email sources { provider } tags { name } } } } }",
+        'query { contact(email: "nobody@nowhere.test") { email } }',
+        'mutation { upsertContact(input: {email: "cycle@x.test"}) { results { status } } }',
+    ],
+)
 async def test_an_answered_operation_leaves_no_reference_cycle(
-    make_gateway: GatewayFactory,
+    make_gateway: GatewayFactory, document: str
 ) -> None:
     # Left to the cycle collector, every request's executor, context, loaders and
     # records waited for a collection: milliseconds each, every ~150 requests.
     gateway = make_gateway()
-    document = "{ contacts(first: 5) { edges { node { email sources { provider } } } } }"
     await schema.execute(document, context_value=Context(gateway))
     gc.collect()
     gc.disable()
@@ -315,9 +323,8 @@ async def test_an_answered_operation_leaves_no_reference_cycle(
         assert result.errors is None, result.errors
         del result
         gc.collect()
-        left = [
-            type(o).__name__ for o in gc.garbage if isinstance(o, PlainFieldExecution | Context)
-        ]
+        kept = (PlainFieldExecution, Context, Loaders)
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, kept)]
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
