@@ -542,15 +542,15 @@ class _EmailIn:
     """`where[n][col]=email&where[n][expr]=in`: the email, casefolded, is one of `wanted`.
 
     The connectors' lookup by email. Like Mautic's indexed email column, it is answered
-    from the email index (`AdaptixEmulator.narrowed`) rather than by reading every
-    contact; as a predicate it says the same.
+    from the email index (`AdaptixEmulator._narrowed`) rather than by reading every
+    contact; as a predicate it says what the other `in` conditions say.
     """
 
     wanted: frozenset[str]
 
     def __call__(self, contact: _Contact) -> bool:
         email = contact.values.get("email")
-        return email is not None and email.casefold() in self.wanted
+        return email is not None and _comparable(email) in self.wanted
 
 
 def _where_predicates(query: QueryParams) -> list[Predicate]:
